@@ -7,13 +7,18 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.jaxsci-installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-slow bench install clean
+.PHONY: demo test test-slow bench-install install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,examples,bench]"
+	$(PY) -m pip install --quiet -e ".[test,examples]"
 	touch $(STAMP)
+
+# Reference tools for benchmarks/ (scikit-sundae, PyDMD, DeepXDE + torch, ...): heavy, and
+# never needed by `make test` or `make demo`.
+bench-install: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
 
 install: $(STAMP)
 
