@@ -1,1 +1,3 @@
 """jaxsci.init"""
+
+from ._standard import glorot as glorot, he as he, linear_layers as linear_layers

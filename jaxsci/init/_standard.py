@@ -1,0 +1,145 @@
+r"""Glorot and He initialisation as pure model surgery.
+
+Every function here has the signature `(model, *, key, ...) -> model`: it finds every
+`eqx.nn.Linear` inside `model` (any pytree: `eqx.nn.MLP`, `jaxsci.nn.ResNet`, a tuple of
+layers, ...), draws new weights, sets the biases to zero, and returns a new model with
+`eqx.tree_at`. The input model is not modified. Weights keep their dtype.
+"""
+
+import math
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import jax.tree_util as jtu
+from jaxtyping import PRNGKeyArray
+
+__all__ = ["glorot", "he", "linear_layers", "replace_linear"]
+
+
+def _is_linear(x: Any) -> bool:
+    return isinstance(x, eqx.nn.Linear)
+
+
+def linear_layers(model: Any) -> list[eqx.nn.Linear]:
+    """All `eqx.nn.Linear` layers of `model`, in pytree-flattening order.
+
+    For `jaxsci.nn` networks and `eqx.nn.MLP` this is input-to-output order.
+    """
+    return [x for x in jtu.tree_leaves(model, is_leaf=_is_linear) if _is_linear(x)]
+
+
+def _check_key(key: Any, name: str) -> None:
+    ok = isinstance(key, jax.Array) and (
+        jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        or (key.dtype == jnp.uint32 and key.shape == (2,))
+    )
+    if not ok:
+        raise TypeError(
+            f"`{name}` must be a JAX PRNG key (e.g. `jax.random.key(0)`), got {key!r:.80}."
+        )
+
+
+def replace_linear(
+    model: Any,
+    weights: list[jax.Array],
+    biases: list[jax.Array | None],
+) -> Any:
+    """Return `model` with its `eqx.nn.Linear` weights / biases replaced (in the order of
+    `linear_layers`). Entries of `biases` are ignored for layers without bias."""
+    layers = linear_layers(model)
+    if len(weights) != len(layers) or len(biases) != len(layers):
+        raise ValueError(
+            f"Expected {len(layers)} weights and biases, got {len(weights)} and {len(biases)}."
+        )
+    model = eqx.tree_at(
+        lambda m: [lay.weight for lay in linear_layers(m)], model, list(weights)
+    )
+    with_bias = [i for i, lay in enumerate(layers) if lay.bias is not None]
+    if with_bias:
+        model = eqx.tree_at(
+            lambda m: [linear_layers(m)[i].bias for i in with_bias],
+            model,
+            [biases[i] for i in with_bias],
+        )
+    return model
+
+
+def _surgery(model: Any, key: PRNGKeyArray, draw, name: str) -> Any:
+    _check_key(key, "key")
+    layers = linear_layers(model)
+    if not layers:
+        raise ValueError(
+            f"`{name}`: `model` contains no `eqx.nn.Linear` layer; got {type(model).__name__}."
+        )
+    keys = jr.split(key, len(layers))
+    weights, biases = [], []
+    for k, lay in zip(keys, layers):
+        fan_out, fan_in = lay.weight.shape
+        weights.append(draw(k, lay.weight.shape, lay.weight.dtype, fan_in, fan_out))
+        biases.append(None if lay.bias is None else jnp.zeros_like(lay.bias))
+    return replace_linear(model, weights, biases)
+
+
+def glorot(model: Any, *, key: PRNGKeyArray, uniform: bool = True, gain: float = 1.0) -> Any:
+    r"""Glorot (Xavier) initialisation of every `eqx.nn.Linear` in `model`.
+
+    For a layer with weight $W \in \mathbb{R}^{n_\text{out} \times n_\text{in}}$ the
+    weights are drawn with variance
+    $$\operatorname{Var} W_{ij} = g^2 \frac{2}{n_\text{in} + n_\text{out}},$$
+    either uniformly on $[-a, a]$ with $a = g\sqrt{6 / (n_\text{in} + n_\text{out})}$
+    (`uniform=True`, the default, Glorot & Bengio 2010 eq. 16) or from a centred normal
+    (`uniform=False`). Biases are set to zero.
+
+    This is one of the two reference initialisations of Cyr et al. / Gulian
+    ("adaptive basis" paper, Box-initialisation figure) that collapse deep ReLU bases.
+
+    **Arguments:**
+
+    - `model`: any pytree containing `eqx.nn.Linear` layers.
+    - `key`: a JAX PRNG key.
+    - `uniform`: uniform (default) or normal distribution.
+    - `gain`: multiplies the standard deviation.
+
+    **Returns:** a new model of the same structure.
+    """
+
+    def draw(k, shape, dtype, fan_in, fan_out):
+        std = gain * math.sqrt(2.0 / (fan_in + fan_out))
+        if uniform:
+            a = math.sqrt(3.0) * std
+            return jr.uniform(k, shape, dtype, minval=-a, maxval=a)
+        return std * jr.normal(k, shape, dtype)
+
+    return _surgery(model, key, draw, "glorot")
+
+
+def he(model: Any, *, key: PRNGKeyArray, uniform: bool = False, gain: float = 1.0) -> Any:
+    r"""He (Kaiming) initialisation of every `eqx.nn.Linear` in `model`.
+
+    Weights have variance $\operatorname{Var} W_{ij} = g^2 \cdot 2 / n_\text{in}$ (fan-in
+    mode, He et al. 2015 eq. 10), drawn from a centred normal by default (`uniform=False`)
+    or uniformly on $[-a, a]$ with $a = g\sqrt{6 / n_\text{in}}$. Biases are set to zero.
+    With ReLU activations this keeps $\mathbb{E}|h_l|^2$ constant across layers of a plain
+    network (variance preservation).
+
+    **Arguments:**
+
+    - `model`: any pytree containing `eqx.nn.Linear` layers.
+    - `key`: a JAX PRNG key.
+    - `uniform`: normal (default) or uniform distribution.
+    - `gain`: multiplies the standard deviation.
+
+    **Returns:** a new model of the same structure.
+    """
+
+    def draw(k, shape, dtype, fan_in, fan_out):
+        std = gain * math.sqrt(2.0 / fan_in)
+        if uniform:
+            a = math.sqrt(3.0) * std
+            return jr.uniform(k, shape, dtype, minval=-a, maxval=a)
+        return std * jr.normal(k, shape, dtype)
+
+    return _surgery(model, key, draw, "he")
