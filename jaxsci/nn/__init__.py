@@ -1,1 +1,17 @@
-"""jaxsci.nn"""
+"""jaxsci.nn: adaptive-basis networks (hidden basis + linear head), partitions of unity,
+polynomial spaces and POUnets."""
+
+from ._base import AbstractAdaptiveBasisNet as AbstractAdaptiveBasisNet
+from ._mlp import MLP as MLP
+from ._partition import (
+    AbstractPartition as AbstractPartition,
+    RBFPartition as RBFPartition,
+    ResNetPartition as ResNetPartition,
+)
+from ._polynomial import (
+    LegendreSpace as LegendreSpace,
+    legendre as legendre,
+    total_degree_indices as total_degree_indices,
+)
+from ._pounet import POUNet as POUNet
+from ._resnet import ResNet as ResNet
