@@ -1,1 +1,57 @@
-"""jaxsci.pinn"""
+"""jaxsci.pinn: pointwise differential operators, PDE problems, exact Riemann solutions,
+collocation sampling, named-term losses with adaptive weighting, loss-landscape slices."""
+
+from ._flux import (
+    AbstractFlux as AbstractFlux,
+    BrooksCoreyFlux as BrooksCoreyFlux,
+    BurgersFlux as BurgersFlux,
+    ConcaveFlux as ConcaveFlux,
+    ConvexFlux as ConvexFlux,
+)
+from ._landscape import (
+    filter_normalized_direction as filter_normalized_direction,
+    loss_surface as loss_surface,
+    plot_loss_surface as plot_loss_surface,
+)
+from ._loss import (
+    balance_weights as balance_weights,
+    Collocation as Collocation,
+    eq16_weights as eq16_weights,
+    loss_terms as loss_terms,
+    pinn_loss as pinn_loss,
+    PINNArgs as PINNArgs,
+    resample as resample,
+    residuals as residuals,
+    sample_collocation as sample_collocation,
+    weighted_sum as weighted_sum,
+)
+from ._operators import (
+    derivatives_1d as derivatives_1d,
+    directional_derivative as directional_derivative,
+    divergence as divergence,
+    gradient as gradient,
+    hessian as hessian,
+    laplacian as laplacian,
+    partial as partial,
+    second_directional_derivative as second_directional_derivative,
+    time_derivative as time_derivative,
+)
+from ._poisson_boltzmann import (
+    HardConstraintModel as HardConstraintModel,
+    PoissonBoltzmann as PoissonBoltzmann,
+)
+from ._problems import (
+    AbstractPDEProblem as AbstractPDEProblem,
+    LinearAdvection as LinearAdvection,
+    RiemannProblem as RiemannProblem,
+    ViscousBurgers as ViscousBurgers,
+)
+from ._riemann import RiemannSolution as RiemannSolution, welge_tangent as welge_tangent
+from ._sampling import (
+    AbstractSampler as AbstractSampler,
+    Box as Box,
+    LatinHypercube as LatinHypercube,
+    Sobol as Sobol,
+    sobol_sequence as sobol_sequence,
+    Uniform as Uniform,
+)

@@ -1,0 +1,123 @@
+r"""Loss-landscape slices with filter-normalised random directions (Li et al. 2018), as used
+by Fuks & Tchelepi section 5.2 (Figs. 8-10):
+
+$$f(\alpha, \beta) = L(\theta + \alpha\,\delta + \beta\,\eta).$$
+
+$\delta, \eta$ are Gaussian directions rescaled *filter-wise*: for every `eqx.nn.Linear`
+layer each row $d_i$ of the weight direction (one output neuron's incoming weights, the
+"filter") is rescaled to $d_i \|\theta_i\| / \|d_i\|$; bias directions are rescaled as one
+vector to the norm of the bias (or zeroed with `ignore_bias=True`, Li et al.'s choice).
+Other array leaves are normalised as a whole.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import jax.tree_util as jtu
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from .._misc import safe_norm
+
+
+def _is_linear(x):
+    return isinstance(x, eqx.nn.Linear)
+
+
+def _normalise(d, p):
+    return d * (safe_norm(p) / jnp.maximum(safe_norm(d), jnp.finfo(d.dtype).tiny))
+
+
+def filter_normalized_direction(
+    model: Any, *, key: PRNGKeyArray, ignore_bias: bool = False
+) -> Any:
+    r"""A random direction with the structure of `model` (inexact arrays only; other leaves
+    `None`), filter-normalised as described in the module docstring."""
+    params = eqx.filter(model, eqx.is_inexact_array)
+    leaves, treedef = jtu.tree_flatten(params, is_leaf=_is_linear)
+    keys = jr.split(key, max(len(leaves), 1))
+    out = []
+    for k, leaf in zip(keys, leaves):
+        if _is_linear(leaf):
+            kw, kb = jr.split(k)
+            w = leaf.weight
+            dw = jr.normal(kw, w.shape, w.dtype)
+            wn = jnp.sqrt(jnp.sum(w**2, axis=-1, keepdims=True))
+            dn = jnp.sqrt(jnp.sum(dw**2, axis=-1, keepdims=True))
+            new = eqx.tree_at(lambda lin: lin.weight, leaf, dw * wn / jnp.maximum(dn, 1e-30))
+            if leaf.bias is not None:
+                b = leaf.bias
+                db = jnp.zeros_like(b) if ignore_bias else _normalise(jr.normal(kb, b.shape, b.dtype), b)
+                new = eqx.tree_at(lambda lin: lin.bias, new, db)
+            out.append(new)
+        elif eqx.is_inexact_array(leaf):
+            out.append(_normalise(jr.normal(k, leaf.shape, leaf.dtype), leaf))
+        else:
+            out.append(leaf)
+    return jtu.tree_unflatten(treedef, out)
+
+
+def loss_surface(
+    loss: Callable[[Any], Float[Array, ""]],
+    model: Any,
+    direction1: Any,
+    direction2: Any,
+    alphas: Float[Array, " a"],
+    betas: Float[Array, " b"],
+    *,
+    batch_size: int | None = None,
+) -> Float[Array, "a b"]:
+    r"""$f(\alpha_i, \beta_j) = L(\theta + \alpha_i\delta + \beta_j\eta)$ on a grid.
+
+    **Arguments:** `loss(model) -> scalar`; `direction1`, `direction2` from
+    `filter_normalized_direction`; `alphas`, `betas` 1-D grids (paper: $(-0.5, 0.5)$);
+    `batch_size` evaluates that many grid points at a time with `jax.lax.map` (default: all
+    at once with `vmap`).
+
+    **Returns:** array `(len(alphas), len(betas))`.
+    """
+    alphas = jnp.asarray(alphas)
+    betas = jnp.asarray(betas)
+    if alphas.ndim != 1 or betas.ndim != 1:
+        raise ValueError(
+            f"`alphas` and `betas` must be 1-D, got shapes {alphas.shape}, {betas.shape}."
+        )
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+    d1 = eqx.filter(direction1, eqx.is_inexact_array)
+    d2 = eqx.filter(direction2, eqx.is_inexact_array)
+
+    def at(ab):
+        a, b = ab[0], ab[1]
+        p = jtu.tree_map(lambda t, x, y: t + a * x + b * y, params, d1, d2)
+        return loss(eqx.combine(p, static))
+
+    grid = jnp.stack(jnp.meshgrid(alphas, betas, indexing="ij"), axis=-1).reshape(-1, 2)
+    vals = jax.lax.map(at, grid, batch_size=batch_size) if batch_size else jax.vmap(at)(grid)
+    return vals.reshape(alphas.shape[0], betas.shape[0])
+
+
+def plot_loss_surface(
+    surface: Float[Array, "a b"],
+    alphas: Float[Array, " a"],
+    betas: Float[Array, " b"],
+    *,
+    ax: Any = None,
+    levels: int = 30,
+    title: str | None = None,
+) -> Any:
+    """Contour plot of a `loss_surface` (matplotlib, imported lazily). Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4))
+    cs = ax.contour(jnp.asarray(alphas), jnp.asarray(betas), jnp.asarray(surface).T, levels=levels)
+    ax.figure.colorbar(cs, ax=ax)
+    ax.plot([0.0], [0.0], "k+", ms=10)
+    ax.set_xlabel("first random direction")
+    ax.set_ylabel("second random direction")
+    if title:
+        ax.set_title(title)
+    return ax

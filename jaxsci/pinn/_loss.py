@@ -1,0 +1,175 @@
+r"""Named-term PINN losses (Fuks & Tchelepi eq. 16), explicit weights, gradient-norm balancing.
+
+$$L(\theta) = \sum_k \lambda_k L_k(\theta),\qquad
+L_r = \frac{1}{N_r}\sum_i |r_\theta(x_r^i)|^2,\qquad
+L_c = \frac{1}{N_c}\sum_i |u_\theta(x_c^i) - g_c(x_c^i)|^2,$$
+
+one mean-squared term per constraint set $c$ (`"ic"`, `"bc"`, ...). Eq. (16) lumps all
+$N_u$ initial and boundary points into one $L_u$: that is the weighting
+$\lambda_c = N_c / N_u$, returned by `eq16_weights`.
+"""
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import jax.tree_util as jtu
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._problems import AbstractPDEProblem
+from ._sampling import AbstractSampler, Uniform
+
+
+class Collocation(eqx.Module):
+    r"""Training points: `interior` residual points `(N_r, d)` and, per constraint set,
+    `(points (N_c, d), targets (N_c,))`."""
+
+    interior: Float[Array, "nr d"]
+    data: dict[str, tuple[Float[Array, "nc d"], Float[Array, " nc"]]]
+
+
+def sample_collocation(
+    problem: AbstractPDEProblem,
+    *,
+    key: PRNGKeyArray,
+    n_interior: int,
+    n_constraint: int | dict[str, int],
+    sampler: AbstractSampler = Uniform(),
+    constraint_sampler: AbstractSampler = Uniform(),
+) -> Collocation:
+    r"""Draw interior points and constraint points (targets filled in from the problem).
+
+    `n_constraint` is either a total split evenly over the problem's constraint sets (the
+    paper's $N_u = 300$ initial + boundary points) or a dict name -> count.
+    """
+    names = problem.constraint_names
+    if isinstance(n_constraint, int):
+        base, rem = divmod(n_constraint, len(names))
+        counts = {nm: base + (i < rem) for i, nm in enumerate(names)}
+    else:
+        unknown = set(n_constraint) - set(names)
+        if unknown:
+            raise ValueError(f"`n_constraint` names {sorted(unknown)} not in {names}.")
+        counts = dict(n_constraint)
+    keys = jr.split(key, len(names) + 1)
+    interior = problem.domain.sample(n_interior, key=keys[0], sampler=sampler)
+    data = {}
+    for k, nm in zip(keys[1:], names):
+        if counts.get(nm, 0) == 0:
+            continue
+        pts = problem.sample_constraint(nm, counts[nm], key=k, sampler=constraint_sampler)
+        vals = jax.vmap(lambda p, nm=nm: problem.constraint_value(nm, p))(pts)
+        data[nm] = (pts, vals)
+    return Collocation(interior=interior, data=data)
+
+
+def residuals(
+    model: Callable, problem: AbstractPDEProblem, points: Float[Array, "n d"]
+) -> Float[Array, " n"]:
+    """PDE residual at each point (the pointwise `problem.residual`, vmapped)."""
+    if points.ndim != 2:
+        raise ValueError(f"`points` must have shape (n, d), got {points.shape}.")
+    return jax.vmap(lambda x: problem.residual(model, x))(points)
+
+
+def loss_terms(
+    model: Callable, problem: AbstractPDEProblem, batch: Collocation
+) -> dict[str, Float[Array, ""]]:
+    r"""Unweighted named terms: `"pde"` ($L_r$) and one MSE per constraint set."""
+    terms = {"pde": jnp.mean(residuals(model, problem, batch.interior) ** 2)}
+    for nm, (pts, vals) in batch.data.items():
+        pred = jax.vmap(lambda x: jnp.reshape(model(x), ()))(pts)
+        terms[nm] = jnp.mean((pred - vals) ** 2)
+    return terms
+
+
+def weighted_sum(
+    terms: dict[str, Float[Array, ""]], weights: dict[str, Float[Array, ""] | float]
+) -> Float[Array, ""]:
+    r"""$\sum_k \lambda_k L_k$; every term needs a weight (no silent defaults)."""
+    missing = set(terms) - set(weights)
+    if missing:
+        raise ValueError(
+            f"`weights` has no entry for terms {sorted(missing)}; give every term a weight "
+            "(use 0.0 to drop one)."
+        )
+    return sum(jnp.asarray(weights[k]) * v for k, v in terms.items())
+
+
+def eq16_weights(batch: Collocation) -> dict[str, float]:
+    r"""Weights reproducing eq. (16): $\lambda_r = 1$, $\lambda_c = N_c / N_u$."""
+    n_u = sum(p.shape[0] for p, _ in batch.data.values())
+    return {"pde": 1.0, **{nm: p.shape[0] / n_u for nm, (p, _) in batch.data.items()}}
+
+
+class PINNArgs(eqx.Module):
+    """Everything a PINN loss needs besides the model (the `args` of `jaxsci.train.fit`)."""
+
+    problem: AbstractPDEProblem
+    batch: Collocation
+    weights: dict[str, Float[Array, ""]]
+
+    def __init__(self, problem, batch, weights=None):
+        self.problem = problem
+        self.batch = batch
+        weights = eq16_weights(batch) if weights is None else weights
+        self.weights = {k: jnp.asarray(v, dtype=batch.interior.dtype) for k, v in weights.items()}
+
+
+def pinn_loss(model: Callable, args: PINNArgs) -> tuple[Float[Array, ""], dict]:
+    """`(weighted loss, unweighted named terms)`: the `loss_fn` for `jaxsci.train.fit`."""
+    terms = loss_terms(model, args.problem, args.batch)
+    return weighted_sum(terms, args.weights), terms
+
+
+def balance_weights(
+    model: Callable,
+    args: PINNArgs,
+    *,
+    alpha: float = 0.1,
+    reference: str = "pde",
+) -> PINNArgs:
+    r"""Adaptive weights by gradient-norm balancing (Wang, Teng & Perdikaris 2021, alg. 1):
+
+    $$\hat\lambda_k = \frac{\max_\theta |\nabla_\theta L_{ref}|}
+    {\overline{|\nabla_\theta L_k|}},\qquad \lambda_k \leftarrow (1 - \alpha)\lambda_k +
+    \alpha \hat\lambda_k,$$
+
+    for every term $k$ except the reference (whose weight stays as given), so each term
+    pulls on the parameters as hard as the residual does. Use it as the `update_args` hook
+    of `jaxsci.train.fit` (every few steps).
+    """
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+
+    def term(p, name):
+        return loss_terms(eqx.combine(p, static), args.problem, args.batch)[name]
+
+    def stats(name):
+        g = jax.grad(term)(params, name)
+        leaves = jnp.concatenate([jnp.ravel(x) for x in jtu.tree_leaves(g)])
+        return jnp.max(jnp.abs(leaves)), jnp.mean(jnp.abs(leaves))
+
+    names = list(args.weights)
+    if reference not in names:
+        raise ValueError(f"`reference`={reference!r} is not a loss term ({names}).")
+    ref_max, _ = stats(reference)
+    new = {}
+    for nm in names:
+        if nm == reference:
+            new[nm] = args.weights[nm]
+            continue
+        _, mean_k = stats(nm)
+        lam_hat = ref_max / jnp.maximum(mean_k, jnp.finfo(mean_k.dtype).tiny)
+        new[nm] = (1 - alpha) * jnp.asarray(args.weights[nm]) + alpha * lam_hat
+    return eqx.tree_at(lambda a: a.weights, args, new)
+
+
+def resample(
+    args: PINNArgs, *, key: PRNGKeyArray, sampler: AbstractSampler = Uniform()
+) -> PINNArgs:
+    """Fresh interior points (same count) for residual-point resampling during training."""
+    n, _ = args.batch.interior.shape
+    pts = args.problem.domain.sample(n, key=key, sampler=sampler, dtype=args.batch.interior.dtype)
+    return eqx.tree_at(lambda a: a.batch.interior, args, pts)

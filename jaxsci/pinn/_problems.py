@@ -1,0 +1,228 @@
+r"""PDE problems as Modules: a pointwise residual, constraint data and exact solutions.
+
+Every problem implements `residual(model, x)` for ONE collocation point and names its
+constraint sets (`"ic"`, `"bc"`, ...) with `constraint_value(name, x)` (the target value) and
+`sample_constraint(name, n, key=..., sampler=...)` (where the points live). `exact(x)` is the
+known solution or raises `NotImplementedError`. Space-time points are $(x, t)$.
+"""
+
+import abc
+from collections.abc import Callable
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+
+from ._flux import AbstractFlux
+from ._operators import derivatives_1d
+from ._riemann import RiemannSolution
+from ._sampling import AbstractSampler, Box, Uniform
+
+
+class AbstractPDEProblem(eqx.Module):
+    """A PDE on `domain` with named constraint sets."""
+
+    domain: eqx.AbstractVar[Box]
+
+    @abc.abstractmethod
+    def residual(self, model: Callable, x: Float[Array, " d"]) -> Float[Array, ""]:
+        """PDE residual $r(x)$ of `model` at one point (zero for the exact solution)."""
+
+    @property
+    @abc.abstractmethod
+    def constraint_names(self) -> tuple[str, ...]:
+        """Names of the constraint sets, e.g. `("ic", "bc")`."""
+
+    @abc.abstractmethod
+    def constraint_value(self, name: str, x: Float[Array, " d"]) -> Float[Array, ""]:
+        """Target value of constraint `name` at one point of that set."""
+
+    @abc.abstractmethod
+    def sample_constraint(
+        self, name: str, n: int, *, key: PRNGKeyArray, sampler: AbstractSampler = Uniform()
+    ) -> Float[Array, "n d"]:
+        """`n` points of constraint set `name`."""
+
+    def exact(self, x: Float[Array, " d"]) -> Float[Array, ""]:
+        """Exact solution at one point, where known."""
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form solution.")
+
+    def _unknown(self, name):
+        raise ValueError(
+            f"unknown constraint {name!r} for {type(self).__name__}; expected one of "
+            f"{self.constraint_names}."
+        )
+
+
+class _SpaceTime1D(AbstractPDEProblem):
+    """Shared initial ("ic": t = t0) / left-boundary ("bc": x = x0) sampling."""
+
+    @property
+    def constraint_names(self):
+        return ("ic", "bc")
+
+    def sample_constraint(self, name, n, *, key, sampler=Uniform()):
+        if name == "ic":
+            return self.domain.sample_face(n, 1, 0, key=key, sampler=sampler)
+        if name == "bc":
+            return self.domain.sample_face(n, 0, 0, key=key, sampler=sampler)
+        self._unknown(name)
+
+
+class RiemannProblem(_SpaceTime1D):
+    r"""Scalar conservation law with Riemann data (Fuks & Tchelepi eqs. 17, 18, 22):
+
+    $$u_t + f'(u)\, u_x = \epsilon\, u_{xx}, \quad (x, t) \in [0, 1]^2,\qquad
+    u(x, 0) = u_R,\ u(0, t) = u_L.$$
+
+    The residual is eq. (22) (eq. (17) in non-conservative form when $\epsilon = 0$).
+    `exact` is the inviscid entropy solution ($\epsilon = 0$, `RiemannSolution`), the
+    reference the paper measures the errors against for every $\epsilon$.
+    """
+
+    flux: AbstractFlux
+    epsilon: Float[Array, ""]
+    u_left: Float[Array, ""]
+    u_right: Float[Array, ""]
+    domain: Box
+
+    def __init__(
+        self,
+        flux: AbstractFlux,
+        epsilon: ArrayLike = 0.0,
+        u_left: ArrayLike = 1.0,
+        u_right: ArrayLike = 0.0,
+        domain: Box | None = None,
+    ):
+        if not isinstance(flux, AbstractFlux):
+            raise TypeError(f"`flux` must be an AbstractFlux, got {type(flux).__name__}.")
+        eps = jnp.asarray(epsilon, dtype=float)
+        if eps.ndim != 0:
+            raise ValueError(f"`epsilon` must be a scalar, got shape {eps.shape}.")
+        self.flux = flux
+        self.epsilon = eqx.error_if(eps, eps < 0, "`epsilon` must be >= 0.")
+        self.u_left = jnp.asarray(u_left, dtype=float)
+        self.u_right = jnp.asarray(u_right, dtype=float)
+        self.domain = Box([0.0, 0.0], [1.0, 1.0]) if domain is None else domain
+
+    def residual(self, model, x):
+        u, ux, uxx, ut = derivatives_1d(model, x)
+        return ut + self.flux.derivative(u) * ux - self.epsilon.astype(u.dtype) * uxx
+
+    def constraint_value(self, name, x):
+        if name == "ic":
+            return self.u_right.astype(x.dtype)
+        if name == "bc":
+            return self.u_left.astype(x.dtype)
+        self._unknown(name)
+
+    def exact(self, x):
+        return RiemannSolution(self.flux, self.u_left, self.u_right)(x)
+
+
+def _bump(x):
+    return jnp.exp(-(((x - 0.3) / 0.08) ** 2))
+
+
+class LinearAdvection(_SpaceTime1D):
+    r"""Linear transport $u_t + a(x)\, u_x = 0$ with $a(x) = a_0 + a_1 x$ on $[0, 1]^2$,
+    $u(x, 0) = u_0(x)$, inflow data at $x = 0$ from the exact solution (LSGD paper, seed 001,
+    eqs. 14-15: $a = 1$ gives $u = u_0(x - t)$, $a = x$ gives $u = u_0(x e^{-t})$).
+
+    Along the characteristics $\dot x = a_0 + a_1 x$, so the foot is
+    $x_0 = x - a_0 t$ ($a_1 = 0$) or $x_0 = (x + a_0/a_1) e^{-a_1 t} - a_0/a_1$.
+    `initial` defaults to the bump $\exp(-((x - 0.3)/0.08)^2)$.
+    """
+
+    a0: float = eqx.field(static=True)
+    a1: float = eqx.field(static=True)
+    initial: Callable = eqx.field(static=True)
+    domain: Box
+
+    def __init__(self, a0: float = 1.0, a1: float = 0.0, initial: Callable = _bump):
+        self.a0 = float(a0)
+        self.a1 = float(a1)
+        self.initial = initial
+        self.domain = Box([0.0, 0.0], [1.0, 1.0])
+
+    def velocity(self, x: Float[Array, ""]) -> Float[Array, ""]:
+        return self.a0 + self.a1 * x
+
+    def foot(self, point: Float[Array, "2"]) -> Float[Array, ""]:
+        """Foot $x_0$ of the characteristic through $(x, t)$."""
+        x, t = point[0], point[1]
+        if self.a1 == 0.0:
+            return x - self.a0 * t
+        c = self.a0 / self.a1
+        return (x + c) * jnp.exp(-self.a1 * t) - c
+
+    def residual(self, model, x):
+        _, ux, _, ut = derivatives_1d(model, x)
+        return ut + self.velocity(x[0]) * ux
+
+    def constraint_value(self, name, x):
+        if name in ("ic", "bc"):
+            return self.exact(x)
+        self._unknown(name)
+
+    def exact(self, x):
+        return self.initial(self.foot(x))
+
+
+class ViscousBurgers(AbstractPDEProblem):
+    r"""$u_t + u u_x = \nu u_{xx}$ on $[-1, 1] \times [0, 1]$, $u(x, 0) = -\sin(\pi x)$,
+    $u(\pm 1, t) = 0$ (Raissi et al. 2019; Fuks & Tchelepi section 4.2.2 compare with
+    $\nu = 0.01/\pi$).
+
+    `exact` is the Cole-Hopf solution
+    $u = -\int \sin(\pi(x - \eta)) F(x - \eta) G(\eta) d\eta / \int F(x - \eta) G(\eta)
+    d\eta$, $F(y) = e^{-\cos(\pi y)/(2\pi\nu)}$, $G(\eta) = e^{-\eta^2/(4\nu t)}$, by
+    Gauss-Hermite quadrature with `n_quad` nodes (log-sum-exp for range safety).
+    """
+
+    nu: Float[Array, ""]
+    domain: Box
+    nodes: Float[Array, " q"]
+    log_weights: Float[Array, " q"]
+
+    def __init__(self, nu: ArrayLike = 0.01 / np.pi, n_quad: int = 256):
+        nu = jnp.asarray(nu, dtype=float)
+        self.nu = eqx.error_if(nu, nu <= 0, "`nu` must be positive.")
+        self.domain = Box([-1.0, 0.0], [1.0, 1.0])
+        z, w = np.polynomial.hermite.hermgauss(n_quad)
+        self.nodes = jnp.asarray(z, dtype=float)
+        self.log_weights = jnp.asarray(np.log(w), dtype=float)
+
+    @property
+    def constraint_names(self):
+        return ("ic", "bc")
+
+    def residual(self, model, x):
+        u, ux, uxx, ut = derivatives_1d(model, x)
+        return ut + u * ux - self.nu.astype(u.dtype) * uxx
+
+    def constraint_value(self, name, x):
+        if name == "ic":
+            return -jnp.sin(jnp.pi * x[0])
+        if name == "bc":
+            return jnp.zeros((), x.dtype)
+        self._unknown(name)
+
+    def sample_constraint(self, name, n, *, key, sampler=Uniform()):
+        if name == "ic":
+            return self.domain.sample_face(n, 1, 0, key=key, sampler=sampler)
+        if name == "bc":
+            pts = self.domain.sample(n, key=key, sampler=sampler)
+            side = jnp.where(jnp.arange(n) % 2 == 0, -1.0, 1.0).astype(pts.dtype)
+            return pts.at[:, 0].set(side)
+        self._unknown(name)
+
+    def exact(self, x):
+        xx, t = x[0], jnp.maximum(x[1], 1e-12)
+        eta = jnp.sqrt(4 * self.nu * t) * self.nodes.astype(x.dtype)
+        y = xx - eta
+        logf = -jnp.cos(jnp.pi * y) / (2 * jnp.pi * self.nu) + self.log_weights
+        w = jnp.exp(logf - jnp.max(logf))
+        u = -jnp.sum(jnp.sin(jnp.pi * y) * w) / jnp.sum(w)
+        return jnp.where(x[1] > 0, u, -jnp.sin(jnp.pi * xx))
