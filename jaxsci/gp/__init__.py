@@ -1,1 +1,20 @@
-"""jaxsci.gp"""
+"""jaxsci.gp: exact Gaussian-process regression, derivative observations, multistart fitting.
+
+Implements Frankel et al. (first seed paper), section 3 (eqs. 4-12) and section 5
+(eqs. 35-40). See docs/gp.md.
+"""
+
+from ._checks import DEFAULT_NOISE as DEFAULT_NOISE
+from ._derivative import (
+    derivative_gram as derivative_gram,
+    gradient_observations as gradient_observations,
+    observation_covariance as observation_covariance,
+)
+from ._fit import fit as fit, fit_batched as fit_batched
+from ._lml import log_marginal_likelihood as log_marginal_likelihood
+from ._posterior import (
+    condition as condition,
+    Posterior as Posterior,
+    predict as predict,
+    predict_value_and_grad as predict_value_and_grad,
+)

@@ -1,1 +1,20 @@
-"""jaxsci.kernels"""
+"""jaxsci.kernels: covariance kernels with a pointwise `evaluate(x, y)`.
+
+Gram matrices come from `kernel(X1, X2)` (double `vmap` in `AbstractKernel`); kernels add,
+multiply and scale. Positive hyperparameters are stored as logarithms (`log_*` fields).
+"""
+
+from ._base import (
+    AbstractKernel as AbstractKernel,
+    Product as Product,
+    Scaled as Scaled,
+    Sum as Sum,
+)
+from ._stationary import (
+    ExpQuad as ExpQuad,
+    Matern12 as Matern12,
+    Matern32 as Matern32,
+    Matern52 as Matern52,
+    RationalQuadratic as RationalQuadratic,
+    SquaredExponential as SquaredExponential,
+)

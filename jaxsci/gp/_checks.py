@@ -1,0 +1,95 @@
+"""Input validation for the GP routines (DESIGN rule 6, tiers 1 and 2)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.tree_util as jtu
+
+from .._misc import as_float_array, check_finite
+from ..kernels import AbstractKernel
+
+DEFAULT_NOISE = 1e-10
+"""The paper's noise variance $\\varepsilon^2 = 10^{-10}$ (Frankel et al., section 3)."""
+
+
+def check_kernel(kernel) -> AbstractKernel:
+    if not isinstance(kernel, AbstractKernel):
+        raise TypeError(
+            f"`kernel` must be a jaxsci.kernels.AbstractKernel, got {type(kernel).__name__}."
+        )
+    return kernel
+
+
+def cast_kernel(kernel: AbstractKernel, dtype) -> AbstractKernel:
+    """Cast the kernel's floating leaves to the data dtype: dtype follows the inputs."""
+    return jtu.tree_map(
+        lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, kernel
+    )
+
+
+def check_data(X, y, which=None, *, finite: bool = True):
+    """Validate `X (n, d)`, `y (n,)` or `(n, p)` and `which (n,)`; common float dtype."""
+    X = as_float_array(X, "X")
+    y = as_float_array(y, "y")
+    if X.ndim != 2:
+        raise ValueError(
+            f"`X` must have shape (n, d), got shape {X.shape}. Use `X[:, None]` for 1-D inputs."
+        )
+    if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"`y` must have shape (n,) or (n, p) with n = X.shape[0] = {X.shape[0]}, got "
+            f"`X` shape {X.shape} and `y` shape {y.shape}."
+        )
+    dtype = jnp.result_type(X.dtype, y.dtype)
+    X, y = X.astype(dtype), y.astype(dtype)
+    if finite:
+        X = check_finite(X, "X")
+        y = check_finite(y, "y")
+    which = check_which(which, X, "which")
+    return X, y, which
+
+
+def check_which(which, X, name: str):
+    """`which (n,)` integers: -1 for a function value, i in [0, d) for d/dx_i."""
+    if which is None:
+        return None
+    which = jnp.asarray(which)
+    if not jnp.issubdtype(which.dtype, jnp.integer):
+        raise TypeError(f"`{name}` must be an integer array, got dtype {which.dtype}.")
+    if which.shape != (X.shape[0],):
+        raise ValueError(
+            f"`{name}` must have shape (n,) = ({X.shape[0]},) matching the points, got shape "
+            f"{which.shape}."
+        )
+    d = X.shape[1]
+    return eqx.error_if(
+        which,
+        (which < -1) | (which >= d),
+        f"`{name}` entries must be -1 (function value) or a partial-derivative index in "
+        f"[0, {d}).",
+    )
+
+
+def check_noise(noise, dtype, n: int):
+    """Noise variance: a positive scalar or a positive `(n,)` vector."""
+    if isinstance(noise, (int, float)):
+        if not noise > 0 or noise == float("inf"):
+            raise ValueError(
+                f"`noise` (the noise variance) must be positive and finite, got {noise}. "
+                f"Use a small positive value such as {DEFAULT_NOISE} for noise-free data."
+            )
+        return jnp.asarray(noise, dtype)
+    noise = as_float_array(noise, "noise").astype(dtype)
+    if noise.ndim not in (0, 1) or (noise.ndim == 1 and noise.shape[0] != n):
+        raise ValueError(
+            f"`noise` must be a scalar or have shape (n,) = ({n},), got shape {noise.shape}."
+        )
+    if not isinstance(noise, jax.core.Tracer):
+        if not bool(jnp.all((noise > 0) & jnp.isfinite(noise))):
+            raise ValueError(f"`noise` must be positive and finite, got {noise}.")
+        return noise
+    return eqx.error_if(
+        noise,
+        ~jnp.all((noise > 0) & jnp.isfinite(noise)),
+        "`noise` must be positive and finite; use a small positive value for noise-free data.",
+    )

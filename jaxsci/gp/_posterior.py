@@ -1,0 +1,186 @@
+r"""Exact GP conditioning and prediction (Frankel et al., section 3, eqs. 9-11; eq. 39-40).
+
+The training covariance $K + \varepsilon^2 I$ is factorised once, $K + \varepsilon^2 I = U^T U$
+(upper Cholesky from `lineax.Cholesky`), and the weights $w = (K + \varepsilon^2 I)^{-1} y$ are
+stored. Observations may be function values or partial derivatives (`which`, see
+`derivative_gram`); the same weights then predict values and gradients (eq. 39).
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.scipy as jsp
+import lineax as lx
+from jaxtyping import Array, ArrayLike, Float, Int
+
+from .._misc import as_float_array, check_finite, jitter_for
+from ..kernels import AbstractKernel
+from ._checks import DEFAULT_NOISE, cast_kernel, check_data, check_kernel, check_noise, check_which
+from ._derivative import derivative_gram, observation_covariance
+
+_HIGHEST = jax.lax.Precision.HIGHEST
+
+
+def gram(kernel: AbstractKernel, X1, which1, X2, which2) -> Float[Array, "n m"]:
+    """Value Gram `kernel(X1, X2)`, or the derivative-observation Gram when `which` given."""
+    if which1 is None and which2 is None:
+        return kernel(X1, X2)
+    if which1 is None:
+        which1 = jnp.full(X1.shape[0], -1)
+    if which2 is None:
+        which2 = jnp.full(X2.shape[0], -1)
+    return derivative_gram(kernel, X1, which1, X2, which2)
+
+
+def diagonal_term(noise, jitter, dtype) -> Float[Array, "*n"]:
+    """`max(noise, jitter)`: the jitter is a floor on what is added to the diagonal."""
+    jitter = jitter_for(dtype) if jitter is None else jitter
+    return jnp.maximum(noise, jnp.asarray(jitter, dtype))
+
+
+def factorise(
+    K: Float[Array, "n n"], Y: Float[Array, "n p"]
+) -> tuple[Float[Array, "n n"], Float[Array, "n p"]]:
+    r"""Upper Cholesky factor $U$ of the (jittered) SPD matrix and $K^{-1} Y$ (lineax).
+
+    An indefinite matrix gives a NaN factor (detected by the callers).
+    """
+    operator = lx.MatrixLinearOperator(K, lx.positive_semidefinite_tag)
+    factor, _ = lx.Cholesky().init(operator, {})
+    # Solve with the factor directly rather than `lx.linear_solve`: lineax raises inside
+    # its JVP on non-finite output, but the optimiser must be able to visit hyperparameters
+    # whose covariance is numerically indefinite (objective -inf) and step back.
+    weights = jsp.linalg.cho_solve((factor, False), Y)
+    return factor, weights
+
+
+class Posterior(eqx.Module):
+    r"""A GP conditioned on data: everything needed to predict (eqs. 9-11).
+
+    Attributes: `kernel`; training points `X (n, d)`; `which (n,)` or `None` (all values);
+    upper Cholesky factor `chol (n, n)` of $K + \varepsilon^2 I$; `weights (n,)` or
+    `(n, p)` $= (K + \varepsilon^2 I)^{-1} y$; `noise` $\varepsilon^2$ (scalar or `(n,)`).
+    """
+
+    kernel: AbstractKernel
+    X: Float[Array, "n d"]
+    which: Int[Array, " n"] | None
+    chol: Float[Array, "n n"]
+    weights: Float[Array, "n *p"]
+    noise: Float[Array, "*n"]
+
+
+@eqx.filter_jit
+def condition(
+    kernel: AbstractKernel,
+    X: Float[ArrayLike, "n d"],
+    y: Float[ArrayLike, "n *p"],
+    *,
+    noise: float | Float[ArrayLike, "*n"] = DEFAULT_NOISE,
+    which: Int[ArrayLike, " n"] | None = None,
+    jitter: float | None = None,
+) -> Posterior:
+    r"""Condition a zero-mean GP prior $f \sim GP(0, k)$ on data (eqs. 7-9).
+
+    **Arguments:**
+
+    - `kernel`: any `jaxsci.kernels.AbstractKernel`.
+    - `X`: training points `(n, d)`.
+    - `y`: observations `(n,)`, or `(n, p)` for `p` outputs sharing one kernel.
+    - `noise`: the noise variance $\varepsilon^2 > 0$, scalar or `(n,)`; default `1e-10`,
+      the paper's regulariser for noise-free data.
+    - `which`: optional `(n,)` integers, `-1` for a value and `i` for $\partial f/\partial
+      x_i$ (derivative observations, eqs. 35-40). `None`: all values.
+    - `jitter`: floor on the diagonal term, default `jaxsci._misc.jitter_for(dtype)` (1e-10
+      in float64, 1e-6 in float32); the matrix factorised is $K + \max(\varepsilon^2,
+      \text{jitter}) I$.
+
+    **Returns:** a `Posterior`. Raises at run time (`eqx.error_if`) if the data have NaN/inf
+    or the covariance is not positive definite even after jitter.
+    """
+    check_kernel(kernel)
+    X, y, which = check_data(X, y, which)
+    noise = check_noise(noise, X.dtype, X.shape[0])
+    kernel = cast_kernel(kernel, X.dtype)
+    K = gram(kernel, X, which, X, which)
+    diag = diagonal_term(noise, jitter, X.dtype)
+    K = K + jnp.diag(jnp.broadcast_to(diag, (X.shape[0],)))
+    chol, weights = factorise(K, y.reshape(y.shape[0], -1))
+    chol = eqx.error_if(
+        chol,
+        ~jnp.all(jnp.isfinite(chol)),
+        "The GP covariance K + noise*I is not positive definite even after jitter (Cholesky "
+        "gave NaN). Increase `noise` or `jitter`, remove duplicated points, or use float64.",
+    )
+    return Posterior(kernel, X, which, chol, weights.reshape(y.shape), noise)
+
+
+@eqx.filter_jit
+def predict(
+    posterior: Posterior,
+    Xs: Float[ArrayLike, "m d"],
+    *,
+    which: Int[ArrayLike, " m"] | None = None,
+    full_cov: bool = False,
+    include_noise: bool = False,
+) -> tuple[Float[Array, "m *p"], Float[Array, "m *m"]]:
+    r"""Posterior mean and variance at `Xs` (eqs. 9-11).
+
+    $$\mu_* = K_* w,\qquad \Sigma_* = K_{**} - K_* (K + \varepsilon^2 I)^{-1} K_*^T
+    \;[+\,\varepsilon^2 I \text{ if } \texttt{include\_noise}]\ \text{(eq. 11)}.$$
+
+    `which (m,)` selects values (-1) or partial derivatives (i) at the prediction points
+    (eq. 39). Returns the mean, shape `(m,)` or `(m, p)`, and the variance `(m,)` (or the
+    covariance `(m, m)` if `full_cov`), shared by all outputs. The scalar noise is used for
+    `include_noise`; variances are clipped at 0.
+    """
+    Xs = as_float_array(Xs, "Xs")
+    d = posterior.X.shape[1]
+    if Xs.ndim != 2 or Xs.shape[1] != d:
+        raise ValueError(
+            f"`Xs` must have shape (m, {d}) like the training points, got shape {Xs.shape}."
+        )
+    Xs = check_finite(Xs.astype(posterior.X.dtype), "Xs")
+    which = check_which(which, Xs, "which")
+    kernel, X, wtr = posterior.kernel, posterior.X, posterior.which
+    Ks = gram(kernel, Xs, which, X, wtr)
+    mean = jnp.tensordot(Ks, posterior.weights, axes=1, precision=_HIGHEST)
+    V = jsp.linalg.solve_triangular(posterior.chol, Ks.T, trans="T", lower=False)
+    noise = jnp.mean(posterior.noise) if include_noise else 0.0
+    if full_cov:
+        Kss = gram(kernel, Xs, which, Xs, which)
+        cov = Kss - jnp.matmul(V.T, V, precision=_HIGHEST)
+        return mean, cov + noise * jnp.eye(Xs.shape[0], dtype=cov.dtype)
+    if which is None:
+        kss = kernel.diag(Xs)
+    else:
+        point_var = lambda x, w: observation_covariance(kernel, x, w, x, w)
+        kss = jax.vmap(point_var)(Xs, which)
+    var = kss - jnp.sum(V * V, axis=0)
+    return mean, jnp.maximum(var, 0.0) + noise
+
+
+@eqx.filter_jit
+def predict_value_and_grad(
+    posterior: Posterior, Xs: Float[ArrayLike, "m d"]
+) -> tuple[Float[Array, " m"], Float[Array, "m d"], Float[Array, " m"], Float[Array, "m d"]]:
+    r"""Predicted value, gradient and their variances at `Xs` (eq. 39, same weights).
+
+    For single-output posteriors (`y` of shape `(n,)`). Returns `(mean (m,), grad (m, d),
+    var (m,), grad_var (m, d))`.
+    """
+    Xs = as_float_array(Xs, "Xs")
+    if Xs.ndim != 2:
+        raise ValueError(f"`Xs` must have shape (m, d), got shape {Xs.shape}.")
+    if posterior.weights.ndim != 1:
+        raise ValueError(
+            "`predict_value_and_grad` needs a single-output posterior (y of shape (n,)), got "
+            f"weights of shape {posterior.weights.shape}; condition each output separately."
+        )
+    m, d = Xs.shape
+    Xrep = jnp.repeat(Xs, d + 1, axis=0)
+    which = jnp.tile(jnp.arange(-1, d), m)
+    mean, var = predict(posterior, Xrep, which=which)
+    mean = mean.reshape(m, d + 1)
+    var = var.reshape(m, d + 1)
+    return mean[:, 0], mean[:, 1:], var[:, 0], var[:, 1:]

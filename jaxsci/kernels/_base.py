@@ -1,0 +1,132 @@
+r"""Kernel interface: a pointwise `evaluate(x, y)`; Gram matrices by `jax.vmap` in one place.
+
+Positive hyperparameters are stored unconstrained as their logarithm (`log_*` fields), so
+every inexact-array leaf of a kernel is a free real number: the multistart fitter of
+`jaxsci.gp.fit` optimises exactly those leaves, and its prior box is a box in log-space.
+"""
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
+
+from .._misc import as_float_array
+
+_HIGHEST = jax.lax.Precision.HIGHEST
+
+
+def is_traced(x) -> bool:
+    return isinstance(x, jax.core.Tracer)
+
+
+def log_positive(value: ArrayLike, name: str) -> Float[Array, "..."]:
+    """`log(value)` after checking (when `value` is concrete) that it is positive."""
+    arr = as_float_array(value, name)
+    if not is_traced(arr) and not bool(jnp.all(arr > 0)):
+        raise ValueError(
+            f"`{name}` must be positive, got {value!r}. Pass a positive value (it is stored "
+            "as its logarithm)."
+        )
+    return jnp.log(arr)
+
+
+def check_points(X, name: str) -> Float[Array, "n d"]:
+    X = as_float_array(X, name)
+    if X.ndim != 2:
+        raise ValueError(
+            f"`{name}` must be a 2-D array of points with shape (n, d), got shape {X.shape}. "
+            "Reshape a single point with `x[None]` or 1-D data with `x[:, None]`."
+        )
+    return X
+
+
+class AbstractKernel(eqx.Module):
+    r"""A positive semi-definite covariance function $k(x, x')$.
+
+    Subclasses implement only the pointwise `evaluate(x, y)` on two points of shape `(d,)`;
+    the Gram matrix `kernel(X1, X2)` and its diagonal are built here by `jax.vmap`.
+    Kernels combine: `k1 + k2` ([`Sum`][]), `k1 * k2` ([`Product`][]) and `c * k` for a
+    positive number `c` ([`Scaled`][]).
+    """
+
+    @abc.abstractmethod
+    def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
+        """Covariance $k(x, y)$ of two single points of shape `(d,)`."""
+
+    def __call__(self, X1: Float[ArrayLike, "n d"], X2: Float[ArrayLike, "m d"]) -> Float[Array, "n m"]:
+        r"""Gram matrix $K_{ij} = k(X_{1,i}, X_{2,j})$ of shape `(n, m)`."""
+        X1 = check_points(X1, "X1")
+        X2 = check_points(X2, "X2")
+        if X1.shape[1] != X2.shape[1]:
+            raise ValueError(
+                f"`X1` and `X2` must have the same number of columns (input dimension d), "
+                f"got shapes {X1.shape} and {X2.shape}."
+            )
+        row = jax.vmap(self.evaluate, in_axes=(None, 0))
+        return jax.vmap(row, in_axes=(0, None))(X1, X2)
+
+    def diag(self, X: Float[ArrayLike, "n d"]) -> Float[Array, " n"]:
+        r"""The diagonal $k(X_i, X_i)$ of the Gram matrix, without forming it."""
+        X = check_points(X, "X")
+        return jax.vmap(lambda x: self.evaluate(x, x))(X)
+
+    def __add__(self, other: "AbstractKernel") -> "Sum":
+        if not isinstance(other, AbstractKernel):
+            return NotImplemented
+        return Sum(self, other)
+
+    def __mul__(self, other) -> "AbstractKernel":
+        if isinstance(other, AbstractKernel):
+            return Product(self, other)
+        if isinstance(other, (int, float)) or eqx.is_array_like(other):
+            return Scaled(self, other)
+        return NotImplemented
+
+    def __rmul__(self, other) -> "AbstractKernel":
+        return self.__mul__(other)
+
+
+class Sum(AbstractKernel):
+    r"""$k(x, y) = k_1(x, y) + k_2(x, y)$."""
+
+    k1: AbstractKernel
+    k2: AbstractKernel
+
+    def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
+        return self.k1.evaluate(x, y) + self.k2.evaluate(x, y)
+
+
+class Product(AbstractKernel):
+    r"""$k(x, y) = k_1(x, y)\,k_2(x, y)$ (a product of PSD kernels is PSD, Schur)."""
+
+    k1: AbstractKernel
+    k2: AbstractKernel
+
+    def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
+        return self.k1.evaluate(x, y) * self.k2.evaluate(x, y)
+
+
+class Scaled(AbstractKernel):
+    r"""$k(x, y) = c\,k_0(x, y)$ with $c > 0$ stored as `log_scale` $= \log c$.
+
+    Scaling by a constant is how scikit-learn's `ConstantKernel(c) * RBF(l)` is written:
+    `Scaled(ExpQuad(1.0, l), c)` (equivalently `c * ExpQuad(1.0, l)`).
+    """
+
+    kernel: AbstractKernel
+    log_scale: Float[Array, ""]
+
+    def __init__(self, kernel: AbstractKernel, scale: float | Float[ArrayLike, ""] = 1.0):
+        if not isinstance(kernel, AbstractKernel):
+            raise TypeError(f"`kernel` must be an AbstractKernel, got {type(kernel).__name__}.")
+        self.kernel = kernel
+        self.log_scale = log_positive(scale, "scale")
+
+    @property
+    def scale(self) -> Float[Array, ""]:
+        return jnp.exp(self.log_scale)
+
+    def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
+        return jnp.exp(self.log_scale) * self.kernel.evaluate(x, y)
