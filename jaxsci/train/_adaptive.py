@@ -1,0 +1,230 @@
+r"""The unified adaptive learning-rate method (Vu-Quoc & Humer 2023, Section 6.5, Algorithm 5).
+
+One configurable `optax.GradientTransformation` covers AdaGrad, RMSProp, AdaDelta, Adam,
+AMSGrad, AdamX, Nostalgic Adam and AdamW. All operations are elementwise:
+
+$$m_k=\beta_{1,k}m_{k-1}+(1-\beta_{1,k})\tilde g_k,\qquad \beta_{1,k}=\beta_1\lambda^{k-1}$$
+$$V_k=a_k V_{k-1}+b_k\,\tilde g_k\odot\tilde g_k\qquad(\text{the second-moment rule }(a_k,b_k))$$
+$$\hat m_k=m_k/(1-\textstyle\prod_{j\le k}\beta_{1,j}),\qquad \hat V_k=V_k/c_k\ (\text{optional bias corrections})$$
+$$\hat V_k\leftarrow\max\big(\tfrac{(1-\beta_{1,k})^2}{(1-\beta_{1,k-1})^2}\hat V_{k-1},\hat V_k\big)\quad
+(\text{AMSGrad if }\lambda=1,\ \text{AdamX otherwise})$$
+$$\Delta\theta_k=-\eta_k\Big(\epsilon_k\,\rho_k\,\frac{\hat m_k}{\sqrt{\hat V_k}+\delta}+\lambda_w\theta_k\Big)$$
+
+with $\sqrt{\hat V_k+\delta}$ in place of $\sqrt{\hat V_k}+\delta$ if `eps_in_sqrt`, the AdaDelta
+unit correction $\rho_k=\sqrt{U_{k-1}+\delta}$, $U_k=a_kU_{k-1}+b_k\Delta_k^2$ if
+`unit_correction` (else $\rho_k=1$), $\eta_k$ the schedule multiplier (e.g. cosine annealing,
+Eq. 154) and $\lambda_w$ the decoupled weight decay of AdamW (Loshchilov & Hutter 2019, Alg. 2).
+"""
+
+import abc
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, Float, Int, PyTree
+
+_Sched = float | Callable[[Int[Array, ""]], Float[Array, ""]]
+
+
+def _at(s: _Sched, count):
+    return s(count) if callable(s) else s
+
+
+class AbstractSecondMoment(eqx.Module):
+    r"""Rule $V_k=a_kV_{k-1}+b_k g_k^2$ and its bias normaliser $c_k$ (1 = no correction)."""
+
+    @abc.abstractmethod
+    def coefficients(self, k: Int[Array, ""]) -> tuple[Float[Array, ""], Float[Array, ""]]:
+        """$(a_k, b_k)$ at the 1-based iteration $k$."""
+
+    @abc.abstractmethod
+    def normaliser(self, k: Int[Array, ""]) -> Float[Array, ""]:
+        """$c_k$, the total weight of the past squared gradients in $V_k$."""
+
+
+class SumOfSquares(AbstractSecondMoment):
+    r"""AdaGrad (Duchi, Hazan & Singer 2011): $r_k=r_{k-1}+g_k^2$."""
+
+    def coefficients(self, k):
+        return jnp.ones(()), jnp.ones(())
+
+    def normaliser(self, k):
+        return jnp.ones(())
+
+
+class ExponentialAverage(AbstractSecondMoment):
+    r"""Exponential smoothing (Section 6.5.3): $V_k=\beta V_{k-1}+(1-\beta)g_k^2$, $c_k=1-\beta^k$."""
+
+    beta: float = 0.999
+
+    def coefficients(self, k):
+        return jnp.asarray(self.beta), jnp.asarray(1.0 - self.beta)
+
+    def normaliser(self, k):
+        return 1.0 - jnp.asarray(self.beta) ** k
+
+
+class NostalgicAverage(AbstractSecondMoment):
+    r"""Nostalgic Adam (Huang, Wang & Dong 2019, NosAdam-HH): $\beta_{2,k}=B_{k-1}/B_k$,
+    $B_k=\sum_{j\le k} j^{-\gamma}$, so $V_k$ is the $b_j$-weighted mean of $g_1^2..g_k^2$."""
+
+    gamma: float = 0.0
+
+    def coefficients(self, k):
+        b_k = jnp.asarray(k, float) ** (-self.gamma)
+        big_b_k = _harmonic(k, self.gamma)
+        beta2 = (big_b_k - b_k) / big_b_k
+        return beta2, 1.0 - beta2
+
+    def normaliser(self, k):
+        return jnp.ones(())
+
+
+def _harmonic(k, gamma):
+    r"""$B_k=\sum_{j=1}^k j^{-\gamma}$ for a traced integer $k$ (loop of length $k$)."""
+    if gamma == 0.0:
+        return jnp.asarray(k, float)
+    return jax.lax.fori_loop(
+        1, k + 1, lambda j, acc: acc + jnp.asarray(j, float) ** (-gamma), jnp.zeros(())
+    )
+
+
+class AdaptiveState(eqx.Module):
+    count: Int[Array, ""]
+    m: PyTree[Array]
+    v: PyTree[Array]
+    v_max: PyTree[Array]
+    u: PyTree[Array]
+    prod_beta1: Float[Array, ""]
+
+
+def unified_adaptive(
+    learning_rate: _Sched = 1e-3,
+    *,
+    beta1: float = 0.9,
+    beta1_decay: float = 1.0,
+    second_moment: AbstractSecondMoment = ExponentialAverage(0.999),
+    bias_correction_m: bool = True,
+    bias_correction_v: bool = True,
+    max_v: bool = False,
+    unit_correction: bool = False,
+    eps: float = 1e-8,
+    eps_in_sqrt: bool = False,
+    weight_decay: float = 0.0,
+    multiplier: _Sched = 1.0,
+) -> optax.GradientTransformation:
+    r"""Algorithm 5 of the review as one transformation (see the module docstring).
+
+    Arguments:
+        learning_rate: $\epsilon_k$, a float or a schedule of the 0-based step count.
+        beta1: $\beta_1$ of the first moment ($0$ gives $m_k=\tilde g_k$).
+        beta1_decay: $\lambda$ in $\beta_{1,k}=\beta_1\lambda^{k-1}$ (AdamX; 1 = constant).
+        second_moment: the rule for $V_k$: `SumOfSquares()` (AdaGrad),
+            `ExponentialAverage(beta2)` (RMSProp, AdaDelta, Adam, ...), `NostalgicAverage(gamma)`.
+        bias_correction_m, bias_correction_v: divide by the total weights (Adam, Eq. of Kingma & Ba).
+        max_v: keep the running maximum of $\hat V$ (AMSGrad; AdamX with `beta1_decay<1`).
+        unit_correction: multiply by $\sqrt{U_{k-1}+\delta}$ (AdaDelta, Zeiler 2012, Alg. 1).
+        eps, eps_in_sqrt: $\delta$, outside or inside the square root.
+        weight_decay: $\lambda_w$, decoupled (AdamW), *not* multiplied by $\epsilon_k$.
+        multiplier: $\eta_k$, scales both terms (a float or a schedule).
+
+    Returns: an `optax.GradientTransformation` taking raw gradients and returning $\Delta\theta$;
+    it needs `params` when `weight_decay != 0`.
+
+    Presets (tested against hand-written NumPy and, where it exists, the optax equivalent):
+    AdaGrad: `beta1=0, second_moment=SumOfSquares(), bias_correction_*=False`;
+    RMSProp: `beta1=0, ExponentialAverage(0.9), eps_in_sqrt=True, bias_correction_*=False`;
+    AdaDelta: `learning_rate=1, beta1=0, ExponentialAverage(0.95), unit_correction=True,
+    eps_in_sqrt=True, eps=1e-6, bias_correction_*=False`; Adam: the defaults; AMSGrad:
+    `max_v=True, bias_correction_*=False`; AdamX: `adamx()`; Nostalgic Adam:
+    `nostalgic_adam()`; AdamW: `weight_decay>0`.
+    """
+    if not 0.0 <= beta1 < 1.0:
+        raise ValueError(f"`beta1` must lie in [0, 1), got {beta1}.")
+    if not 0.0 < beta1_decay <= 1.0:
+        raise ValueError(f"`beta1_decay` must lie in (0, 1], got {beta1_decay}.")
+    if not isinstance(second_moment, AbstractSecondMoment):
+        raise TypeError(
+            "`second_moment` must be an AbstractSecondMoment (SumOfSquares(), "
+            f"ExponentialAverage(beta), NostalgicAverage(gamma)), got {type(second_moment)}."
+        )
+    if eps < 0:
+        raise ValueError(f"`eps` must be >= 0, got {eps}.")
+
+    def init_fn(params):
+        z = jax.tree.map(jnp.zeros_like, params)
+        dtype = jnp.result_type(*jax.tree.leaves(params))
+        return AdaptiveState(jnp.zeros((), jnp.int32), z, z, z, z, jnp.ones((), dtype))
+
+    def update_fn(updates, state, params=None):
+        if weight_decay != 0.0 and params is None:
+            raise ValueError("`weight_decay != 0` needs `params`: call update(g, state, params).")
+        k = state.count + 1
+        b1k = beta1 * beta1_decay ** (k - 1.0)
+        b1prev = beta1 * beta1_decay ** (k - 2.0)
+        a, b = second_moment.coefficients(k)
+        m = jax.tree.map(lambda m, g: (b1k * m + (1 - b1k) * g).astype(m.dtype), state.m, updates)
+        v = jax.tree.map(lambda v, g: (a * v + b * g * g).astype(v.dtype), state.v, updates)
+        prod = state.prod_beta1 * b1k
+        m_hat = jax.tree.map(lambda x: x / (1 - prod), m) if bias_correction_m else m
+        c = second_moment.normaliser(k)
+        v_hat = jax.tree.map(lambda x: x / c, v) if bias_correction_v else v
+        if max_v:
+            factor = jnp.where(k > 1, ((1 - b1k) / (1 - b1prev)) ** 2, 1.0)
+            v_hat = jax.tree.map(
+                lambda old, new: jnp.maximum(factor * old, new).astype(old.dtype), state.v_max, v_hat
+            )
+        if eps_in_sqrt:
+            direction = jax.tree.map(lambda mm, vv: mm / jnp.sqrt(vv + eps), m_hat, v_hat)
+        else:
+            direction = jax.tree.map(lambda mm, vv: mm / (jnp.sqrt(vv) + eps), m_hat, v_hat)
+        if unit_correction:
+            direction = jax.tree.map(lambda dd, u: dd * jnp.sqrt(u + eps), direction, state.u)
+            u = jax.tree.map(lambda u, dd: (a * u + b * dd * dd).astype(u.dtype), state.u, direction)
+        else:
+            u = state.u
+        lr, eta = _at(learning_rate, state.count), _at(multiplier, state.count)
+        if weight_decay != 0.0:
+            out = jax.tree.map(
+                lambda dd, p: -eta * (lr * dd + weight_decay * p), direction, params
+            )
+        else:
+            out = jax.tree.map(lambda dd: -eta * lr * dd, direction)
+        out = jax.tree.map(lambda o, g: o.astype(g.dtype), out, updates)
+        v_max = v_hat if max_v else state.v_max
+        return out, AdaptiveState(k, m, v, v_max, u, prod.astype(state.prod_beta1.dtype))
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def adamx(
+    learning_rate: _Sched = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    decay: float = 0.999,
+    eps: float = 1e-8,
+) -> optax.GradientTransformation:
+    r"""AdamX (Tran & Phong 2019, IEEE Access 7, Algorithm 2): AMSGrad with
+    $\beta_{1,k}=\beta_1\lambda^{k-1}$ and $\hat v_k=\max\big(\tfrac{(1-\beta_{1,k})^2}
+    {(1-\beta_{1,k-1})^2}\hat v_{k-1}, v_k\big)$, $\theta\leftarrow\theta-\epsilon_k m_k/(\sqrt{\hat v_k}+\delta)$,
+    no bias correction. `decay` is $\lambda\in(0,1)$."""
+    return unified_adaptive(
+        learning_rate, beta1=beta1, beta1_decay=decay, second_moment=ExponentialAverage(beta2),
+        bias_correction_m=False, bias_correction_v=False, max_v=True, eps=eps,
+    )
+
+
+def nostalgic_adam(
+    learning_rate: _Sched = 1e-3, beta1: float = 0.9, gamma: float = 0.0, eps: float = 1e-8
+) -> optax.GradientTransformation:
+    r"""Nostalgic Adam, NosAdam-HH (Huang, Wang & Dong 2019, IJCAI, Algorithm 1 with
+    $b_k=k^{-\gamma}$): $\beta_{2,k}=B_{k-1}/B_k$, $v_k=\beta_{2,k}v_{k-1}+(1-\beta_{2,k})g_k^2$
+    (no bias correction needed: the weights sum to one), $m$ as in Adam with bias correction."""
+    if gamma < 0:
+        raise ValueError(f"`gamma` must be >= 0, got {gamma}.")
+    return unified_adaptive(
+        learning_rate, beta1=beta1, second_moment=NostalgicAverage(gamma),
+        bias_correction_m=True, bias_correction_v=False, eps=eps,
+    )
