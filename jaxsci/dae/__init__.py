@@ -1,1 +1,20 @@
-"""jaxsci.dae"""
+"""jaxsci.dae: mass-matrix DAEs in diffrax, consistent initialisation, circuit models.
+
+Paper: Pulch & Youssef, "Machine learning for parametric nonlinear dynamical systems"
+(circuit DAEs, section 2.1 and 4); solver: Hairer & Wanner (1996), RODAS.
+"""
+
+from ._box import ParameterBox as ParameterBox
+from ._circuits import (
+    AbstractCircuit as AbstractCircuit,
+    AmplifierParams as AmplifierParams,
+    SchmittParams as SchmittParams,
+    SchmittTrigger as SchmittTrigger,
+    TestSetAmplifier as TestSetAmplifier,
+    TestSetAmplifierParams as TestSetAmplifierParams,
+    TransistorAmplifier as TransistorAmplifier,
+)
+from ._junction import junction_current as junction_current
+from ._rodas import Rodas4 as Rodas4, RodasInterpolation as RodasInterpolation
+from ._simulate import simulate as simulate, sweep as sweep
+from ._term import MassMatrixTerm as MassMatrixTerm

@@ -1,0 +1,43 @@
+r"""The exponential junction law of the circuit models, with an overflow report."""
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+
+def junction_current(
+    u: Float[ArrayLike, "..."],
+    saturation: Float[ArrayLike, ""] | float = 1e-6,
+    thermal_voltage: Float[ArrayLike, ""] | float = 0.026,
+) -> Float[Array, "..."]:
+    r"""Diode / pn-junction current $w(u) = \alpha\,(\exp(u / \beta) - 1)$.
+
+    The current-voltage relation of the bipolar transistors in all circuit models (paper
+    eq. (27): $\alpha = 10^{-6}$, $\beta = 0.026$; the Test Set's $g$ with
+    $\beta_{TS} = 10^{-6}$, $U_F = 0.026$). Computed with `expm1` so that it is accurate
+    near $u = 0$ (where the circuits sit at rest).
+
+    **Overflow.** $\exp(u/\beta)$ overflows for $u/\beta$ above $\log(\text{float max})$
+    ($\approx 709$ in float64, i.e. $u \gtrsim 18.4$ V; $\approx 88$ in float32). Rather
+    than returning `inf` this raises an `EquinoxRuntimeError` (via `eqx.error_if`, so it
+    also works under `jit`/`vmap`): a junction voltage that large means the simulation
+    has diverged or the parameters are unphysical.
+
+    **Arguments:** `u` junction voltage (any shape), `saturation` $\alpha$,
+    `thermal_voltage` $\beta$ (both positive scalars).
+
+    **Returns:** $w(u)$, same shape as `u`.
+    """
+    u = jnp.asarray(u)
+    x = u / thermal_voltage
+    limit = float(np.log(jnp.finfo(x.dtype).max)) - 1.0
+    x = eqx.error_if(
+        x,
+        x > limit,
+        "Junction law overflow: exp(u / thermal_voltage) exceeds the floating-point "
+        "range (junction voltage u > ~log(max float) * thermal_voltage). The circuit "
+        "simulation diverged or the parameters are unphysical: check the parameter "
+        "values, tighten the tolerances, or use float64.",
+    )
+    return saturation * jnp.expm1(x)
