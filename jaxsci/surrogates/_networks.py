@@ -1,0 +1,132 @@
+"""Neural surrogates of the coefficient map and the weight-based sensitivity measure.
+
+[PNDS] section 3.1 (eq. 19: tanh networks, 2 x 30 and 3 x 20 in section 4) and section 3.3
+(eq. 25: weight-based sensitivity $S^W$; eq. 26: the extended network with a linear first
+layer).
+"""
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float, PRNGKeyArray
+
+
+def tanh_network(
+    in_size: int, out_size: int, width: int, depth: int, *, key: PRNGKeyArray
+) -> eqx.nn.MLP:
+    r"""$\Psi = T_L \circ \rho \circ \dots \circ \rho \circ T_1$ (eq. 19) with
+    $\rho = \tanh$ (eq. 20), `depth` hidden layers of `width` neurons, linear output.
+
+    An `eqx.nn.MLP` (its layers are `eqx.nn.Linear`, so jaxsci.init surgery applies).
+    The paper's networks are `(q, r, 30, 2)` and `(q, r, 20, 3)`.
+    """
+    for name, val in (("in_size", in_size), ("out_size", out_size), ("width", width)):
+        if not isinstance(val, int) or val < 1:
+            raise ValueError(f"`{name}` must be a positive int, got {val!r}.")
+    if not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"`depth` must be a positive int, got {depth!r}.")
+    return eqx.nn.MLP(in_size, out_size, width, depth, activation=jnp.tanh, key=key)
+
+
+class LinearInputNetwork(eqx.Module):
+    r"""The extended network $\hat\Psi = \hat T_{L+1} \circ \rho \circ \dots \circ \rho
+    \circ \hat T_2 \circ \hat T_1$ of eq. (26): a purely linear first layer
+    $\hat T_1: \mathbb{R}^q \to \mathbb{R}^q$ (no activation) in front of a network `body`.
+
+    Its weight-based sensitivities (eq. 25) are read from $\hat T_1$, which has only
+    $\hat N_1 = q$ neurons, so information from an input cannot be spread over many first-
+    layer neurons and cancel later ([PNDS] section 3.3).
+    """
+
+    input_layer: eqx.nn.Linear
+    body: Callable[[Float[Array, " q"]], Float[Array, " r"]]
+
+    def __call__(self, p: Float[Array, " q"]) -> Float[Array, " r"]:
+        return self.body(self.input_layer(p))
+
+
+def extended_network(
+    in_size: int, out_size: int, width: int, depth: int, *, key: PRNGKeyArray
+) -> LinearInputNetwork:
+    r"""A fresh eq. (26) network: linear `in_size -> in_size` layer, then a tanh network
+    with `depth` hidden layers of `width` (the paper: $\hat N_1 = q$, $\hat N_2 = \hat N_3
+    = 30$, i.e. `width=30, depth=2`)."""
+    k1, k2 = jr.split(key)
+    return LinearInputNetwork(
+        input_layer=eqx.nn.Linear(in_size, in_size, key=k1),
+        body=tanh_network(in_size, out_size, width, depth, key=k2),
+    )
+
+
+def extend_network(
+    model: Callable[[Float[Array, " q"]], Float[Array, " r"]], in_size: int
+) -> LinearInputNetwork:
+    r"""Prepend an identity linear layer: $\hat T_1 = I$, $\hat T_{\ell+1} = T_\ell$, so
+    $\hat\Psi = \Psi$ exactly ([PNDS] section 3.3: the extended network is at least as
+    accurate as the original). Pure model surgery; train the result further as usual."""
+    if not isinstance(in_size, int) or in_size < 1:
+        raise ValueError(f"`in_size` must be a positive int, got {in_size!r}.")
+    leaves = [x for x in jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array))]
+    dtype = leaves[0].dtype if leaves else jnp.result_type(float)
+    layer = eqx.nn.Linear(in_size, in_size, key=jr.key(0), dtype=dtype)
+    layer = eqx.tree_at(
+        lambda l: (l.weight, l.bias),
+        layer,
+        (jnp.eye(in_size, dtype=dtype), jnp.zeros(in_size, dtype=dtype)),
+    )
+    return LinearInputNetwork(input_layer=layer, body=model)
+
+
+def first_linear_layer(model) -> eqx.nn.Linear:
+    """The first `eqx.nn.Linear` in `model` in pytree order (the operator $T_1$)."""
+    is_linear = lambda x: isinstance(x, eqx.nn.Linear)  # noqa: E731
+    layers = [x for x in jax.tree_util.tree_leaves(model, is_leaf=is_linear) if is_linear(x)]
+    if not layers:
+        raise TypeError(f"`model` contains no eqx.nn.Linear layer, got {type(model).__name__}.")
+    return layers[0]
+
+
+def weight_sensitivity(model) -> Float[Array, " q"]:
+    r"""Weight-based sensitivity measures $S_j^W = \sum_{i=1}^{N_1} w_{ij}^2$ (eq. 25),
+    the squared Euclidean norms of the columns of the first layer's weight matrix $A_1$
+    (shape $N_1 \times q$).
+
+    **Arguments:** `model` any pytree containing `eqx.nn.Linear` layers (an `eqx.nn.MLP`,
+    a `LinearInputNetwork`, an `OutputScaling`); the first one in pytree order is $T_1$.
+
+    **Returns:** shape `(q,)`.
+    """
+    w = first_linear_layer(model).weight
+    return jnp.sum(w**2, axis=0)
+
+
+class OutputScaling(eqx.Module):
+    r"""$p \mapsto \text{shift} + \text{scale} \odot \text{net}(p)$: lets a network be
+    trained on targets mapped to $[-1, 1]$ (as MATLAB's `mapminmax`, which the paper's
+    toolbox applies by default) while predicting the original coefficients $\hat a$.
+    Train `net` on the scaled targets `(y - shift) / scale` with `fit_network`, then wrap
+    the trained network; `shift`/`scale` are data, not trained."""
+
+    net: Callable[[Float[Array, " q"]], Float[Array, " r"]]
+    shift: Float[Array, " r"]
+    scale: Float[Array, " r"]
+
+    def __call__(self, p: Float[Array, " q"]) -> Float[Array, " r"]:
+        return self.shift + self.scale * self.net(p)
+
+
+def minmax_scaling(
+    targets: Float[Array, "k r"],
+) -> tuple[Float[Array, " r"], Float[Array, " r"]]:
+    r"""`(shift, scale)` mapping each column of `targets` onto $[-1, 1]$: $y =
+    \text{shift} + \text{scale}\, z$. Constant columns get scale 1."""
+    targets = jnp.asarray(targets)
+    if targets.ndim != 2:
+        raise ValueError(f"`targets` must have shape (k, r), got {targets.shape}.")
+    lo, hi = jnp.min(targets, axis=0), jnp.max(targets, axis=0)
+    half = (hi - lo) / 2
+    scale = jnp.where(half > 0, half, jnp.ones_like(half))
+    return (hi + lo) / 2, scale

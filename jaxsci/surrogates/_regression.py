@@ -1,0 +1,124 @@
+"""Polynomial regression / polynomial chaos expansions in the Legendre basis.
+
+[PNDS] section 2.3 (eqs. 9-12: least squares with one QR factorisation of the Vandermonde
+matrix shared by all right-hand sides) and section 2.4 (eq. 15: PCE coefficients as inner
+products, evaluated by cubature).
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.scipy.linalg as jsl
+from jaxtyping import Array, Float
+
+from .._misc import as_float_array
+from ._cubature import CubatureRule
+from ._legendre import LegendreBasis
+
+
+class PolynomialChaos(eqx.Module):
+    r"""$\tilde a(p) = \sum_{i=1}^{s} c_i \Phi_i(p)$ with vector coefficients
+    $c_i \in \mathbb{R}^r$ (eq. 9). A callable on one point `p` of shape `(q,)`.
+
+    **Attributes:** `basis` a `LegendreBasis`; `coefficients` shape `(s, r)` (row $i$ is
+    $c_i^\top$, so column $\ell$ is $z_\ell$ of eq. 12).
+    """
+
+    basis: LegendreBasis
+    coefficients: Float[Array, "s r"]
+
+    def __call__(self, p: Float[Array, " q"]) -> Float[Array, " r"]:
+        phi = self.basis(p)
+        return jnp.dot(
+            phi.astype(self.coefficients.dtype),
+            self.coefficients,
+            precision=jax.lax.Precision.HIGHEST,
+        )
+
+
+def vandermonde(basis: LegendreBasis, points: Float[Array, "k q"]) -> Float[Array, "k s"]:
+    r"""$V_{ji} = \Phi_i(p^{(j)})$ (the matrix of eq. 12)."""
+    points = as_float_array(points, "points")
+    if points.ndim != 2 or points.shape[1] != basis.dimension:
+        raise ValueError(
+            f"`points` must have shape (k, {basis.dimension}), got {points.shape}."
+        )
+    return jax.vmap(basis)(points)
+
+
+@eqx.filter_jit
+def fit_polynomial(
+    basis: LegendreBasis,
+    points: Float[Array, "k q"],
+    values: Float[Array, "k r"],
+) -> PolynomialChaos:
+    r"""Least-squares polynomial regression (eq. 12) for all outputs at once.
+
+    Solves $\min_{z_\ell} \|V z_\ell - b_\ell\|_2$ for $\ell = 1..r$ with ONE reduced QR
+    factorisation $V = QR$ ($V$ is `(k, s)`, $k \ge s$): $Z = R^{-1} Q^\top B$. With
+    $k = s$ this is interpolation (the paper's degree-4 case).
+
+    **Arguments:** `basis` ($q$, $d$); `points` $p^{(j)} \in [0,1]^q$, shape `(k, q)`;
+    `values` $B$ with rows $\hat a(p^{(j)})^\top$, shape `(k, r)` (or `(k,)` for one output).
+
+    **Returns:** a `PolynomialChaos` (coefficients `(s, r)`, or `(s, 1)` for 1-D values).
+    Raises `ValueError` if $k < s$; a numerically rank-deficient $V$ (duplicated points)
+    raises at run time via `eqx.error_if`.
+    """
+    values = as_float_array(values, "values")
+    if values.ndim == 1:
+        values = values[:, None]
+    v = vandermonde(basis, points)
+    k, s = v.shape
+    if values.ndim != 2 or values.shape[0] != k:
+        raise ValueError(f"`values` must have shape ({k}, r), got {values.shape}.")
+    if k < s:
+        raise ValueError(
+            f"degree {basis.degree} in {basis.dimension} variables has s = {s} basis "
+            f"polynomials but only k = {k} samples were given; add samples or lower the "
+            "degree (eq. 12 needs k >= s)."
+        )
+    v = v.astype(jnp.result_type(v.dtype, values.dtype))
+    q, r = jnp.linalg.qr(v, mode="reduced")
+    diag = jnp.abs(jnp.diagonal(r))
+    tol = 100 * jnp.finfo(v.dtype).eps * jnp.max(diag) * max(k, s)
+    r = eqx.error_if(
+        r,
+        jnp.min(diag) <= tol,
+        "The Vandermonde matrix is rank deficient (duplicated or degenerate sample "
+        "points); use more distinct samples or a lower degree.",
+    )
+    rhs = jnp.dot(q.T, values.astype(v.dtype), precision=jax.lax.Precision.HIGHEST)
+    coeffs = jsl.solve_triangular(r, rhs, lower=False)
+    return PolynomialChaos(basis=basis, coefficients=coeffs)
+
+
+@eqx.filter_jit
+def project_polynomial(
+    basis: LegendreBasis,
+    rule: CubatureRule,
+    values: Float[Array, "n r"],
+) -> PolynomialChaos:
+    r"""PCE coefficients by cubature, $\hat f_i = \langle f, \Phi_i \rangle \approx
+    \sum_k w_k f(x_k) \Phi_i(x_k)$ (eq. 15; the non-intrusive method of [PNDS] section 4.1).
+
+    Exact when $f \Phi_i$ is a polynomial of total degree at most the rule's degree (5 for
+    `stroud5`), e.g. `basis.degree = 2` and $f$ of degree $\le 3$.
+
+    **Arguments:** `basis`; `rule` with `n` nodes in `q = basis.dimension` variables;
+    `values[k] = f(rule.nodes[k])`, shape `(n, r)` or `(n,)`.
+
+    **Returns:** a `PolynomialChaos` with coefficients `(s, r)`.
+    """
+    values = as_float_array(values, "values")
+    if values.ndim == 1:
+        values = values[:, None]
+    v = vandermonde(basis, rule.nodes)
+    if values.ndim != 2 or values.shape[0] != v.shape[0]:
+        raise ValueError(
+            f"`values` must have shape ({v.shape[0]}, r) (one row per node), got "
+            f"{values.shape}."
+        )
+    weighted = v * rule.weights[:, None]
+    coeffs = jnp.dot(weighted.T, values, precision=jax.lax.Precision.HIGHEST)
+    return PolynomialChaos(basis=basis, coefficients=coeffs)
