@@ -39,8 +39,8 @@ class LegendreSpace(eqx.Module):
     **Arguments:** `in_size` $d$, `degree` $m \ge 0$, `box=(lo, hi)` (scalars or `(d,)`).
     """
 
-    lo: Float[Array, " d"]
-    hi: Float[Array, " d"]
+    lo: tuple[float, ...] = eqx.field(static=True)
+    hi: tuple[float, ...] = eqx.field(static=True)
     in_size: int = eqx.field(static=True)
     degree: int = eqx.field(static=True)
     indices: tuple[tuple[int, ...], ...] = eqx.field(static=True)
@@ -52,10 +52,12 @@ class LegendreSpace(eqx.Module):
             raise ValueError(f"`in_size` must be a positive int, got {in_size!r}.")
         if not isinstance(degree, int) or degree < 0:
             raise ValueError(f"`degree` must be a non-negative int, got {degree!r}.")
-        lo, hi = box
-        self.lo = jnp.broadcast_to(jnp.asarray(lo, float), (in_size,))
-        self.hi = jnp.broadcast_to(jnp.asarray(hi, float), (in_size,))
-        if np.any(np.asarray(self.hi) <= np.asarray(self.lo)):
+        # Static floats: the box is part of the space, not a trainable parameter.
+        lo = np.broadcast_to(np.asarray(box[0], np.float64), (in_size,))
+        hi = np.broadcast_to(np.asarray(box[1], np.float64), (in_size,))
+        self.lo = tuple(float(v) for v in lo)
+        self.hi = tuple(float(v) for v in hi)
+        if np.any(hi <= lo):
             raise ValueError(f"`box` must have hi > lo in every coordinate, got {box!r}.")
         self.in_size = in_size
         self.degree = degree
@@ -69,7 +71,7 @@ class LegendreSpace(eqx.Module):
     def __call__(self, x: Float[Array, " d"]) -> Float[Array, " dim"]:
         r"""$(P_\beta(x))_\beta$ at one point, shape `(dim,)`."""
         check_point(x, self.in_size)
-        lo, hi = self.lo.astype(x.dtype), self.hi.astype(x.dtype)
+        lo, hi = jnp.asarray(self.lo, x.dtype), jnp.asarray(self.hi, x.dtype)
         t = 2.0 * (x - lo) / (hi - lo) - 1.0
         table = legendre(t, self.degree)  # (d, m+1)
         idx = np.asarray(self.indices)  # (dim, d)

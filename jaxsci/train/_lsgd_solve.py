@@ -1,0 +1,152 @@
+r"""The least-squares step $\xi^L = \mathrm{LS}(\xi^H)$ of LSGD (Gulian et al., eq. 12).
+
+With the hidden parameters fixed, eqs. 6 / 11 are linear least squares in the head:
+$$\min_{\xi^L} \sum_k \frac{\epsilon_k}{N_k}\|A^{(k)} \xi^L - b^{(k)}\|^2
++ \lambda \|\xi^L\|^2,\qquad A^{(k)}_{ij} = \mathcal{L}_k[\Phi_j](x^{(k)}_i).$$
+The rows are stacked with weights $\sqrt{\epsilon_k / N_k}$ (and $\sqrt{\lambda} I$ when
+regularised) and solved by `lineax`; the default `lx.AutoLinearSolver(well_posed=False)`
+dispatches to an SVD, which returns the minimum-norm solution when the basis is rank
+deficient (dead ReLU units, collapsed deep bases).
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.tree_util as jtu
+import lineax as lx
+from jaxtyping import Array, Float
+
+from ..nn import AbstractAdaptiveBasisNet
+from ._lsgd_terms import LSTerm
+
+__all__ = [
+    "basis_matrices",
+    "basis_losses",
+    "weighted_loss",
+    "least_squares_head",
+    "solve_head",
+    "hidden_filter",
+    "check_problem",
+]
+
+
+def check_problem(model, terms) -> None:
+    """Trace-time validation of `(model, terms)` (DESIGN rule 6, tier 1)."""
+    if not isinstance(model, AbstractAdaptiveBasisNet):
+        raise TypeError(
+            "`model` must be a jaxsci.nn.AbstractAdaptiveBasisNet (MLP, ResNet, POUNet, ...) "
+            f"exposing `basis` and `head`; got {type(model).__name__}."
+        )
+    if not isinstance(terms, dict) or not terms:
+        raise TypeError(f"`terms` must be a non-empty dict name -> LSTerm, got {terms!r:.80}.")
+    p = model.head.weight.shape[0]
+    for name, t in terms.items():
+        if not isinstance(t, LSTerm):
+            raise TypeError(f"`terms[{name!r}]` must be an LSTerm, got {type(t).__name__}.")
+        want = 1 if model.out_size == "scalar" else 2
+        if t.target.ndim != want or (want == 2 and t.target.shape[1] != p):
+            raise ValueError(
+                f"`terms[{name!r}].target` has shape {t.target.shape} but the model's head has "
+                f"out_size={model.out_size!r}: expected shape (N,) for 'scalar' or (N, p)."
+            )
+
+
+def hidden_filter(model: AbstractAdaptiveBasisNet):
+    r"""Filter spec (pytree of bools) selecting the hidden parameters $\xi^H$: every inexact
+    array of `model` except the head weight $\xi^L$."""
+    spec = jtu.tree_map(eqx.is_inexact_array, model)
+    return eqx.tree_at(lambda m: m.head.weight, spec, False)
+
+
+def basis_matrices(
+    model: AbstractAdaptiveBasisNet, terms: dict[str, LSTerm]
+) -> dict[str, Float[Array, "n w"]]:
+    r"""$A^{(k)}_{ij} = \mathcal{L}_k[\Phi_j](x^{(k)}_i)$ for every term (eq. 12)."""
+    out = {}
+    for name, t in terms.items():
+        op = t.operator
+        out[name] = jax.vmap(lambda x, op=op: op(model.basis, x))(t.points)
+    return out
+
+
+def _targets(t: LSTerm) -> Float[Array, "n p"]:
+    return t.target.reshape(t.target.shape[0], -1)
+
+
+def term_losses(
+    a: dict[str, Float[Array, "n w"]], c: Float[Array, "p w"], terms: dict[str, LSTerm]
+) -> dict[str, Float[Array, ""]]:
+    r"""Unweighted $\mathcal{J}_k = \frac{1}{N_k}\sum_i |A^{(k)}_i \xi^L - b^{(k)}_i|^2$."""
+    return {
+        name: jnp.mean(jnp.sum((a[name] @ c.T - _targets(t)) ** 2, axis=1))
+        for name, t in terms.items()
+    }
+
+
+def weighted_loss(
+    losses: dict[str, Float[Array, ""]], terms: dict[str, LSTerm]
+) -> Float[Array, ""]:
+    r"""$\mathcal{J} = \sum_k \epsilon_k \mathcal{J}_k$ (eqs. 6 / 11 / 14)."""
+    return sum(terms[name].weight * v for name, v in losses.items())
+
+
+def basis_losses(
+    model: AbstractAdaptiveBasisNet, terms: dict[str, LSTerm]
+) -> dict[str, Float[Array, ""]]:
+    r"""Named per-term losses $\mathcal{J}_k$ of `model` as it is (head included)."""
+    check_problem(model, terms)
+    return term_losses(basis_matrices(model, terms), model.head.weight, terms)
+
+
+def solve_head(
+    a: dict[str, Float[Array, "n w"]],
+    terms: dict[str, LSTerm],
+    l2: float | Float[Array, ""] = 0.0,
+    solver: lx.AbstractLinearSolver | None = None,
+) -> Float[Array, "p w"]:
+    r"""Solve the (optionally $\ell_2$-regularised) weighted least-squares problem for
+    $\xi^L$ given the basis matrices; returns the head weight, shape `(p, w)`."""
+    solver = lx.AutoLinearSolver(well_posed=False) if solver is None else solver
+    rows, rhs = [], []
+    for name, t in terms.items():
+        s = jnp.sqrt(t.weight / t.points.shape[0]).astype(a[name].dtype)
+        rows.append(s * a[name])
+        rhs.append(s * _targets(t).astype(a[name].dtype))
+    mat, b = jnp.concatenate(rows), jnp.concatenate(rhs)
+    w = mat.shape[1]
+    if not (isinstance(l2, (int, float)) and l2 == 0):
+        reg = jnp.sqrt(jnp.asarray(l2, mat.dtype))
+        mat = jnp.concatenate([mat, reg * jnp.eye(w, dtype=mat.dtype)])
+        b = jnp.concatenate([b, jnp.zeros((w, b.shape[1]), b.dtype)])
+    mat, b = jax.lax.stop_gradient(mat), jax.lax.stop_gradient(b)
+    op = lx.MatrixLinearOperator(mat)
+
+    def one(col):
+        return lx.linear_solve(op, col, solver, throw=False).value
+
+    return jax.vmap(one, in_axes=1)(b)
+
+
+def least_squares_head(
+    model: AbstractAdaptiveBasisNet,
+    terms: dict[str, LSTerm],
+    *,
+    l2: float | Float[Array, ""] = 0.0,
+    solver: lx.AbstractLinearSolver | None = None,
+) -> AbstractAdaptiveBasisNet:
+    r"""$\xi^L \leftarrow \mathrm{LS}(\xi^H)$ (Algorithm 1, line 3; eq. 12): the globally
+    optimal head for the current hidden basis.
+
+    **Arguments:**
+
+    - `model`: a `jaxsci.nn.AbstractAdaptiveBasisNet`.
+    - `terms`: dict name -> `LSTerm` (eqs. 6 / 11).
+    - `l2`: $\lambda \ge 0$, adds $\lambda\|\xi^L\|^2$ to the objective.
+    - `solver`: a lineax solver (default `lx.AutoLinearSolver(well_posed=False)`, i.e. SVD,
+      safe for rank-deficient bases).
+
+    **Returns:** `model` with its head weight replaced. With `l2=0` the loss never increases.
+    """
+    check_problem(model, terms)
+    c = solve_head(basis_matrices(model, terms), terms, l2, solver)
+    return model.with_head(c.astype(model.head.weight.dtype))
