@@ -1,0 +1,182 @@
+r"""Exact dynamic mode decomposition (DMD) with rank truncation.
+
+Implements exact DMD of Tu, Rowley, Luchtenburg, Brunton & Kutz, "On dynamic mode
+decomposition: theory and applications", J. Comput. Dyn. 1 (2014), Algorithm 2, the
+finite-dimensional Koopman approximation used by Dogra 2020 ("Dynamical systems and neural
+networks", arXiv:2004.11826) and Dogra & Redman 2020 ("Optimizing neural networks via Koopman
+operator theory", NeurIPS 2020, Sec. 3) to evolve network weights.
+
+Convention (as in PyDMD): snapshots are the *columns* of an `(n, m)` matrix.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Complex, Float
+
+from .._misc import as_float_array
+
+_HI = jax.lax.Precision.HIGHEST
+
+
+def mm(a: Array, b: Array) -> Array:
+    """Matrix product at `precision=HIGHEST` (the default TPU/GPU precision is too low)."""
+    return jnp.matmul(a, b, precision=_HI)
+
+
+def powers(lam: Complex[Array, " r"], t: Float[Array, "..."]) -> Complex[Array, "... r"]:
+    r"""$\lambda^t$ for real (possibly non-integer) $t \ge 0$, with $0^0 = 1$, $0^t = 0$."""
+    t = jnp.asarray(t)[..., None]
+    zero = lam == 0
+    safe = jnp.where(zero, jnp.ones_like(lam), lam)
+    p = jnp.exp(t * jnp.log(safe))
+    return jnp.where(zero, (t == 0).astype(p.dtype), p)
+
+
+class DMD(eqx.Module):
+    r"""A fitted (exact) DMD model $x_t \approx \sum_j \Phi_j \lambda_j^{t} b_j$.
+
+    Attributes:
+        eigenvalues: $\lambda_j$, shape `(r,)`, complex (discrete time, one step = `dt`).
+        modes: exact DMD modes $\Phi = Y V \Sigma^{-1} W$, shape `(n, r)`, complex.
+        amplitudes: $b = \Phi^+ x_0$ for the first snapshot, shape `(r,)`.
+        singular_values: the (kept) singular values of $X$, shape `(r,)`; truncated ones are 0.
+        reduced_operator: $\tilde A = U^* Y V \Sigma^{-1}$, shape `(r, r)`.
+        dt: time between snapshots (scalar array).
+    """
+
+    eigenvalues: Complex[Array, " r"]
+    modes: Complex[Array, "n r"]
+    amplitudes: Complex[Array, " r"]
+    singular_values: Float[Array, " r"]
+    reduced_operator: Float[Array, "r r"]
+    dt: Float[Array, ""]
+
+    @property
+    def continuous_eigenvalues(self) -> Complex[Array, " r"]:
+        r"""$\omega_j = \log(\lambda_j) / \Delta t$ (continuous-time Koopman eigenvalues)."""
+        return jnp.log(self.eigenvalues.astype(jnp.result_type(self.eigenvalues, 1j))) / self.dt
+
+    def project(self, x: Float[Array, " n"]) -> Complex[Array, " r"]:
+        r"""Mode coordinates $\Phi^+ x$ (least squares; truncated modes get 0)."""
+        u, s, vh = jnp.linalg.svd(self.modes, full_matrices=False)
+        tol = jnp.finfo(s.dtype).eps * max(self.modes.shape) * s[0]
+        s_inv = jnp.where(s > tol, 1 / jnp.where(s > tol, s, 1), 0)
+        return mm(jnp.conj(vh).T, s_inv * mm(jnp.conj(u).T, x.astype(u.dtype)))
+
+    def reconstruct(self, times: Float[Array, " t"]) -> Float[Array, "n t"]:
+        r"""$\mathrm{Re}\,\Phi\,\mathrm{diag}(b)\,\lambda^{t/\Delta t}$ at `times` (in units of `dt`-steps
+        counted from the first snapshot: `times = jnp.arange(m)` reproduces the data)."""
+        lam_t = powers(self.eigenvalues, jnp.asarray(times))  # (t, r)
+        return jnp.real(mm(self.modes, (lam_t * self.amplitudes).T))
+
+    def forecast(
+        self, x0: Float[Array, " n"], steps: Float[Array, "..."]
+    ) -> Float[Array, "... n"]:
+        r"""Evolve an arbitrary state `x0` by `steps` snapshot intervals:
+
+        $$x(s) = x_0 + \mathrm{Re}\,\Phi\,[(\lambda^{s} - 1)\odot \Phi^+ x_0],$$
+
+        i.e. the DMD evolution inside the span of the modes, while the component of $x_0$
+        orthogonal to that span is kept unchanged (so $x(0) = x_0$ exactly). `steps` may be
+        any array of non-negative reals; the output has shape `steps.shape + (n,)`.
+        """
+        b0 = self.project(x0)
+        lam_s = powers(self.eigenvalues, jnp.asarray(steps))  # (..., r)
+        delta = jnp.real(jnp.einsum("nr,...r->...n", self.modes, (lam_s - 1) * b0, precision=_HI))
+        return x0 + delta.astype(x0.dtype)
+
+    def fixed_point(self, x0: Float[Array, " n"], atol: float = 1e-3) -> Float[Array, " n"]:
+        r"""Predicted limit $\lim_{s\to\infty} x(s)$ from `x0` (Dogra 2020, Sec. IV): modes with
+        $|\lambda - 1| <$ `atol` are kept (the unit-eigenvalue mode), decaying modes
+        ($|\lambda| < 1$) vanish. Growing or oscillating modes with $|\lambda| \geq 1$ other than
+        the unit one mean there is no fixed point: the result is then NaN."""
+        lam = self.eigenvalues
+        unit = jnp.abs(lam - 1) < atol
+        diverge = (jnp.abs(lam) >= 1) & ~unit & (jnp.abs(self.modes).sum(0) > 0)
+        limit = jnp.where(unit, jnp.ones_like(lam), jnp.zeros_like(lam))
+        b0 = self.project(x0)
+        x = x0 + jnp.real(mm(self.modes, (limit - 1) * b0)).astype(x0.dtype)
+        return jnp.where(jnp.any(diverge), jnp.nan, x)
+
+
+def _check_matrix(x, name: str) -> Float[Array, "n m"]:
+    x = as_float_array(x, name)
+    if x.ndim != 2:
+        raise ValueError(f"`{name}` must be a 2-D (n, m) snapshot matrix, got shape {x.shape}.")
+    return x
+
+
+def dmd_from_pairs(
+    x: Float[Array, "n m"],
+    y: Float[Array, "n m"],
+    *,
+    rank: int | None = None,
+    rtol: float | None = None,
+    dt: float = 1.0,
+) -> DMD:
+    r"""Exact DMD of snapshot pairs $y_k = T(x_k)$ (Tu et al. 2014, Algorithm 2).
+
+    $$X = U\Sigma V^*,\quad \tilde A = U^* Y V \Sigma^{-1},\quad \tilde A W = W\Lambda,\quad
+    \Phi = Y V \Sigma^{-1} W,\quad b = \Phi^+ x_0.$$
+
+    Arguments:
+        x, y: `(n, m)` matrices whose columns are states and their images one step later.
+        rank: keep the `rank` leading singular values (static; default `min(n, m)`).
+        rtol: additionally drop singular values below `rtol * sigma_max` (jit-friendly: they
+            are zeroed, which turns the matching eigenvalues into exact zeros). Default: drop
+            below `eps * max(n, m) * sigma_max`.
+        dt: time between snapshots (used by `continuous_eigenvalues`).
+
+    Returns: a `DMD`. Eigen-decomposition uses `jnp.linalg.eig` (CPU only in JAX).
+    """
+    x = _check_matrix(x, "x")
+    y = _check_matrix(y, "y")
+    if x.shape != y.shape:
+        raise ValueError(f"`x` and `y` must have the same shape, got {x.shape} and {y.shape}.")
+    n, m = x.shape
+    full = min(n, m)
+    if rank is None:
+        rank = full
+    if not isinstance(rank, int) or not 1 <= rank <= full:
+        raise ValueError(f"`rank` must be an int in [1, min(n, m) = {full}], got {rank!r}.")
+    x = eqx.error_if(x, ~jnp.all(jnp.isfinite(x)), "DMD snapshots contain NaN/inf.")
+    u, s, vh = jnp.linalg.svd(x, full_matrices=False)
+    u, s, v = u[:, :rank], s[:rank], jnp.conj(vh[:rank]).T
+    cut = (jnp.finfo(s.dtype).eps * max(n, m) if rtol is None else rtol) * s[0]
+    keep = s > cut
+    s_inv = jnp.where(keep, 1 / jnp.where(keep, s, 1), 0)
+    yv_s = mm(y, v) * s_inv  # (n, r)
+    a_tilde = mm(jnp.conj(u).T, yv_s)
+    lam, w = jnp.linalg.eig(a_tilde)
+    modes = mm(yv_s.astype(w.dtype), w)
+    out = DMD(lam, modes, jnp.zeros_like(lam), jnp.where(keep, s, 0), a_tilde, jnp.asarray(dt, x.dtype))
+    return eqx.tree_at(lambda d: d.amplitudes, out, out.project(x[:, 0]))
+
+
+def dmd(
+    snapshots: Float[Array, "n m"],
+    *,
+    rank: int | None = None,
+    rtol: float | None = None,
+    dt: float = 1.0,
+) -> DMD:
+    r"""Exact DMD of a sequence of snapshots $x_0, \dots, x_{m-1}$ (columns), fitting
+    $x_{k+1} \approx A x_k$ with $X = [x_0 \dots x_{m-2}]$, $Y = [x_1 \dots x_{m-1}]$.
+
+    See `dmd_from_pairs` for the arguments. Amplitudes refer to $x_0$, so
+    `model.reconstruct(jnp.arange(m))` reproduces the snapshots.
+    """
+    snapshots = _check_matrix(snapshots, "snapshots")
+    if snapshots.shape[1] < 2:
+        raise ValueError(f"`snapshots` needs at least 2 columns, got shape {snapshots.shape}.")
+    return dmd_from_pairs(snapshots[:, :-1], snapshots[:, 1:], rank=rank, rtol=rtol, dt=dt)
+
+
+def stabilized(model: DMD) -> DMD:
+    r"""A copy of `model` with every eigenvalue projected onto the closed unit disc,
+    $\lambda \mapsto \lambda / \max(1, |\lambda|)$. Training trajectories that converge have
+    no growing Koopman modes; spurious $|\lambda| > 1$ from short windows otherwise blow up
+    long forecasts."""
+    lam = model.eigenvalues
+    return eqx.tree_at(lambda d: d.eigenvalues, model, lam / jnp.maximum(1, jnp.abs(lam)))

@@ -1,0 +1,79 @@
+r"""Time-delay (Hankel) DMD.
+
+Arbabi & Mezić, "Ergodic theory, dynamic mode decomposition and computation of spectral
+properties of the Koopman operator", SIAM J. Appl. Dyn. Syst. 16 (2017), Sec. 4 (Hankel DMD);
+Brunton et al., "Chaos as an intermittently forced linear system", Nat. Commun. 8 (2017).
+Delay embedding turns a scalar observable, such as the training loss $L(t)$ (Dogra 2020,
+Sec. III), into a vector observable on which exact DMD is run:
+
+$$H = \begin{bmatrix} x_0 & x_1 & \cdots & x_{m-q} \\ \vdots & & & \vdots \\
+x_{q-1} & x_q & \cdots & x_{m-1}\end{bmatrix} \in \mathbb{R}^{(nq)\times(m-q+1)}.$$
+"""
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._misc import as_float_array
+from ._dmd import DMD, dmd
+
+
+def hankel_matrix(snapshots: Float[Array, "n m"], delays: int) -> Float[Array, "nq m-q+1"]:
+    r"""Stack `delays` = $q$ time-shifted copies of the `(n, m)` snapshot matrix (the block
+    row $i$ is $[x_i, \dots, x_{i+m-q}]$)."""
+    snapshots = as_float_array(snapshots, "snapshots")
+    if snapshots.ndim != 2:
+        raise ValueError(f"`snapshots` must be (n, m), got shape {snapshots.shape}.")
+    m = snapshots.shape[1]
+    if not isinstance(delays, int) or not 1 <= delays <= m - 1:
+        raise ValueError(f"`delays` must be an int in [1, m - 1 = {m - 1}], got {delays!r}.")
+    cols = m - delays + 1
+    return jnp.concatenate([snapshots[:, i : i + cols] for i in range(delays)], axis=0)
+
+
+class HankelDMD(eqx.Module):
+    r"""Exact DMD of the delay-embedded snapshots.
+
+    Attributes:
+        dmd: the `DMD` of the Hankel matrix (eigenvalues are those of the delay system).
+        delays: $q$ (static).
+        last: the last delay vector $[x_{m-q}; \dots; x_{m-1}]$, `(n q,)`.
+    """
+
+    dmd: DMD
+    last: Float[Array, " nq"]
+    delays: int = eqx.field(static=True)
+
+    @property
+    def eigenvalues(self):
+        return self.dmd.eigenvalues
+
+    @property
+    def continuous_eigenvalues(self):
+        return self.dmd.continuous_eigenvalues
+
+    def reconstruct(self, times: Float[Array, " t"]) -> Float[Array, "n t"]:
+        """The (model of the) original snapshots at `times` (0 = first snapshot, valid for
+        `times >= 0`; the first block row of the Hankel reconstruction)."""
+        n = self.last.shape[0] // self.delays
+        return self.dmd.reconstruct(times)[:n]
+
+    def forecast(self, steps: Float[Array, "..."]) -> Float[Array, "... n"]:
+        r"""Predict $x_{m-1+s}$ for `steps` $s \ge 0$ after the last snapshot (the last block row
+        of the delay vector evolved by `DMD.forecast`)."""
+        n = self.last.shape[0] // self.delays
+        return self.dmd.forecast(self.last, steps)[..., -n:]
+
+
+def hankel_dmd(
+    snapshots: Float[Array, "n m"],
+    delays: int,
+    *,
+    rank: int | None = None,
+    rtol: float | None = None,
+    dt: float = 1.0,
+) -> HankelDMD:
+    r"""Hankel DMD of `(n, m)` snapshots with `delays` delay copies; `rank`, `rtol`, `dt` as in
+    `dmd`. A scalar series is passed as a `(1, m)` matrix."""
+    h = hankel_matrix(snapshots, delays)
+    return HankelDMD(dmd(h, rank=rank, rtol=rtol, dt=dt), h[:, -1], delays)

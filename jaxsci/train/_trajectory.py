@@ -1,0 +1,184 @@
+r"""Training as a discrete dynamical system $w(t+1) = T(w(t))$: trajectory recording.
+
+Dogra 2020 ("Dynamical systems and neural networks", arXiv:2004.11826, Eq. (1)) and Dogra &
+Redman 2020 ("Optimizing neural networks via Koopman operator theory", NeurIPS 2020, Sec. 2)
+treat the weights/biases $w$ as the state of the dynamical system defined by the optimiser.
+This module runs any training step — an optax optimiser via `optax_step`, or any user step
+function with the signature below (LSGD plugs in the same way) — inside one `lax.scan`, and
+records snapshots of the weights, the loss and the gradient norm every `every` steps.
+
+A *step function* is `step(params, state) -> (params, state, stats)` where `stats` is a dict of
+scalars containing at least `"loss"` (the loss at the params *before* the update) and, if
+available, `"grad_norm"`.
+
+Weights are flattened either per layer (one vector per `eqx.nn.Linear`: `[W.ravel(), b]`) or per
+neuron (one row `[W_i, b_i]` per output unit, the "node" observables of Dogra & Redman 2020,
+Sec. 3.2); other array leaves form blocks of their own.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.tree_util as jtu
+import optax
+from jaxtyping import Array, Float, Int, PyTree
+
+StepFn = Callable[[PyTree, Any], tuple[PyTree, Any, dict[str, Array]]]
+
+
+def _is_linear(x) -> bool:
+    return isinstance(x, eqx.nn.Linear)
+
+
+def _blocks(params: PyTree) -> list:
+    """The layer blocks of `params`: `eqx.nn.Linear` modules and other inexact array leaves."""
+    leaves = jtu.tree_leaves(params, is_leaf=_is_linear)
+    return [x for x in leaves if _is_linear(x) or eqx.is_inexact_array(x)]
+
+
+def _neuron_matrix(block) -> Float[Array, "out in1"]:
+    if _is_linear(block):
+        w = block.weight.reshape(block.weight.shape[0], -1)
+        if block.bias is None:
+            return w
+        return jnp.concatenate([w, block.bias.reshape(-1, 1)], axis=1)
+    return block.reshape(1, -1)
+
+
+def per_neuron(params: PyTree) -> list[Float[Array, "out in1"]]:
+    r"""Per-neuron vectors: for each `eqx.nn.Linear` a matrix whose row $i$ is
+    $[W_{i,:}, b_i]$; any other inexact array leaf becomes a `(1, size)` matrix."""
+    return [_neuron_matrix(b) for b in _blocks(params)]
+
+
+def per_layer(params: PyTree) -> list[Float[Array, " n"]]:
+    r"""Per-layer vectors: for each block the concatenation $[\mathrm{vec}(W), b]$ (row-major,
+    the same numbers as `per_neuron`, flattened)."""
+    return [m.reshape(-1) for m in per_neuron(params)]
+
+
+def from_per_neuron(params: PyTree, blocks: list[Float[Array, "out in1"]]) -> PyTree:
+    """Inverse of `per_neuron`: write the matrices back into a copy of `params`."""
+    old = _blocks(params)
+    if len(blocks) != len(old):
+        raise ValueError(f"`blocks` must have {len(old)} entries, got {len(blocks)}.")
+    new = []
+    for b, m in zip(old, blocks):
+        m = m.reshape(_neuron_matrix(b).shape)
+        if _is_linear(b):
+            nw = b.weight.size // b.weight.shape[0]
+            lin = eqx.tree_at(lambda l: l.weight, b, m[:, :nw].reshape(b.weight.shape))
+            if b.bias is not None:
+                lin = eqx.tree_at(lambda l: l.bias, lin, m[:, nw].reshape(b.bias.shape))
+            new.append(lin)
+        else:
+            new.append(m.reshape(b.shape))
+    leaves, treedef = jtu.tree_flatten(params, is_leaf=_is_linear)
+    it = iter(new)
+    leaves = [next(it) if (_is_linear(x) or eqx.is_inexact_array(x)) else x for x in leaves]
+    return jtu.tree_unflatten(treedef, leaves)
+
+
+def from_per_layer(params: PyTree, vectors: list[Float[Array, " n"]]) -> PyTree:
+    """Inverse of `per_layer`."""
+    return from_per_neuron(params, list(vectors))
+
+
+class Trajectory(eqx.Module):
+    r"""Snapshots of a training run, all with leading axis `s` (snapshot index).
+
+    Attributes:
+        params: the parameters $w(j\,k)$ at steps $j k$, $j = 0..s-1$ ($k$ = `every`), as a
+            pytree of stacked arrays (non-array leaves as in the initial params).
+        loss: $L(w(jk))$, `(s,)`.
+        grad_norm: $\|\nabla L(w(jk))\|$ (NaN if the step function does not report it), `(s,)`.
+        step: the step counts $jk$, `(s,)`.
+        final_params, final_state: parameters and optimiser state after all `s k` steps.
+    """
+
+    params: PyTree
+    loss: Float[Array, " s"]
+    grad_norm: Float[Array, " s"]
+    step: Int[Array, " s"]
+    final_params: PyTree
+    final_state: Any
+
+    def layer_snapshots(self) -> list[Float[Array, "n s"]]:
+        """Per-layer snapshot matrices, columns are time (the `dmd` convention)."""
+        return [v.T for v in eqx.filter_vmap(per_layer)(self.params)]
+
+    def neuron_snapshots(self) -> list[Float[Array, "out in1 s"]]:
+        """Per-neuron snapshot matrices: `(out, in+1, s)` per layer."""
+        return [jnp.moveaxis(v, 0, -1) for v in eqx.filter_vmap(per_neuron)(self.params)]
+
+
+def optax_step(
+    loss_fn: Callable[[PyTree], Float[Array, ""]], optimizer: optax.GradientTransformation
+) -> StepFn:
+    r"""A step function for an optax optimiser on `loss_fn(params) -> scalar`:
+    $w \leftarrow w + \mathrm{update}(\nabla L(w))$. Returns `stats = {"loss", "grad_norm"}`.
+    One gradient evaluation per step."""
+
+    def step(params, state):
+        loss, grads = eqx.filter_value_and_grad(loss_fn)(params)
+        updates, state = optimizer.update(grads, state, eqx.filter(params, eqx.is_array))
+        params = eqx.apply_updates(params, updates)
+        return params, state, {"loss": loss, "grad_norm": optax.global_norm(grads)}
+
+    return step
+
+
+def record_trajectory(
+    step: StepFn,
+    params: PyTree,
+    state: Any,
+    *,
+    num_snapshots: int,
+    every: int = 1,
+) -> Trajectory:
+    r"""Run `num_snapshots * every` steps of `step` in one `lax.scan`, recording a snapshot
+    of $(w, L(w), \|\nabla L(w)\|)$ before each block of `every` steps.
+
+    Arguments:
+        step: a step function (see module docstring), e.g. `optax_step(loss_fn, optax.adam(1e-3))`.
+        params: initial parameters (any pytree, e.g. an `eqx.nn.MLP`).
+        state: initial optimiser state (e.g. `optimizer.init(eqx.filter(params, eqx.is_array))`).
+        num_snapshots, every: static ints.
+
+    Returns: a `Trajectory`. jit with `eqx.filter_jit`; batch over seeds (or architectures of
+    equal shape) with `record_trajectories`.
+    """
+    for name, v in (("num_snapshots", num_snapshots), ("every", every)):
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"`{name}` must be a positive int, got {v!r}.")
+    dyn, static = eqx.partition(params, eqx.is_array)
+
+    def inner(carry, _):
+        d, s = carry
+        d, s, stats = step(eqx.combine(d, static), s)
+        d = eqx.filter(d, eqx.is_array)
+        loss = jnp.asarray(stats["loss"])
+        gn = jnp.asarray(stats.get("grad_norm", jnp.full_like(loss, jnp.nan)))
+        return (d, s), (loss, gn)
+
+    def outer(carry, _):
+        d0 = carry[0]
+        carry, (loss, gn) = jax.lax.scan(inner, carry, None, length=every)
+        return carry, (d0, loss[0], gn[0])
+
+    (d, s), (snaps, loss, gn) = jax.lax.scan(outer, (dyn, state), None, length=num_snapshots)
+    loss = eqx.error_if(loss, ~jnp.all(jnp.isfinite(loss)), "Non-finite loss during training: lower the learning rate or check the data.")
+    steps = jnp.arange(num_snapshots, dtype=jnp.int32) * every
+    return Trajectory(eqx.combine(snaps, static), loss, gn, steps, eqx.combine(d, static), s)
+
+
+def record_trajectories(
+    step: StepFn, params: PyTree, state: Any, *, num_snapshots: int, every: int = 1
+) -> Trajectory:
+    """`record_trajectory` vmapped over a leading batch axis of `params` and `state` (many
+    seeds, or several architectures of equal shape stacked with `eqx.filter_vmap`)."""
+    fn = lambda p, s: record_trajectory(step, p, s, num_snapshots=num_snapshots, every=every)
+    return eqx.filter_vmap(fn)(params, state)
