@@ -15,6 +15,7 @@ import time
 # Order of the tour. Add a capability by adding its module name here.
 CAPABILITIES: list[str] = [
     "gp",
+    "surrogates",
 ]
 
 
