@@ -47,14 +47,20 @@ def _polish(flux, u0, lo, hi, target, steps):
 def _riemann_xi(flux, u_left, u_right, xi, n_grid, newton_steps):
     s = _objective_sign(u_left, u_right)
     grid = jnp.linspace(u_left, u_right, n_grid)
-    vals = s * (flux(grid) - xi * grid)
-    j = jnp.argmax(vals)
-    u0 = grid[j]
-    lo = jnp.minimum(grid[jnp.maximum(j - 1, 0)], grid[jnp.minimum(j + 1, n_grid - 1)])
-    hi = jnp.maximum(grid[jnp.maximum(j - 1, 0)], grid[jnp.minimum(j + 1, n_grid - 1)])
-    u1 = _polish(flux, u0, lo, hi, xi, newton_steps)
-    better = s * (flux(u1) - xi * u1) >= vals[j]
-    return jnp.where(better, u1, u0)
+
+    def obj(u):
+        return s * (flux(u) - xi * u)
+
+    vals = obj(grid)
+    # best interior grid point, polished by Newton on f'(u) = xi within its two neighbours,
+    # then compared against the two end states (shocks to u_L / u_R)
+    j = jnp.argmax(vals[1:-1]) + 1
+    lo = jnp.minimum(grid[j - 1], grid[j + 1])
+    hi = jnp.maximum(grid[j - 1], grid[j + 1])
+    u1 = _polish(flux, grid[j], lo, hi, xi, newton_steps)
+    u1 = jnp.where(obj(u1) >= vals[j], u1, grid[j])
+    cands = jnp.stack([grid[0], u1, grid[-1]])
+    return cands[jnp.argmax(obj(cands))]
 
 
 class RiemannSolution(eqx.Module):

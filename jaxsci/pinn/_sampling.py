@@ -142,7 +142,7 @@ class Box(eqx.Module):
     def scale(self, unit: Float[Array, "n d"]) -> Float[Array, "n d"]:
         """Map points of the unit cube into the box."""
         lo, hi = self.lower.astype(unit.dtype), self.upper.astype(unit.dtype)
-        return lo + unit * (hi - lo)
+        return lo[None, :] + unit * (hi - lo)[None, :]
 
     def sample(
         self, n: int, *, key: PRNGKeyArray, sampler: AbstractSampler = Uniform(), dtype=None
