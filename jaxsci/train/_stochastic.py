@@ -88,7 +88,7 @@ def stochastic_armijo(
         eta_used = jnp.where(good, eta, 0.0).astype(dtype)
         new = jax.tree.map(lambda u: (eta_used * u).astype(u.dtype), updates)
         keep = jnp.where(good, eta, state.step).astype(dtype)
-        return new, StochasticArmijoState(keep, good, n, state.count + 1)
+        return new, StochasticArmijoState(keep, good, jnp.asarray(n, jnp.int32), state.count + 1)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
@@ -111,7 +111,7 @@ def norm_test_batch_size(
     def stats(g):
         w = mask.reshape((-1,) + (1,) * (g.ndim - 1))
         mean = jnp.sum(w * g, axis=0) / size
-        var = jnp.sum(w * (g - mean) ** 2) / jnp.maximum(size - 1, 1)
+        var = jnp.sum(w * (g - mean[None]) ** 2) / jnp.maximum(size - 1, 1)
         return jnp.sum(mean**2), var
 
     parts = [stats(g) for g in jax.tree.leaves(per_example_grads)]
@@ -122,6 +122,7 @@ def norm_test_batch_size(
     return jnp.clip(new, 1, max_batch_size).astype(jnp.int32)
 
 
+@eqx.filter_jit
 def fit_sgd_armijo(
     loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
     params: PyTree,
