@@ -18,3 +18,8 @@ from ._junction import junction_current as junction_current
 from ._rodas import Rodas4 as Rodas4, RodasInterpolation as RodasInterpolation
 from ._simulate import simulate as simulate, sweep as sweep
 from ._term import MassMatrixTerm as MassMatrixTerm
+from ._consistent import (
+    consistent_initial_state as consistent_initial_state,
+    require_consistent as require_consistent,
+)
+from ._reduction import IndexOneReduction as IndexOneReduction

@@ -23,6 +23,13 @@ def _check_ts(ts, circuit: AbstractCircuit) -> Float[Array, " m"]:
     return ts
 
 
+def _tols(rtol, atol, dtype):
+    # Arrays, not Python floats: one compilation serves every tolerance.
+    if not (float(rtol) > 0 and float(atol) >= 0):
+        raise ValueError(f"`rtol` must be > 0 and `atol` >= 0, got {rtol}, {atol}.")
+    return jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype)
+
+
 def _solve_one(
     circuit: AbstractCircuit,
     params,
@@ -32,6 +39,7 @@ def _solve_one(
     atol: float,
     max_steps: int,
     save_state: bool,
+    step_to_ts: bool,
 ):
     y0 = circuit.initial_state(params).astype(ts.dtype)
     # Trial stages of rejected steps may overflow the junction law: let them give inf
@@ -52,7 +60,9 @@ def _solve_one(
         y0,
         params,
         saveat=dfx.SaveAt(ts=ts, fn=save_fn),
-        stepsize_controller=dfx.PIDController(rtol=rtol, atol=atol),
+        stepsize_controller=dfx.PIDController(
+            rtol=rtol, atol=atol, step_ts=ts if step_to_ts else None
+        ),
         max_steps=max_steps,
         throw=False,
     )
@@ -63,9 +73,13 @@ def _solve_one(
 
 
 @eqx.filter_jit
-def _solve_batch(circuit, params, ts, solver, rtol, atol, max_steps, save_state):
+def _solve_batch(
+    circuit, params, ts, solver, rtol, atol, max_steps, save_state, step_to_ts
+):
     return jax.vmap(
-        lambda p: _solve_one(circuit, p, ts, solver, rtol, atol, max_steps, save_state)
+        lambda p: _solve_one(
+            circuit, p, ts, solver, rtol, atol, max_steps, save_state, step_to_ts
+        )
     )(params)
 
 
@@ -79,6 +93,7 @@ def simulate(
     atol: float = 1e-8,
     max_steps: int = 100_000,
     save_state: bool = False,
+    step_to_ts: bool = True,
     throw: bool = True,
 ) -> Solution:
     r"""Solve one circuit DAE $M(p)u' = \varphi(t, u, p)$, $u(t_0) = u_0(p)$ (paper eq. (1),
@@ -92,15 +107,21 @@ def simulate(
     - `solver`: a diffrax solver that honours the mass matrix (default `Rodas4()`).
     - `rtol`, `atol`: local error tolerances of the PID step-size controller.
     - `save_state`: return the whole state `(m, n)` instead of the QoI `(m,)`.
+    - `step_to_ts`: make the steps land on the output times (`PIDController(step_ts=ts)`),
+      so that outputs are order-4 step values rather than values of the order-3
+      continuous extension. On the 5-node amplifier at rtol = atol = 1e-6 this costs
+      825 instead of 605 steps and reduces the output error from 1.3e-4 to 1.6e-6 V
+      (at 1e-10: 7.1e-7 -> 9.7e-9; errors against a 1e-12 solution).
     - `throw`: raise if the integration failed; otherwise inspect `.result`.
 
     **Returns:** a `Solution` with `value` of shape `(m,)` (or `(m, n)`),
     `stats = {"num_steps", "num_rejected"}`.
     """
     ts = _check_ts(ts, circuit)
+    rtol, atol = _tols(rtol, atol, ts.dtype)
     batched = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[None], params)
     ys, code, nacc, nrej = _solve_batch(
-        circuit, batched, ts, solver, rtol, atol, max_steps, save_state
+        circuit, batched, ts, solver, rtol, atol, max_steps, save_state, step_to_ts
     )
     sol = Solution(
         value=ys[0],
@@ -127,6 +148,7 @@ def sweep(
     chunk_size: int | None = 250,
     sharding: jax.sharding.Sharding | None = None,
     progress: bool = True,
+    step_to_ts: bool = True,
     throw: bool = True,
 ) -> Solution:
     r"""QoI trajectories $Y_{ij} = y(t_i, \Xi(p_j))$ for $k$ parameter samples in $H^q$.
@@ -145,7 +167,7 @@ def sweep(
     - `circuit`: an `AbstractCircuit`.
     - `samples`: points $p_j \in [0, 1]^q$, shape `(k, q)`, `q = circuit.box.q`.
     - `ts`: output times, shape `(m,)`.
-    - `solver`, `rtol`, `atol`, `max_steps`: as in `simulate`.
+    - `solver`, `rtol`, `atol`, `max_steps`, `step_to_ts`: as in `simulate`.
     - `chunk_size`: samples per compiled call (`None`: all at once). Rounded up to a
       multiple of the number of devices of `sharding`.
     - `sharding`: optional `jax.sharding.Sharding` for the sample axis.
@@ -165,6 +187,7 @@ def sweep(
     if not jnp.issubdtype(samples.dtype, jnp.floating):
         samples = samples.astype(jnp.result_type(float))
     ts = _check_ts(ts, circuit).astype(samples.dtype)
+    rtol, atol = _tols(rtol, atol, ts.dtype)
     k = samples.shape[0]
     chunk = k if chunk_size is None else max(1, min(int(chunk_size), k))
     if sharding is not None:
@@ -188,7 +211,7 @@ def sweep(
             block = jax.device_put(block, sharding)
         params = to_params(block)
         ys, code, nacc, nrej = _solve_batch(
-            circuit, params, ts, solver, rtol, atol, max_steps, False
+            circuit, params, ts, solver, rtol, atol, max_steps, False, step_to_ts
         )
         keep = chunk - pad
         outs.append(ys[:keep])
