@@ -1,0 +1,269 @@
+r"""Neuron states of a ReLU network on the ball $B_r(0)$ (section 3.2).
+
+Shin & Karniadakis, "Trainability of ReLU networks and data-dependent initialization"
+(2020). A neuron $\phi(w^T x^{t-1} + b)$ of hidden layer $t$ is
+
+* **dead** on $B_r(0)$ if it is a constant function of $x \in B_r(0)$ (section 2.2);
+* **permanently dead** if it is dead and stays dead for *any* change of its input
+  $x^{t-1} \ge 0$: for $t > 1$ exactly when $w \le 0$ and $b \le 0$ componentwise
+  ($\sup_{x \ge 0} w^T x + b \le 0$); in the first layer every dead neuron is permanently
+  dead (Lemma 1), and the first-layer rule is exact: dead iff $b \le -r\|w\|$;
+* **tentatively dead** if it is dead but not permanently dead;
+* **active** otherwise.
+
+For $d_\text{in} = 1$ the network is piecewise linear on $[-r, r]$, so deadness is decided
+exactly from the values at the interval ends and at every kink of earlier layers (the zero
+crossings of earlier pre-activations): `neuron_states_1d`. For $d_\text{in} > 1$
+`neuron_states_sampled` uses the exact first-layer rule and a dense sample of the ball for
+deeper layers (sampling can only miss activity, so "dead" there is an upper estimate).
+
+States are integers `ACTIVE = 0`, `TENTATIVE = 1`, `PERMANENT = 2`, one array per hidden
+layer. The functions act on a network in lean form, a list of hidden-layer `(W, b)` pairs
+with `W.shape == (n_out, n_in, *batch)` and `b.shape == (n_out, *batch)`: `batch == ()` is
+one network (then `jax.vmap` works as usual), a trailing batch evaluates many networks in
+the batch-last layout that vectorises best on CPU (`jaxsci.init.sample_relu_params(...,
+batch=(N,))`). Returned state arrays have shape `(n_t, *batch)`.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Int
+
+__all__ = [
+    "ACTIVE",
+    "TENTATIVE",
+    "PERMANENT",
+    "first_layer_dead",
+    "permanently_dead",
+    "neuron_states_1d",
+    "neuron_states_sampled",
+    "neuron_states",
+    "state_counts",
+    "hidden_params",
+    "sample_ball",
+]
+
+ACTIVE = 0
+TENTATIVE = 1
+PERMANENT = 2
+
+LayerParams = tuple[Float[Array, "n_out n_in"], Float[Array, " n_out"]]
+
+
+def first_layer_dead(
+    w: Float[Array, "n d *batch"], b: Float[Array, "n *batch"], r: float
+) -> Bool[Array, "n *batch"]:
+    r"""Exact first-layer rule: $\phi(w^T x + b)$ is dead on $B_r(0)$ iff
+    $b \le -r\|w\|$ (then $w^T x + b \le 0$ on the ball; Lemma 3's event)."""
+    return b <= -r * jnp.sqrt(jnp.sum(w * w, axis=1))
+
+
+def permanently_dead(
+    w: Float[Array, "n d *batch"], b: Float[Array, "n *batch"]
+) -> Bool[Array, "n *batch"]:
+    r"""Exact permanent-death rule for a layer $t > 1$ (inputs $x^{t-1} \ge 0$):
+    $w \le 0$ and $b \le 0$ componentwise (section 3.2)."""
+    return jnp.all(w <= 0, axis=1) & (b <= 0)
+
+
+def _check_params(params: Sequence[LayerParams], name: str = "params") -> None:
+    if len(params) == 0:
+        raise ValueError(f"`{name}` must hold at least one hidden layer (W, b).")
+    for t, (w, b) in enumerate(params):
+        if w.ndim < 2 or b.shape != (w.shape[0], *w.shape[2:]) or (
+            w.shape[2:] != params[0][0].shape[2:]
+        ):
+            raise ValueError(
+                f"`{name}[{t}]` must be (W of shape (n_out, n_in, *batch), b of shape "
+                f"(n_out, *batch)) with one batch shape for all layers; got {w.shape} and "
+                f"{b.shape}."
+            )
+        if t > 0 and w.shape[1] != params[t - 1][0].shape[0]:
+            raise ValueError(
+                f"`{name}[{t}]` has {w.shape[1]} inputs but layer {t - 1} has "
+                f"{params[t - 1][0].shape[0]} neurons."
+            )
+
+
+def _pre_activations(params: Sequence[LayerParams], x: Float[Array, "k d *batch"]) -> list:
+    # A fixed sequence of elementwise multiply-adds (no matmul, no reduce): identical inputs
+    # give bit-identical outputs at every point, so "constant" neurons compare exactly equal
+    # across knots. (It is also the fastest form for small widths, and sidesteps a wrong
+    # XLA:CPU fusion of the equivalent `jnp.sum(..., axis=2)` seen for float32 batch-last
+    # inputs with jax 0.10.2.)
+    zs = []
+    h = x
+    for w, b in params:
+        n_in = w.shape[1]
+        z = jnp.broadcast_to(b[None], (h.shape[0],) + b.shape)
+        if n_in <= 32:
+            for i in range(n_in):
+                z = z + h[:, i][:, None] * w[:, i][None]
+        else:
+            z = jax.lax.fori_loop(
+                0, n_in, lambda i, z: z + h[:, i][:, None] * w[:, i][None], z
+            )
+        zs.append(z)
+        h = jnp.maximum(z, 0)
+    return zs
+
+
+def _classify(t: int, dead, w, b) -> Int[Array, " n"]:
+    if t == 0:
+        return jnp.where(dead, PERMANENT, ACTIVE)
+    perm = dead & permanently_dead(w, b)
+    return jnp.where(perm, PERMANENT, jnp.where(dead, TENTATIVE, ACTIVE))
+
+
+def _constant(z: Float[Array, "k n"]) -> Bool[Array, " n"]:
+    a = jnp.maximum(z, 0)
+    return jnp.max(a, axis=0) == jnp.min(a, axis=0)
+
+
+def _batcher_pairs(k: int) -> list[tuple[int, int]]:
+    # Batcher's odd-even merge sort on the next power of two; comparators touching the
+    # (virtual, +inf) padding are dropped, which keeps the network valid.
+    n = 1
+    while n < k:
+        n *= 2
+    pairs = []
+    p = 1
+    while p < n:
+        kk = p
+        while kk >= 1:
+            for j in range(kk % p, n - kk, 2 * kk):
+                for i in range(min(kk, n - j - kk)):
+                    if (i + j) // (2 * p) == (i + j + kk) // (2 * p):
+                        pairs.append((i + j, i + j + kk))
+            kk //= 2
+        p *= 2
+    return [(i, j) for i, j in pairs if j < k]
+
+
+def _sort_rows(x, z):
+    # Sort the knots (axis 0) and carry the pre-activation rows along with a static
+    # compare-exchange network: vectorises over any trailing batch, and avoids a batched
+    # argsort/gather that XLA:CPU miscompiled for large float32 batch-last inputs.
+    xs = [x[i] for i in range(x.shape[0])]
+    zs = [z[i] for i in range(z.shape[0])]
+    for i, j in _batcher_pairs(len(xs)):
+        swap = xs[i] > xs[j]
+        xs[i], xs[j] = jnp.minimum(xs[i], xs[j]), jnp.maximum(xs[i], xs[j])
+        zs[i], zs[j] = jnp.where(swap[None], zs[j], zs[i]), jnp.where(swap[None], zs[i], zs[j])
+    return jnp.stack(xs), jnp.stack(zs)
+
+
+def neuron_states_1d(
+    params: Sequence[LayerParams], r: float
+) -> list[Int[Array, "n_t *batch"]]:
+    r"""Exact states of every hidden neuron for $d_\text{in} = 1$ on $[-r, r]$.
+
+    Knots $K_0 = \{-r, r\}$; for layer $t$ every pre-activation $z^t_j$ is linear between
+    consecutive knots of $K_{t-1}$, so $\phi(z^t_j)$ is constant on $[-r, r]$ iff its values at
+    $K_{t-1}$ are all equal; $K_t = K_{t-1} \cup \{$zero crossings of $z^t_j$ on each
+    segment$\}$ (at most $|K_{t-1}| - 1$ per neuron, padded with harmless in-domain points).
+
+    **Arguments:** `params`: hidden layers `[(W1, b1), ..., (W_{L-1}, b_{L-1})]`, `W1` of
+    shape `(n_1, 1)`; `r`: radius.
+
+    **Returns:** list of integer state arrays, one per hidden layer.
+    """
+    _check_params(params)
+    if params[0][0].shape[1] != 1:
+        raise ValueError(
+            f"neuron_states_1d needs d_in = 1, got W1 of shape {params[0][0].shape}; use "
+            "neuron_states_sampled for d_in > 1."
+        )
+    dtype = jnp.result_type(params[0][0].dtype, float)
+    batch = params[0][0].shape[2:]
+    ends = jnp.asarray([-r, r], dtype).reshape((2,) + (1,) * len(batch))
+    knots = jnp.broadcast_to(ends, (2, *batch))  # (K, *batch)
+    states = []
+    for t, (w, b) in enumerate(params):
+        z = _pre_activations(params[: t + 1], knots[:, None])[-1]  # (K, n_t, *batch)
+        states.append(_classify(t, _constant(z), w, b))
+        if t == len(params) - 1:
+            break
+        xs, zs = _sort_rows(knots, z)
+        a, bb, za, zb = xs[:-1, None], xs[1:, None], zs[:-1], zs[1:]
+        cross = (za > 0) != (zb > 0)
+        lam = jnp.where(cross, za / jnp.where(cross, za - zb, 1.0), 0.0)
+        new = a + lam * (bb - a)  # (K-1, n_t, *batch)
+        knots = jnp.concatenate([knots, new.reshape((-1, *batch))])
+    return states
+
+
+def neuron_states_sampled(
+    params: Sequence[LayerParams], x: Float[Array, "k d"], r: float
+) -> list[Int[Array, "n_t *batch"]]:
+    r"""States for any $d_\text{in}$: exact first layer ($b \le -r\|w\|$), deeper layers dead
+    iff $\phi(z^t_j)$ is constant over the sample points `x` (points of $B_r(0)$, e.g. from
+    `sample_ball`), permanent by the exact rule $w \le 0, b \le 0$."""
+    _check_params(params)
+    if x.ndim != 2 or x.shape[1] != params[0][0].shape[1]:
+        raise ValueError(
+            f"`x` must have shape (k, {params[0][0].shape[1]}), got {x.shape}."
+        )
+    batch = params[0][0].shape[2:]
+    zs = _pre_activations(params, x.reshape(x.shape + (1,) * len(batch)))
+    states = []
+    for t, ((w, b), z) in enumerate(zip(params, zs)):
+        dead = first_layer_dead(w, b, r) if t == 0 else _constant(z)
+        states.append(_classify(t, dead, w, b))
+    return states
+
+
+def sample_ball(key: jax.Array, num: int, d: int, r: float, dtype: Any = float) -> Float[Array, "k d"]:
+    r"""`num` points uniform in $B_r(0) \subset \mathbb{R}^d$ plus the $2d$ points
+    $\pm r e_i$ on the boundary (returned first)."""
+    kd, kr = jax.random.split(key)
+    g = jax.random.normal(kd, (num, d), dtype)
+    g = g / jnp.linalg.norm(g, axis=1, keepdims=True)
+    rad = r * jax.random.uniform(kr, (num, 1), dtype) ** (1.0 / d)
+    eye = r * jnp.eye(d, dtype=dtype)
+    return jnp.concatenate([eye, -eye, g * rad], axis=0)
+
+
+def _is_linear(x: Any) -> bool:
+    return isinstance(x, eqx.nn.Linear)
+
+
+def hidden_params(model: Any) -> list[LayerParams]:
+    """The `(W, b)` of every `eqx.nn.Linear` of `model` but the last (the output layer)."""
+    layers = [x for x in jax.tree_util.tree_leaves(model, is_leaf=_is_linear) if _is_linear(x)]
+    if len(layers) < 2:
+        raise ValueError(f"`model` needs >= 2 eqx.nn.Linear layers, found {len(layers)}.")
+    out = []
+    for lay in layers[:-1]:
+        b = jnp.zeros(lay.weight.shape[0], lay.weight.dtype) if lay.bias is None else lay.bias
+        out.append((lay.weight, b))
+    return out
+
+
+def neuron_states(
+    model: Any, *, r: float = 1.0, x: Float[Array, "k d"] | None = None
+) -> list[Int[Array, " n_t"]]:
+    r"""States of the hidden neurons of an `eqx.nn.Linear` ReLU network (e.g. `eqx.nn.MLP`
+    with `activation=jax.nn.relu`) on $B_r(0)$: exact for $d_\text{in} = 1$, otherwise
+    sampled at the points `x` (required)."""
+    params = hidden_params(model)
+    if params[0][0].shape[1] == 1 and x is None:
+        return neuron_states_1d(params, r)
+    if x is None:
+        raise ValueError("`x` (sample points of B_r(0), see sample_ball) is required for d_in > 1.")
+    return neuron_states_sampled(params, x, r)
+
+
+def state_counts(states: Sequence[Int[Array, "n_t *batch"]]) -> Int[Array, "L 3 *batch"]:
+    """Per hidden layer: `[#active, #tentatively dead, #permanently dead]` (shape
+    `(L, 3, *batch)`)."""
+    return jnp.stack(
+        [
+            jnp.stack([jnp.sum(s == k, axis=0, dtype=jnp.int32) for k in (ACTIVE, TENTATIVE, PERMANENT)])
+            for s in states
+        ]
+    )

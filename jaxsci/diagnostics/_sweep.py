@@ -1,0 +1,182 @@
+r"""Batched statistics of neuron states over many random initialisations.
+
+Shin & Karniadakis (2020), Appendix E / F: the distributions $\pi_t$ of the number $m_t$ of
+active neurons per hidden layer (Lemma 4), the empirical stochastic matrices $P_t$ with
+$(P_t)_{i+1, j+1} = \Pr(m_t = j \mid m_{t-1} = i)$, and the empirical trainability
+(Definition 3 / Lemma 8: $m_t \ge 1$ and at most $n_t - \underline m_t$ permanently dead
+neurons in every hidden layer).
+
+`init_statistics` draws `num` networks (one key each, `jax.random.split(key, num)`), classifies
+every hidden neuron, and returns the per-layer counts. It is a chunked `vmap`: a Python loop
+(with optional tqdm progress) over one jitted chunk function; with `sharding` (e.g. a
+`NamedSharding` over a 1-D `Mesh` of all devices, partitioning axis 0) each chunk of keys is
+laid out across devices and XLA's SPMD partitioner spreads the work. The result depends only
+on the keys, so it is identical on one or many devices.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from ..init._relu import AbstractReLUInit, _schemes, sample_relu_params
+from ._states import neuron_states_1d, neuron_states_sampled, state_counts
+
+__all__ = [
+    "init_statistics",
+    "active_distribution",
+    "transition_matrix",
+    "empirical_trainability",
+    "born_dead_fraction",
+]
+
+
+def _chunk_fn(widths, schemes, r, dtype, x, chunk, sharding):
+    if sharding is not None:
+        spec = sharding.spec
+        axis = spec[0] if len(spec) else None
+
+        def constrain(a):
+            pspec = jax.sharding.PartitionSpec(*([None] * (a.ndim - 1)), axis)
+            return jax.lax.with_sharding_constraint(
+                a, jax.sharding.NamedSharding(sharding.mesh, pspec)
+            )
+    else:
+
+        def constrain(a):
+            return a
+
+    def run(k):
+        params = sample_relu_params(k, widths, schemes, dtype, (chunk,))
+        params = jax.tree_util.tree_map(constrain, params)
+        if x is None:
+            states = neuron_states_1d(params, r)
+        else:
+            states = neuron_states_sampled(params, x, r)
+        return constrain(state_counts(states))  # (L, 3, chunk)
+
+    return jax.jit(run)
+
+
+def init_statistics(
+    key: PRNGKeyArray,
+    widths: Sequence[int],
+    schemes: AbstractReLUInit | Sequence[AbstractReLUInit],
+    *,
+    num: int,
+    r: float = 1.0,
+    x: Float[Array, "k d"] | None = None,
+    chunk_size: int = 131072,
+    sharding: jax.sharding.NamedSharding | None = None,
+    dtype: Any = None,
+    progress: bool = False,
+) -> Int[np.ndarray, "num L 3"]:
+    r"""Neuron-state counts of `num` random initialisations.
+
+    **Arguments:**
+
+    - `key`: PRNG key; chunk $c$ of networks is drawn from `jax.random.fold_in(key, c)` in
+      one batch-last call (`sample_relu_params(..., batch=(chunk_size,))`).
+    - `widths`: $(n_0, n_1, \dots, n_{L-1})$, input and hidden widths (the linear output
+      layer does not affect the states and is left out).
+    - `schemes`: one `jaxsci.init` scheme for all hidden layers or one per hidden layer.
+    - `num`: number of networks.
+    - `r`: radius of the input ball $B_r(0)$.
+    - `x`: sample points for $d_\text{in} > 1$ (`sample_ball`); `None` requires
+      $d_\text{in} = 1$ and uses the exact kink-based classification.
+    - `chunk_size`: networks per jitted call (memory bound; the last chunk is computed in
+      full and truncated, so results depend on `chunk_size` but not on the devices).
+    - `sharding`: optional `NamedSharding(mesh, PartitionSpec(axis))` saying how the network
+      axis is split over devices; `chunk_size` must then be a multiple of the axis size. The
+      counter-based PRNG (`jax_threefry_partitionable`, default on) makes the draws, hence
+      the result, independent of the layout.
+    - `dtype`: parameter dtype (default: JAX's default float).
+    - `progress`: show a tqdm bar over chunks.
+
+    **Returns:** NumPy int array of shape `(num, L-1, 3)`: per network and hidden layer,
+    `[#active, #tentatively dead, #permanently dead]`.
+    """
+    widths = tuple(int(w) for w in widths)
+    if len(widths) < 2:
+        raise ValueError(f"`widths` needs the input width and >= 1 hidden width, got {widths}.")
+    schemes = tuple(_schemes(schemes, len(widths) - 1, "schemes"))
+    if x is None and widths[0] != 1:
+        raise ValueError(
+            f"d_in = {widths[0]} > 1: pass sample points `x` of B_r(0) (see sample_ball)."
+        )
+    if num < 1 or chunk_size < 1:
+        raise ValueError(f"`num` and `chunk_size` must be positive, got {num}, {chunk_size}.")
+    if dtype is None:
+        dtype = jnp.result_type(float)
+    chunk = min(chunk_size, num)
+    if sharding is not None:
+        if not isinstance(sharding, jax.sharding.NamedSharding):
+            raise TypeError(f"`sharding` must be a NamedSharding, got {type(sharding).__name__}.")
+        ndev = len(sharding.device_set)
+        if chunk % ndev:
+            raise ValueError(
+                f"`chunk_size` ({chunk}) must be a multiple of the {ndev} devices of `sharding`."
+            )
+    fn = _chunk_fn(widths, schemes, float(r), dtype, x, chunk, sharding)
+    nchunks = -(-num // chunk)
+    it = range(nchunks)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc="initialisations", unit="chunk")
+    outs = [fn(jax.random.fold_in(key, i)) for i in it]
+    counts = np.concatenate([np.moveaxis(np.asarray(o), -1, 0) for o in outs])[:num]
+    return counts
+
+
+def active_distribution(
+    active: Int[np.ndarray, " N"], n: int
+) -> tuple[Float[np.ndarray, " n+1"], Float[np.ndarray, " n+1"]]:
+    r"""Empirical $\pi_t$: $\Pr(m_t = i)$, $i = 0..n$, and its standard errors
+    $\sqrt{\pi(1-\pi)/N}$."""
+    active = np.asarray(active)
+    pi = np.bincount(active, minlength=n + 1)[: n + 1] / active.size
+    return pi, np.sqrt(pi * (1 - pi) / active.size)
+
+
+def transition_matrix(
+    prev: Int[np.ndarray, " N"], cur: Int[np.ndarray, " N"], n_prev: int, n_cur: int
+) -> tuple[Float[np.ndarray, "n_prev+1 n_cur+1"], Int[np.ndarray, " n_prev+1"]]:
+    r"""Empirical stochastic matrix $P_t$ of Lemma 4,
+    $(P_t)_{i+1, j+1} = \#\{m_{t-1} = i, m_t = j\} / \#\{m_{t-1} = i\}$; rows never observed
+    are left zero. Returns `(P, row_counts)`."""
+    prev, cur = np.asarray(prev), np.asarray(cur)
+    joint = np.zeros((n_prev + 1, n_cur + 1))
+    np.add.at(joint, (prev, cur), 1.0)
+    rows = joint.sum(axis=1)
+    return joint / np.maximum(rows, 1)[:, None], rows.astype(np.int64)
+
+
+def empirical_trainability(
+    counts: Int[np.ndarray, "N L 3"], widths: Sequence[int], m: Sequence[int]
+) -> tuple[float, float]:
+    r"""Fraction of networks that are trainable for required active counts
+    $\underline m_t$ (Lemma 8): $m_t \ge 1$ and #permanently dead $\le n_t - \underline m_t$
+    in every hidden layer. Returns `(estimate, standard error)`."""
+    counts = np.asarray(counts)
+    n = np.asarray(widths[1:])
+    m = np.asarray(m)
+    if m.shape != n.shape or counts.shape[1:] != (n.size, 3):
+        raise ValueError(
+            f"`m` needs one entry per hidden layer ({n.size}); got {m.tolist()} with counts "
+            f"{counts.shape}."
+        )
+    ok = np.all((counts[:, :, 0] >= 1) & (counts[:, :, 2] <= n - m), axis=1)
+    p = float(ok.mean())
+    return p, float(np.sqrt(p * (1 - p) / ok.size))
+
+
+def born_dead_fraction(counts: Int[np.ndarray, "N L 3"]) -> tuple[float, float]:
+    """Fraction of born-dead networks (some hidden layer with no active neuron, Lu et al.
+    2019) and its standard error."""
+    bd = np.any(np.asarray(counts)[:, :, 0] == 0, axis=1)
+    p = float(bd.mean())
+    return p, float(np.sqrt(p * (1 - p) / bd.size))

@@ -1,0 +1,222 @@
+r"""Initialisation schemes of the ReLU-trainability paper (eqs. 2-3) and data normalisation.
+
+Shin & Karniadakis, "Trainability of ReLU networks and data-dependent initialization"
+(J. Mach. Learn. Model. Comput. 2020), section 2.1. Every layer $t+1$ of a network with
+widths $n_0, \dots, n_L$ is drawn independently, row by row:
+
+* "normal" (eq. 2): $W^{t+1}_j \sim N(0, \sigma_{t+1}^2 I_{n_t})$ and either
+  $b^{t+1}_j = 0$ (without bias) or $b^{t+1}_j \sim N(0, \sigma_{b,t+1}^2)$ (with bias).
+  $\sigma^2 = 2/n_t$, $b = 0$ is the He initialisation; section 5.2 uses
+  $[W, b] \sim N(0, 2/(n_t + 1))$ for "He with bias" (the default here).
+* "unit hypersphere" (eq. 3): $W^{t+1}_j \sim \mathrm{Unif}(S^{n_t - 1})$, $b = 0$
+  (without bias) or $[W^{t+1}_j, b^{t+1}_j] \sim \mathrm{Unif}(S^{n_t})$ (with bias).
+
+The core is `AbstractReLUInit.sample(key, n_out, n_in, dtype) -> (W, b)`; it is used both by
+the model surgery `relu_init` (for `eqx.nn.Linear` networks) and by the lean array form
+`sample_relu_params` (a list of `(W, b)` pairs, `vmap`-able over keys) used for the
+million-initialisation statistics of `jaxsci.diagnostics`.
+"""
+
+import abc
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._standard import _check_key, linear_layers, replace_linear
+
+__all__ = [
+    "AbstractReLUInit",
+    "NormalInit",
+    "UnitHypersphereInit",
+    "sample_relu_params",
+    "relu_init",
+    "lift_to_sphere",
+    "normalize_to_unit_ball",
+]
+
+
+class AbstractReLUInit(eqx.Module):
+    """A row-wise i.i.d. distribution for one layer's `(W, b)` (Lemma 4's assumption)."""
+
+    with_bias: eqx.AbstractVar[bool]
+
+    @abc.abstractmethod
+    def sample(
+        self,
+        key: PRNGKeyArray,
+        n_out: int,
+        n_in: int,
+        dtype: Any = float,
+        batch: tuple[int, ...] = (),
+    ) -> tuple[Float[Array, "n_out n_in *batch"], Float[Array, "n_out *batch"]]:
+        """Draw `W` of shape `(n_out, n_in, *batch)` and `b` of shape `(n_out, *batch)`:
+        `batch == ()` is one layer; a trailing batch holds many independent layers in
+        batch-last ("structure of arrays") layout, the fast layout for the statistics of
+        `jaxsci.diagnostics`."""
+
+
+class NormalInit(AbstractReLUInit):
+    r"""The "normal" initialisation of eq. 2.
+
+    **Arguments:**
+
+    - `with_bias`: draw $b_j \sim N(0, \sigma_b^2)$ (True) or set $b = 0$ (False, default).
+    - `variance`: $\sigma^2$ of the weights; `None` means He: $2/n_\text{in}$ without bias,
+      $2/(n_\text{in} + 1)$ with bias (section 5.2).
+    - `bias_variance`: $\sigma_b^2$; `None` means equal to the weight variance, which makes
+      the row direction $[W_j, b_j]/\|[W_j, b_j]\|$ uniform on $S^{n_\text{in}}$, the
+      assumption of Lemma 3 / Theorem 1.
+    """
+
+    with_bias: bool = eqx.field(static=True, default=False)
+    variance: float | None = eqx.field(static=True, default=None)
+    bias_variance: float | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        for name in ("variance", "bias_variance"):
+            v = getattr(self, name)
+            if v is not None and not v > 0:
+                raise ValueError(f"NormalInit: `{name}` must be positive or None, got {v!r}.")
+
+    def weight_variance(self, n_in: int) -> float:
+        if self.variance is not None:
+            return self.variance
+        return 2.0 / (n_in + 1) if self.with_bias else 2.0 / n_in
+
+    def sample(self, key, n_out, n_in, dtype=float, batch=()):
+        kw, kb = jr.split(key)
+        var = self.weight_variance(n_in)
+        w = math.sqrt(var) * jr.normal(kw, (n_out, n_in, *batch), dtype)
+        if self.with_bias:
+            bvar = var if self.bias_variance is None else self.bias_variance
+            b = math.sqrt(bvar) * jr.normal(kb, (n_out, *batch), dtype)
+        else:
+            b = jnp.zeros((n_out, *batch), dtype)
+        return w, b
+
+
+class UnitHypersphereInit(AbstractReLUInit):
+    r"""The "unit hypersphere" initialisation of eq. 3: rows $W_j$ (or $[W_j, b_j]$ with
+    bias) uniform on the unit sphere, drawn as normalised standard normals."""
+
+    with_bias: bool = eqx.field(static=True, default=False)
+
+    def sample(self, key, n_out, n_in, dtype=float, batch=()):
+        cols = n_in + 1 if self.with_bias else n_in
+        v = jr.normal(key, (n_out, cols, *batch), dtype)
+        v = v / jnp.sqrt(jnp.sum(v * v, axis=1, keepdims=True))
+        if self.with_bias:
+            return v[:, :n_in], v[:, n_in]
+        return v, jnp.zeros((n_out, *batch), dtype)
+
+
+def _schemes(schemes: Any, n_layers: int, name: str) -> list[AbstractReLUInit]:
+    if isinstance(schemes, AbstractReLUInit):
+        return [schemes] * n_layers
+    schemes = list(schemes)
+    if len(schemes) != n_layers or not all(isinstance(s, AbstractReLUInit) for s in schemes):
+        raise ValueError(
+            f"`{name}` must be one AbstractReLUInit or a sequence of {n_layers} of them "
+            f"(one per layer); got {schemes!r:.200}."
+        )
+    return schemes
+
+
+def sample_relu_params(
+    key: PRNGKeyArray,
+    widths: Sequence[int],
+    schemes: AbstractReLUInit | Sequence[AbstractReLUInit],
+    dtype: Any = float,
+    batch: tuple[int, ...] = (),
+) -> list[tuple[Float[Array, "n_out n_in *batch"], Float[Array, "n_out *batch"]]]:
+    r"""One random network $\{(W^t, b^t)\}_{t=1}^{L}$ in lean array form.
+
+    **Arguments:**
+
+    - `key`: PRNG key (one network; `jax.vmap` over a batch of keys for many).
+    - `widths`: $(n_0, n_1, \dots, n_L)$, static Python ints.
+    - `schemes`: one scheme for all layers, or one per layer ($L$ of them).
+    - `dtype`: floating dtype of the parameters.
+    - `batch`: trailing batch shape (many networks, batch-last layout); `()` for one.
+
+    **Returns:** a list of $L$ pairs `(W, b)` with `W.shape == (n_t, n_{t-1}, *batch)`.
+    """
+    widths = [int(w) for w in widths]
+    if len(widths) < 2 or min(widths) < 1:
+        raise ValueError(f"`widths` needs >= 2 positive entries, got {widths}.")
+    schemes = _schemes(schemes, len(widths) - 1, "schemes")
+    keys = jr.split(key, len(widths) - 1)
+    return [
+        s.sample(k, n_out, n_in, dtype, tuple(batch))
+        for k, s, n_in, n_out in zip(keys, schemes, widths[:-1], widths[1:])
+    ]
+
+
+def relu_init(
+    model: Any,
+    *,
+    key: PRNGKeyArray,
+    schemes: AbstractReLUInit | Sequence[AbstractReLUInit] = NormalInit(),
+) -> Any:
+    r"""Re-initialise every `eqx.nn.Linear` of `model` with the schemes of eqs. 2-3.
+
+    Layer $t$ (in `linear_layers` order) is drawn by `schemes[t]` (or by `schemes` for all
+    layers) with the same per-layer core as `sample_relu_params`, so
+    `relu_init(mlp, key=k, schemes=s)` holds exactly the arrays of
+    `sample_relu_params(k, widths, s)`. Layers built with `use_bias=False` keep no bias.
+
+    **Returns:** a new model with the same structure.
+    """
+    _check_key(key, "key")
+    layers = linear_layers(model)
+    if not layers:
+        raise ValueError(f"`model` contains no `eqx.nn.Linear` layer; got {type(model).__name__}.")
+    schemes = _schemes(schemes, len(layers), "schemes")
+    keys = jr.split(key, len(layers))
+    ws, bs = [], []
+    for k, s, lay in zip(keys, schemes, layers):
+        n_out, n_in = lay.weight.shape
+        w, b = s.sample(k, n_out, n_in, lay.weight.dtype)
+        ws.append(w)
+        bs.append(b)
+    return replace_linear(model, ws, bs)
+
+
+def normalize_to_unit_ball(
+    x: Float[Array, "n d"], *, k: float = 1.0
+) -> tuple[Float[Array, "n d"], Float[Array, ""]]:
+    r"""Scale data into the closed ball $B_{1/\sqrt{k}}(0)$: $x_i \mapsto x_i/\sqrt{k r^2}$
+    with $r = \max_i \|x_i\|$ (section 2.1; $k = 1$ maps onto the unit ball).
+
+    **Returns:** `(x_scaled, scale)` with `x_scaled = x / scale`.
+    """
+    if x.ndim != 2:
+        raise ValueError(f"`x` must have shape (n, d), got {x.shape}.")
+    if not k >= 1:
+        raise ValueError(f"`k` must be >= 1, got {k!r}.")
+    r = jnp.max(jnp.linalg.norm(x, axis=1))
+    r = eqx.error_if(r, r == 0, "normalize_to_unit_ball: all data points are zero.")
+    scale = jnp.sqrt(k) * r
+    return x / scale, scale
+
+
+def lift_to_sphere(x: Float[Array, "n d"], *, k: float = 2.0) -> Float[Array, "n d+1"]:
+    r"""The $[x; \alpha]$ lift of section 2.1: $z_i = \tilde x_i / \|\tilde x_i\|$ with
+    $\tilde x_i = [x_i; \alpha]$, $\alpha = r\sqrt{k - 1}$, $r = \max_i\|x_i\|$, so that a
+    point with $\|x_i\| = r$ maps to $[x_i/\sqrt{k r^2}; \sqrt{k-1}/\sqrt{k}]$ (Allen-Zhu et
+    al. use $k = 2$). Every $z_i$ lies on the unit sphere $S^{d}$.
+    """
+    if x.ndim != 2:
+        raise ValueError(f"`x` must have shape (n, d), got {x.shape}.")
+    if not k > 1:
+        raise ValueError(f"`k` must be > 1 (alpha = r sqrt(k - 1) > 0), got {k!r}.")
+    r = jnp.max(jnp.linalg.norm(x, axis=1))
+    r = eqx.error_if(r, r == 0, "lift_to_sphere: all data points are zero.")
+    alpha = r * jnp.sqrt(jnp.asarray(k - 1.0, x.dtype))
+    xt = jnp.concatenate([x, jnp.full((x.shape[0], 1), alpha, x.dtype)], axis=1)
+    return xt / jnp.linalg.norm(xt, axis=1, keepdims=True)
