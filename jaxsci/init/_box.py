@@ -47,7 +47,8 @@ def _as_box(lo, hi, n: int, dtype, name: str):
 def _box_weights(key, shape, lo, hi, maximum, dtype):
     n_out, n_in = shape
     kp, kn = jr.split(key)
-    p = jr.uniform(kp, (n_out, n_in), dtype, minval=lo, maxval=hi)
+    lo, hi = lo[None, :], hi[None, :]
+    p = lo + (hi - lo) * jr.uniform(kp, (n_out, n_in), dtype)
     n = jr.normal(kn, (n_out, n_in), dtype)
     n = n / jnp.linalg.norm(n, axis=1, keepdims=True)
     a, b = n * (lo - p), n * (hi - p)
@@ -65,7 +66,7 @@ def box_layer(
     key: PRNGKeyArray,
     lo: Float[ArrayLike, "*in"] = 0.0,
     hi: Float[ArrayLike, "*in"] = 1.0,
-    maximum: float = 1.0,
+    maximum: float | Float[ArrayLike, ""] = 1.0,
 ) -> eqx.nn.Linear:
     r"""Box-initialise one `eqx.nn.Linear` for inputs in the box `[lo, hi]` (eq. 13).
 
@@ -83,7 +84,7 @@ def box_layer(
         raise TypeError(f"`layer` must be an eqx.nn.Linear, got {type(layer).__name__}.")
     if layer.bias is None:
         raise ValueError("`layer` needs a bias for Box initialisation (use_bias=True).")
-    if not maximum > 0:
+    if isinstance(maximum, (int, float)) and not maximum > 0:
         raise ValueError(f"`maximum` must be positive, got {maximum!r}.")
     dtype = layer.weight.dtype
     lo, hi = _as_box(lo, hi, layer.weight.shape[1], dtype, "box")
