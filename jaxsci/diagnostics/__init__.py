@@ -20,3 +20,15 @@ from ._sweep import (
     init_statistics as init_statistics,
     transition_matrix as transition_matrix,
 )
+from ._theory import (
+    born_dead_probability as born_dead_probability,
+    born_dead_probability_bounds as born_dead_probability_bounds,
+    corollary1_bound as corollary1_bound,
+    expected_active as expected_active,
+    expected_active_lower_bound as expected_active_lower_bound,
+    first_layer_active_distribution as first_layer_active_distribution,
+    second_layer_transition as second_layer_transition,
+    theorem2_condition as theorem2_condition,
+    trainability_depth3 as trainability_depth3,
+    trainability_shallow as trainability_shallow,
+)
