@@ -27,6 +27,7 @@ def mm(a: Array, b: Array) -> Array:
 def powers(lam: Complex[Array, " r"], t: Float[Array, "..."]) -> Complex[Array, "... r"]:
     r"""$\lambda^t$ for real (possibly non-integer) $t \ge 0$, with $0^0 = 1$, $0^t = 0$."""
     t = jnp.asarray(t)[..., None]
+    lam = lam.reshape((1,) * (t.ndim - 1) + lam.shape)
     zero = lam == 0
     safe = jnp.where(zero, jnp.ones_like(lam), lam)
     p = jnp.exp(t * jnp.log(safe))
@@ -68,7 +69,7 @@ class DMD(eqx.Module):
         r"""$\mathrm{Re}\,\Phi\,\mathrm{diag}(b)\,\lambda^{t/\Delta t}$ at `times` (in units of `dt`-steps
         counted from the first snapshot: `times = jnp.arange(m)` reproduces the data)."""
         lam_t = powers(self.eigenvalues, jnp.asarray(times))  # (t, r)
-        return jnp.real(mm(self.modes, (lam_t * self.amplitudes).T))
+        return jnp.real(mm(self.modes, (lam_t * self.amplitudes[None]).T))
 
     def forecast(
         self, x0: Float[Array, " n"], steps: Float[Array, "..."]
@@ -83,8 +84,9 @@ class DMD(eqx.Module):
         """
         b0 = self.project(x0)
         lam_s = powers(self.eigenvalues, jnp.asarray(steps))  # (..., r)
+        b0 = b0.reshape((1,) * (lam_s.ndim - 1) + b0.shape)
         delta = jnp.real(jnp.einsum("nr,...r->...n", self.modes, (lam_s - 1) * b0, precision=_HI))
-        return x0 + delta.astype(x0.dtype)
+        return x0.reshape((1,) * (delta.ndim - 1) + x0.shape) + delta.astype(x0.dtype)
 
     def fixed_point(self, x0: Float[Array, " n"], atol: float = 1e-3) -> Float[Array, " n"]:
         r"""Predicted limit $\lim_{s\to\infty} x(s)$ from `x0` (Dogra 2020, Sec. IV): modes with
@@ -146,9 +148,10 @@ def dmd_from_pairs(
     cut = (jnp.finfo(s.dtype).eps * max(n, m) if rtol is None else rtol) * s[0]
     keep = s > cut
     s_inv = jnp.where(keep, 1 / jnp.where(keep, s, 1), 0)
-    yv_s = mm(y, v) * s_inv  # (n, r)
+    yv_s = mm(y, v) * s_inv[None, :]  # (n, r)
     a_tilde = mm(jnp.conj(u).T, yv_s)
-    lam, w = jnp.linalg.eig(a_tilde)
+    # eigenvector derivatives are valid for distinct eigenvalues (the generic case)
+    lam, w = jax.lax.linalg.eig(a_tilde, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
     modes = mm(yv_s.astype(w.dtype), w)
     out = DMD(lam, modes, jnp.zeros_like(lam), jnp.where(keep, s, 0), a_tilde, jnp.asarray(dt, x.dtype))
     return eqx.tree_at(lambda d: d.amplitudes, out, out.project(x[:, 0]))

@@ -55,7 +55,7 @@ class Monomials(AbstractDictionary):
     def __call__(self, x: Float[Array, " d"]) -> Float[Array, " k"]:
         if x.shape != self.exponents.shape[1:]:
             raise ValueError(f"`x` must have shape {self.exponents.shape[1:]}, got {x.shape}.")
-        return jnp.prod(x**self.exponents, axis=-1)
+        return jnp.prod(x[None, :] ** self.exponents, axis=-1)
 
 
 class RadialBasis(AbstractDictionary):
@@ -74,7 +74,7 @@ class RadialBasis(AbstractDictionary):
         self.length_scale = jnp.asarray(length_scale, centres.dtype)
 
     def __call__(self, x: Float[Array, " d"]) -> Float[Array, " k"]:
-        r2 = jnp.sum((x - self.centres) ** 2, axis=-1)
+        r2 = jnp.sum((x[None, :] - self.centres) ** 2, axis=-1)
         return jnp.concatenate([x, jnp.exp(-0.5 * r2 / self.length_scale**2)])
 
 
@@ -116,7 +116,7 @@ class EDMD(eqx.Module):
         coeff = mm(psi, self.eigenvectors)  # eigenfunction values
         inv_b = jnp.linalg.solve(self.eigenvectors, self.state_map.astype(coeff.dtype))
         lam_s = powers(self.eigenvalues, jnp.asarray(steps))
-        return jnp.real(mm(lam_s * coeff, inv_b)).astype(x0.dtype)
+        return jnp.real(mm(lam_s * coeff[None, :], inv_b)).astype(x0.dtype)
 
 
 def edmd(
@@ -150,6 +150,6 @@ def edmd(
     a = mm(psi_x.T, psi_y) / m
     cut = jnp.finfo(g.dtype).eps * k if rcond is None else rcond
     koop = mm(jnp.linalg.pinv(g, rtol=cut, hermitian=True), a)
-    lam, xi = jnp.linalg.eig(koop)
+    lam, xi = jax.lax.linalg.eig(koop, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
     b = jnp.linalg.lstsq(psi_x, x)[0]
     return EDMD(dictionary, koop, lam, xi, b)

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
 from ..train._trajectory import from_per_neuron, per_neuron
-from ._dmd import DMD, dmd
+from ._dmd import DMD, dmd, stabilized
 from ._hankel import hankel_dmd
 
 
@@ -31,6 +31,9 @@ class WeightKoopman(eqx.Module):
     Attributes:
         models: list of `DMD`, one per block of `jaxsci.train.per_neuron(params)`.
         per_neuron: static flag.
+        affine: static flag; if set each block vector is augmented with a constant 1, so the
+            model is affine, $w_{t+1} \approx A w_t + c$, and the fixed point $w^*$ is carried by
+            an exact unit eigenvalue.
         every: optimiser steps between snapshots (static), so `forecast(params, s)` moves
             `s * every` optimiser steps ahead.
     """
@@ -38,32 +41,29 @@ class WeightKoopman(eqx.Module):
     models: list[DMD]
     per_neuron: bool = eqx.field(static=True)
     every: int = eqx.field(static=True)
+    affine: bool = eqx.field(static=True, default=True)
+
+    def _apply(self, params: PyTree, fn) -> PyTree:
+        out = []
+        for model, blk in zip(self.models, per_neuron(params)):
+            if self.affine:
+                blk = jnp.concatenate([blk, jnp.ones((blk.shape[0], 1), blk.dtype)], axis=1)
+            if self.per_neuron:
+                new = jax.vmap(fn)(model, blk)
+            else:
+                new = fn(model, blk.reshape(-1)).reshape(blk.shape)
+            out.append(new[:, :-1] if self.affine else new)
+        return from_per_neuron(params, out)
 
     def forecast(self, params: PyTree, snapshots_ahead: Float[Array, ""]) -> PyTree:
         r"""$\hat w(t_0 + s\,k)$ from the current `params` $= w(t_0)$, for $s$ = `snapshots_ahead`
         (a real scalar $\ge 0$) and $k$ = `every` (see `DMD.forecast`)."""
-        blocks = per_neuron(params)
-        out = []
-        for model, blk in zip(self.models, blocks):
-            if self.per_neuron:
-                new = jax.vmap(lambda d, x: d.forecast(x, snapshots_ahead))(model, blk)
-            else:
-                new = model.forecast(blk.reshape(-1), snapshots_ahead).reshape(blk.shape)
-            out.append(new)
-        return from_per_neuron(params, out)
+        return self._apply(params, lambda d, x: d.forecast(x, snapshots_ahead))
 
     def fixed_point(self, params: PyTree, atol: float = 1e-3) -> PyTree:
         """The predicted end point of training from `params` (unit-eigenvalue modes kept,
         decaying modes removed; NaN where some mode grows), see `DMD.fixed_point`."""
-        blocks = per_neuron(params)
-        out = []
-        for model, blk in zip(self.models, blocks):
-            if self.per_neuron:
-                new = jax.vmap(lambda d, x: d.fixed_point(x, atol))(model, blk)
-            else:
-                new = model.fixed_point(blk.reshape(-1), atol).reshape(blk.shape)
-            out.append(new)
-        return from_per_neuron(params, out)
+        return self._apply(params, lambda d, x: d.fixed_point(x, atol))
 
 
 def fit_weight_koopman(
@@ -73,6 +73,7 @@ def fit_weight_koopman(
     rtol: float | None = None,
     per_neuron_dmd: bool = False,
     every: int = 1,
+    affine: bool = True,
 ) -> WeightKoopman:
     r"""Fit exact DMD to weight snapshots (Dogra & Redman 2020, Sec. 3, Algorithm "Koopman
     training": one Koopman operator per layer, or per neuron acting on its incoming weights and
@@ -85,6 +86,8 @@ def fit_weight_koopman(
         rtol: relative singular-value cut-off (see `dmd`).
         per_neuron_dmd: one DMD per neuron instead of per layer.
         every: optimiser steps between snapshots (recorded for `forecast`).
+        affine: augment every block (every neuron row) with a constant 1 (default), so the
+            unit-eigenvalue mode, and hence the fixed point, is exact.
     """
     mats = eqx.filter_vmap(per_neuron)(snapshots)  # list of (s, out, in1)
     s = mats[0].shape[0]
@@ -92,6 +95,8 @@ def fit_weight_koopman(
         raise ValueError(f"`snapshots` needs at least 3 snapshots, got {s}.")
     models = []
     for m in mats:
+        if affine:
+            m = jnp.concatenate([m, jnp.ones(m.shape[:-1] + (1,), m.dtype)], axis=-1)
         if per_neuron_dmd:
             x = jnp.moveaxis(m, 0, -1)  # (out, in1, s)
             r = min(rank or x.shape[1], x.shape[1], s - 1)
@@ -100,7 +105,7 @@ def fit_weight_koopman(
             x = m.reshape(s, -1).T  # (n, s)
             r = min(rank or x.shape[0], x.shape[0], s - 1)
             models.append(dmd(x, rank=r, rtol=rtol))
-    return WeightKoopman(models, per_neuron_dmd, every)
+    return WeightKoopman(models, per_neuron_dmd, every, affine)
 
 
 def predict_loss_at_weights(
@@ -122,6 +127,7 @@ def predict_loss_observable(
     delays: int | None = None,
     rank: int | None = None,
     log: bool = True,
+    stabilize: bool = False,
 ) -> Float[Array, " t"]:
     r"""Extrapolate the loss series with Hankel DMD of $\log L$ (or $L$ if `log=False`):
     $U L = L \circ T$ (seed 003, Eq. after (2); Dogra 2020, Sec. III).
@@ -131,6 +137,9 @@ def predict_loss_observable(
         snapshots_ahead: how many snapshot intervals after the last one to predict, `(t,)`.
         delays: delay-embedding depth (default `s // 2`).
         rank: DMD rank (default: all delays).
+        log: model $\log L$ (default) or $L$ itself.
+        stabilize: clip the eigenvalues to the unit disc (`stabilized`): the forecast then
+            levels off instead of extrapolating a growing/linear trend (conservative).
 
     Returns: predicted $L$ at the requested times.
     """
@@ -142,6 +151,8 @@ def predict_loss_observable(
     series = jnp.log(losses) if log else losses
     series = eqx.error_if(series, ~jnp.all(jnp.isfinite(series)), "Losses must be finite and positive (log=True).")
     model = hankel_dmd(series[None, :], q, rank=min(rank or q, q, s - q))
+    if stabilize:
+        model = eqx.tree_at(lambda h: h.dmd, model, stabilized(model.dmd))
     pred = model.forecast(jnp.asarray(snapshots_ahead, series.dtype))[..., 0]
     return jnp.exp(pred) if log else pred
 

@@ -45,6 +45,7 @@ def koopman_train(
     rank: int | None = None,
     rtol: float | None = None,
     per_neuron: bool = False,
+    affine: bool = True,
     stabilize: bool = False,
     reset_state: bool = False,
     target: float | None = None,
@@ -66,7 +67,7 @@ def koopman_train(
         num_cycles, window, every: static ints.
         jumps: candidate jump lengths in units of windows (static tuple of floats, may be
             empty: the plain optimiser).
-        rank, rtol, per_neuron: DMD options (see `fit_weight_koopman`).
+        rank, rtol, per_neuron, affine: DMD options (see `fit_weight_koopman`).
         stabilize: clip eigenvalues to the unit disc before forecasting.
         target: optional loss to stop at; if given and not reached the result is
             `RESULTS.max_steps_reached` (raises if `throw`).
@@ -107,6 +108,7 @@ def koopman_train(
         if jumps_arr:
             koop = fit_weight_koopman(
                 _stack(traj.params, p_last), rank=rank, rtol=rtol, per_neuron_dmd=per_neuron,
+                affine=affine,
                 every=every,
             )
             if stabilize:

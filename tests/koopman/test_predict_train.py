@@ -1,0 +1,142 @@
+"""Prediction of training, Koopman training and the scale-up strategy (reduced sizes)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxsci.koopman import (
+    fit_weight_koopman,
+    iterations_to_reach,
+    koopman_train,
+    predict_loss_at_weights,
+    predict_loss_observable,
+    scale_up,
+)
+from jaxsci._solution import RESULTS
+from jaxsci.train import optax_step, record_trajectory
+
+X = jnp.linspace(-1, 1, 32)[:, None]
+Y = jnp.sin(2 * X[:, 0])
+
+
+def loss_fn(m):
+    return jnp.mean((jax.vmap(m)(X) - Y) ** 2)
+
+
+def _mlp(width=8, depth=1, key=jax.random.key(0)):
+    return eqx.nn.MLP(1, "scalar", width, depth, activation=jnp.tanh, key=key)
+
+
+W, EVERY, START = 10, 10, 20
+
+
+@pytest.fixture(scope="module")
+def gd_traj():
+    opt = optax.sgd(0.2)
+    p = _mlp()
+    rec = eqx.filter_jit(
+        lambda p: record_trajectory(
+            optax_step(loss_fn, opt), p, opt.init(eqx.filter(p, eqx.is_array)),
+            num_snapshots=START + W + 1, every=EVERY,
+        )
+    )
+    return rec(p)
+
+
+def _at(tree, sl):
+    return jax.tree_util.tree_map(lambda a: a[sl] if eqx.is_array(a) else a, tree)
+
+
+def test_predicted_loss_within_10_percent(gd_traj):
+    # acceptance: smooth regression, horizon = fitting window (W snapshots = 100 GD steps)
+    actual = gd_traj.loss[START:]
+    koop = fit_weight_koopman(_at(gd_traj.params, slice(START - W, START + 1)), every=EVERY)
+    ahead = jnp.arange(W + 1.0)
+    p0 = _at(gd_traj.params, START)
+    via_weights = eqx.filter_jit(predict_loss_at_weights)(koop, loss_fn, p0, ahead)
+    via_loss = predict_loss_observable(gd_traj.loss[START - W : START + 1], ahead)
+    assert float(jnp.max(jnp.abs(via_weights - actual) / actual)) < 0.1
+    assert float(jnp.max(jnp.abs(via_loss - actual) / actual)) < 0.1
+    np.testing.assert_allclose(via_weights[0], actual[0], rtol=1e-10)  # s = 0 is the start
+    # iterations to reach a loss seen later in the run
+    target = float(actual[7])
+    it = iterations_to_reach(via_loss, ahead * EVERY, target)
+    assert abs(float(it) - 70) <= 10
+    assert jnp.isinf(iterations_to_reach(via_loss, ahead, -1.0))
+
+
+def test_fixed_point_of_linear_regression():
+    # GD on least squares: w_{k+1} - w* = (I - eta H)(w_k - w*): the unit mode is w*
+    a = jax.random.normal(jax.random.key(1), (20, 3))
+    b = jax.random.normal(jax.random.key(2), (20,))
+    model = eqx.nn.Linear(3, "scalar", key=jax.random.key(3))
+    lsq = lambda m: 0.5 * jnp.mean((jax.vmap(m)(a) - b) ** 2)
+    opt = optax.sgd(0.3)
+    traj = record_trajectory(optax_step(lsq, opt), model, opt.init(eqx.filter(model, eqx.is_array)), num_snapshots=12)
+    koop = fit_weight_koopman(traj.params)  # per layer: [W, b] in one block
+    last = _at(traj.params, -1)
+    fixed = koop.fixed_point(last)
+    coef = np.linalg.lstsq(np.c_[np.asarray(a), np.ones(20)], np.asarray(b), rcond=None)[0]
+    np.testing.assert_allclose(fixed.weight[0], coef[:3], atol=1e-6)
+    np.testing.assert_allclose(fixed.bias, coef[3], atol=1e-6)
+
+
+def test_koopman_training_never_accepts_worse_jump():
+    opt = optax.adam(1e-2)
+    mlp = _mlp(width=6)
+
+    @eqx.filter_jit
+    def run(p, target, jumps):
+        return koopman_train(
+            loss_fn, opt, p, num_cycles=12, window=5, every=4, jumps=jumps, target=target, throw=False
+        )
+
+    sol = run(mlp, 1e-9, (0.5, 1.0, 4.0))
+    h = sol.aux
+    acc = np.asarray(h["accepted"])
+    before, jump, after = map(np.asarray, (h["loss_before"], h["loss_jump"], h["loss_after"]))
+    assert acc.any()  # Koopman jumps do help on this smooth problem
+    assert np.all(jump[acc] < before[acc])
+    assert np.all(after <= before)
+    np.testing.assert_allclose(after[acc], jump[acc])
+    assert int(sol.stats["grad_evals"]) == 12 * 5 * 4
+    assert sol.result != RESULTS.successful  # target 1e-9 not reached, throw=False
+    # jumps=() is the plain optimiser
+    plain = run(mlp, 1e-9, ())
+    ref = record_trajectory(optax_step(loss_fn, opt), mlp, opt.init(eqx.filter(mlp, eqx.is_array)), num_snapshots=12 * 20)
+    np.testing.assert_allclose(plain.stats["loss"], loss_fn(ref.final_params), rtol=1e-9)
+    assert not np.asarray(plain.aux["accepted"]).any()
+    # stops as soon as the target is met
+    early = run(mlp, float(plain.aux["loss_before"][2]) * 1.0001, ())
+    assert int(early.stats["num_cycles"]) == 3
+
+
+def test_koopman_training_errors():
+    with pytest.raises(ValueError, match="window"):
+        koopman_train(loss_fn, optax.adam(1e-2), _mlp(), num_cycles=2, window=1)
+    with pytest.raises(ValueError, match="jumps"):
+        koopman_train(loss_fn, optax.adam(1e-2), _mlp(), num_cycles=2, window=3, jumps=(-1.0,))
+
+
+def test_scale_up_grows_width_then_depth():
+    mk = lambda w, d, k: _mlp(w, d, k)
+    res = scale_up(
+        mk, loss_fn, optax.adam(1e-2), width=1, depth=1, target=1e-8, budget=70,
+        trial_steps=60, every=10, num_seeds=2, max_rounds=3, key=jax.random.key(0),
+    )
+    # an unreachable target: every round is predicted over budget, growth alternates W, D
+    assert res.chosen == -1
+    assert res.widths == [1, 2, 2] and res.depths == [1, 1, 2]
+    assert all(np.isinf(res.predicted_iterations))
+    assert res.loss_curves[0].shape == (2, 6)
+    easy = scale_up(
+        mk, loss_fn, optax.adam(2e-2), width=4, depth=1, target=1.0, budget=200,
+        trial_steps=40, every=10, num_seeds=2, max_rounds=3, key=jax.random.key(0),
+    )
+    assert easy.chosen == 0 and easy.predicted_iterations[0] == 0
+    with pytest.raises(ValueError, match="trial_steps"):
+        scale_up(mk, loss_fn, optax.adam(1e-2), width=1, depth=1, target=1.0, budget=100,
+                 trial_steps=15, every=10, key=jax.random.key(0))
