@@ -67,9 +67,11 @@ def born_dead_probability_bounds(d: int, r: float) -> tuple[Float[Array, ""], Fl
 
 
 def _binom_pmf(n: int, p) -> Float[Array, " n+1"]:
-    j = np.arange(n + 1)
-    c = jnp.asarray([math.comb(n, int(i)) for i in j], jnp.result_type(float))
-    p = jnp.asarray(p)[..., None]
+    p = jnp.asarray(p)
+    shape = (1,) * p.ndim + (n + 1,)
+    j = np.arange(n + 1).reshape(shape)
+    c = jnp.asarray([math.comb(n, i) for i in range(n + 1)], jnp.result_type(float)).reshape(shape)
+    p = p[..., None]
     return c * (1 - p) ** j * p ** (n - j)  # Pr(j active) with born-dead prob p
 
 
