@@ -115,7 +115,9 @@ def train_case(flux, eps, *, key, n_residual, n_data, adam_steps, lbfgs_steps, l
     args = pinn.PINNArgs(problem, batch)
     model = make_network(kn)
     every = max(1, adam_steps // 50)
-    res = fit(pinn.pinn_loss, model, optax.adam(lr), steps=adam_steps, args=args,
+    # exponential decay to lr/10 over the Adam phase
+    schedule = optax.exponential_decay(lr, transition_steps=adam_steps, decay_rate=0.1)
+    res = fit(pinn.pinn_loss, model, optax.adam(schedule), steps=adam_steps, args=args,
               progress_every=every if progress else None,
               progress_fn=_bar(adam_steps, f"{desc} adam") if progress else None)
     hist = {k: [np.asarray(v)] for k, v in res.history.items()}
@@ -152,8 +154,10 @@ def main(argv=None):
     p.add_argument("--adam-steps", type=int, default=10_000)
     p.add_argument("--lbfgs-steps", type=int, default=10_000)
     p.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
-    p.add_argument("--landscape-points", type=int, default=41)
+    p.add_argument("--landscape-points", type=int, default=21, help="0 skips the landscapes")
+    p.add_argument("--landscape-residual", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=1e-3, help="initial Adam learning rate")
     a = p.parse_args(argv)
     if a.quick:
         a.n_residual, a.n_data, a.adam_steps, a.lbfgs_steps = 500, 100, 300, 50
@@ -175,7 +179,7 @@ def main(argv=None):
         t0 = time.perf_counter()
         model, problem, hist, gn = train_case(
             flux, eps, key=jr.fold_in(key, i), n_residual=a.n_residual, n_data=a.n_data,
-            adam_steps=a.adam_steps, lbfgs_steps=a.lbfgs_steps, desc=name,
+            adam_steps=a.adam_steps, lbfgs_steps=a.lbfgs_steps, lr=a.lr, desc=name,
         )
         wall = time.perf_counter() - t0
         exact = _predict(problem.exact, pts.astype(jnp.float32))
@@ -225,11 +229,13 @@ def main(argv=None):
     plt.close(fig)
 
     land = [c for c in LANDSCAPE_CASES if c in trained] or list(trained)[:1]
-    fig, axes = plt.subplots(1, len(land), figsize=(4.6 * len(land), 4), squeeze=False)
+    if a.landscape_points == 0:
+        land = []
+    fig, axes = plt.subplots(1, max(len(land), 1), figsize=(4.6 * len(land), 4), squeeze=False)
     grid = jnp.linspace(-0.5, 0.5, a.landscape_points, dtype=jnp.float32)
     for ax, name in zip(axes[0], land):
         model, problem, _, _ = trained[name]
-        batch = pinn.sample_collocation(problem, key=jr.key(99), n_interior=min(a.n_residual, 2000),
+        batch = pinn.sample_collocation(problem, key=jr.key(99), n_interior=min(a.n_residual, a.landscape_residual),
                                         n_constraint=a.n_data)
         args = pinn.PINNArgs(problem, batch)
         loss = lambda m, args=args: pinn.pinn_loss(m, args)[0]  # noqa: E731
@@ -241,7 +247,8 @@ def main(argv=None):
     fig.savefig(out / "landscapes.png", dpi=110)
     plt.close(fig)
 
-    scale = (f"Nr={a.n_residual}, Nu={a.n_data}, Adam {a.adam_steps} + L-BFGS {a.lbfgs_steps}, "
+    scale = (f"Nr={a.n_residual}, Nu={a.n_data}, Adam {a.adam_steps} (lr {a.lr}, decay to "
+             f"lr/10) + L-BFGS {a.lbfgs_steps}, "
              f"float32, seed {a.seed}")
     print(f"\nResults ({scale})")
     print(f"{'case':28s} {'relL2 inviscid':>15s} {'relL2 viscous':>14s} {'FV floor':>9s} "

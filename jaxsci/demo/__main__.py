@@ -16,6 +16,10 @@ import time
 CAPABILITIES: list[str] = [
     "gp",
     "surrogates",
+    "optimizers",
+    "adaptive_basis",
+    "dae",
+    "pinn",
 ]
 
 

@@ -106,14 +106,15 @@ class PoissonBoltzmann(AbstractPDEProblem):
             return self.domain.sample_boundary(n, key=key, sampler=sampler)
         self._unknown(name)
 
-    def box_distance(self, x: Float[Array, "3"]) -> Float[Array, ""]:
-        r"""Smooth distance-like function vanishing exactly on the box faces,
-        $d(x) = \big(\prod_i 4 (x_i - \ell_i)(u_i - x_i)/(u_i - \ell_i)^2\big)^{1/2}
-        \cdot \min_i (u_i - \ell_i)/2$ (equals the half-width at the centre)."""
+    def box_sq_distance(self, x: Float[Array, "3"]) -> Float[Array, ""]:
+        r"""Smooth squared-distance-like function vanishing exactly on the box faces,
+        $d^2(x) = \frac{\min_i w_i^2}{4} \prod_i \frac{4 (x_i - \ell_i)(u_i - x_i)}{w_i^2}$,
+        $w_i = u_i - \ell_i$ (equal to the squared half-width at the centre). A polynomial,
+        so its derivatives of every order are finite everywhere (a true distance, or the
+        square root of this, has infinite curvature at the faces and corners)."""
         lo, hi = self.domain.lower.astype(x.dtype), self.domain.upper.astype(x.dtype)
         w = hi - lo
-        prod = jnp.prod(4 * (x - lo) * (hi - x) / w**2)
-        return jnp.sqrt(jnp.maximum(prod, 0.0)) * jnp.min(w) / 2
+        return jnp.prod(4 * (x - lo) * (hi - x) / w**2) * jnp.min(w) ** 2 / 4
 
 
 class HardConstraintModel(eqx.Module):
@@ -121,7 +122,8 @@ class HardConstraintModel(eqx.Module):
 
     $$\Phi_N(x) = g(x) + \big(1 - e^{-d(x)^2 / \ell^2}\big)\, \hat\Phi(x),$$
 
-    so $\Phi_N = g$ wherever the distance-like function $d$ vanishes (the constraint set),
+    so $\Phi_N = g$ wherever the squared-distance-like function $d^2$ vanishes (the
+    constraint set),
     whatever the network $\hat\Phi$ outputs. The seed evaluates $g$ at the nearest sampled
     constraint point; we evaluate a smooth extension of $g$ at $x$ itself (identical on the
     constraint set and without the kinks of a nearest-point projection, which would put
@@ -129,16 +131,18 @@ class HardConstraintModel(eqx.Module):
     the seed's choice).
 
     **Arguments:** `network` a model on one point returning a scalar (or shape-(1,) array);
-    `boundary` $g$; `distance` $d$; both pointwise callables.
+    `boundary` $g$; `sq_distance` $d^2$ (pass the square directly so that no square root
+    spoils the derivatives at the constraint set, e.g. `PoissonBoltzmann.box_sq_distance`);
+    both pointwise callables.
     """
 
     network: Callable
     boundary: Callable
-    distance: Callable
+    sq_distance: Callable
     length: float = eqx.field(static=True, default=1.0)
 
     def __call__(self, x: Float[Array, " d"]) -> Float[Array, ""]:
         out = jnp.reshape(self.network(x), ())
-        d = self.distance(x)
-        return self.boundary(x) + (-jnp.expm1(-((d / self.length) ** 2))) * out
+        d2 = self.sq_distance(x)
+        return self.boundary(x) + (-jnp.expm1(-d2 / self.length**2)) * out
 

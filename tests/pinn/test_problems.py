@@ -90,12 +90,12 @@ def test_poisson_boltzmann_residual_and_hard_constraint(key):
     np.testing.assert_allclose(total, 3.0, rtol=1e-3)
     # hard constraint: equals g on the boundary whatever the network says
     net = eqx.nn.MLP(3, "scalar", 8, 1, key=key)
-    hard = pinn.HardConstraintModel(net, prob.boundary_value, prob.box_distance)
+    hard = pinn.HardConstraintModel(net, prob.boundary_value, prob.box_sq_distance)
     bpts = prob.sample_constraint("bc", 12, key=jr.fold_in(key, 1))
     np.testing.assert_allclose(
         jax.vmap(hard)(bpts), jax.vmap(prob.boundary_value)(bpts), rtol=1e-12
     )
-    assert float(prob.box_distance(jnp.zeros(3))) == pytest.approx(1.0)
+    assert float(prob.box_sq_distance(jnp.zeros(3))) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="\\(N, 3\\)"):
         pinn.PoissonBoltzmann(jnp.ones((2, 2)), z)
     with pytest.raises(ValueError, match="charges"):
