@@ -22,11 +22,11 @@ from typing import ClassVar
 import diffrax as dfx
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
 import numpy as np
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, PyTree
 
+from ._linsolve import lu_factor, lu_solve
 from ._term import unwrap_mass
 
 
@@ -180,7 +180,7 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
         dfdt, jac = jax.jacfwd(f, argnums=(0, 1))(t0_, y0_flat)
         h_safe = jnp.where(h == 0, jnp.finfo(dtype).tiny, h)
         w = mass / (h_safe * _GAMMA) - jac
-        lu_piv = jsl.lu_factor(w)
+        lu_piv = lu_factor(w)
 
         a = jnp.asarray(_A, dtype)
         c = jnp.asarray(_C, dtype)
@@ -194,7 +194,7 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
                 rhs = f(t0_ + _ALPHA[i] * h, y_stage) + mass @ (c[i, :i] @ u_prev) / h_safe
                 if _GAMMA_I[i] != 0:
                     rhs = rhs + _GAMMA_I[i] * h * dfdt
-            us.append(jsl.lu_solve(lu_piv, rhs))
+            us.append(lu_solve(lu_piv, rhs))
         u = jnp.stack(us)
         y1_flat = y0_flat + jnp.asarray(_M, dtype) @ u
         err_flat = u[5]
