@@ -1,0 +1,221 @@
+"""Optimisers of the deep-learning review (Vu-Quoc & Humer 2023, Sections 6.2-6.7) side by side.
+
+Two problems: a 1-10-10-1 tanh regression network on noisy samples of sin(pi x) (256 points,
+minibatch 32), and the XOR problem of Section 4.5 (4 points, 2-3-1 tanh network, MSE cost).
+Methods: full-batch gradient descent with the exact, Goldstein, Armijo and Wolfe line searches
+and Newton + Armijo (Alg. 3); SGD, heavy ball, Nesterov, Algorithm 4 (momentum + weight decay
++ cosine annealing), decay on stagnation; the unified adaptive Algorithm 5 as AdaGrad, RMSProp,
+AdaDelta, Adam, AMSGrad, AdamX, Nostalgic Adam, AdamW; SGD + stochastic Armijo (Alg. 6) and
+stochastic Newton with the cubic line search (Alg. 7). The SGD step is tuned on a log grid
+(Section 6.3.3). A third figure compares step decay with minibatch-size increase (Sec. 6.3.5).
+
+    python examples/optimizers.py [--quick] [--out jaxsci-out/optimizers]
+"""
+
+import argparse
+import functools
+import pathlib
+import time
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import optax
+from tqdm import tqdm
+
+import jaxsci.train as jt
+
+
+QUICK = ("GD + Armijo", "Nesterov", "Alg. 4 (mom+wd+cos)", "Adam", "AMSGrad",
+         "SGD + stoch. Armijo (Alg. 6)", "stoch. Newton (Alg. 7)")
+
+
+def make_problem(name: str, key):
+    kd, km = jr.split(key)
+    if name == "regression":
+        x = jnp.linspace(-1.0, 1.0, 256)[:, None]
+        y = jnp.sin(jnp.pi * x) + 0.05 * jr.normal(kd, x.shape)
+        model = eqx.nn.MLP(1, 1, 10, 2, activation=jnp.tanh, key=km)
+        batch = 32
+    else:
+        x = jnp.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        y = jnp.array([[0.0], [1.0], [1.0], [0.0]])
+        model = eqx.nn.MLP(2, 1, 3, 1, activation=jnp.tanh, key=km)
+        batch = 2
+    params, static = eqx.partition(model, eqx.is_array)
+
+    def loss(p, xb, yb):
+        pred = jax.vmap(eqx.combine(p, static))(xb)
+        return 0.5 * jnp.mean(jnp.sum((pred - yb) ** 2, axis=-1))
+
+    return params, loss, x, y, batch
+
+
+def methods(n_examples: int, batch: int, steps: int, eps_sgd: float):
+    """name -> (transformation, uses minibatches)."""
+    neg = optax.scale(-1.0)
+    kmax = n_examples // batch
+    ea = jt.ExponentialAverage
+    nobc = dict(bias_correction_m=False, bias_correction_v=False)
+    return {
+        "GD + exact (golden)": (optax.chain(neg, jt.exact_linesearch(max_steps=40)), False),
+        "GD + Goldstein": (optax.chain(neg, jt.goldstein_linesearch()), False),
+        "GD + Armijo": (optax.chain(neg, jt.armijo_linesearch()), False),
+        "GD + Wolfe": (optax.chain(neg, jt.wolfe_linesearch()), False),
+        "Newton + Armijo (Alg. 3)": (optax.chain(jt.newton_direction(), jt.armijo_linesearch()), False),
+        "SGD": (jt.sgd_momentum(eps_sgd), True),
+        "heavy ball": (jt.sgd_momentum(eps_sgd / 10, zeta=0.9), True),
+        "Nesterov": (jt.sgd_momentum(eps_sgd / 10, zeta=0.9, gamma=0.9), True),
+        "Alg. 4 (mom+wd+cos)": (jt.sgd_momentum(eps_sgd / 10, zeta=0.9, weight_decay=1e-5,
+                                                annealing=jt.cosine_annealing([steps // 4] * 4)), True),
+        "SGD + stagnation decay": (optax.chain(jt.sgd_momentum(eps_sgd),
+                                               jt.scale_by_stagnation_decay(kmax, 0.9)), True),
+        "AdaGrad": (jt.unified_adaptive(0.05, beta1=0.0, second_moment=jt.SumOfSquares(), eps=1e-7, **nobc), True),
+        "RMSProp": (jt.unified_adaptive(3e-3, beta1=0.0, second_moment=ea(0.9), eps=1e-6,
+                                        eps_in_sqrt=True, **nobc), True),
+        "AdaDelta": (jt.unified_adaptive(1.0, beta1=0.0, second_moment=ea(0.95), eps=1e-6,
+                                         eps_in_sqrt=True, unit_correction=True, **nobc), True),
+        "Adam": (jt.unified_adaptive(3e-3), True),
+        "AMSGrad": (jt.unified_adaptive(3e-3, max_v=True, **nobc), True),
+        "AdamX": (jt.adamx(3e-3), True),
+        "Nostalgic Adam": (jt.nostalgic_adam(3e-3), True),
+        "AdamW (cos)": (jt.unified_adaptive(3e-3, weight_decay=1e-5,
+                                            multiplier=jt.cosine_annealing([steps // 4] * 4)), True),
+        "SGD + stoch. Armijo (Alg. 6)": (optax.chain(neg, jt.stochastic_armijo(batch_fraction=batch / n_examples)), True),
+        "stoch. Newton (Alg. 7)": (jt.stochastic_newton(), True),
+    }
+
+
+def train(tx, minibatch, params, loss, x, y, batch, steps, key):
+    """Full-batch loss after every step; one compiled `lax.scan`."""
+    return np.asarray(jax.jit(train_fn(tx, minibatch, loss, x, y, batch, steps, key))(params))
+
+
+def train_fn(tx, minibatch, loss, x, y, batch, steps, key):
+    tx = optax.with_extra_args_support(tx)
+    n = x.shape[0]
+    kmax = n // batch
+
+    def step(carry, k):
+        p, s = carry
+        if minibatch:
+            perm = jr.permutation(jr.fold_in(key, k // kmax), n)
+            idx = jax.lax.dynamic_slice(perm, ((k % kmax) * batch,), (batch,))
+            xb, yb = x[idx], y[idx]
+        else:
+            xb, yb = x, y
+        f = functools.partial(loss, xb=xb, yb=yb)
+        v, g = jax.value_and_grad(f)(p)
+        u, s = tx.update(g, s, p, value=v, grad=g, value_fn=f, grad_fn=jax.grad(f))
+        p = optax.apply_updates(p, u)
+        return (p, s), loss(p, x, y)
+
+    def run(p):
+        return jax.lax.scan(step, (p, tx.init(p)), jnp.arange(steps))[1]
+
+    return run
+
+
+def batch_vs_decay(params, loss, x, y, epochs, key):
+    """Section 6.3.5: step decay (eps/5 at 1/2 and 3/4 of the epochs, m = 8) against batch
+    increase (m x 5 at the same epochs, eps fixed); SGD, same data order."""
+    n = x.shape[0]
+    bounds = [epochs // 2, 3 * epochs // 4]
+    m_sched = jt.batch_size_schedule(8, bounds, 5, n)
+
+    @functools.partial(jax.jit, static_argnums=(3,))
+    def epoch(p, eps, k, m):
+        idx = jt.epoch_minibatches(k, n, m)
+
+        def body(p, i):
+            g = jax.grad(loss)(p, x[i], y[i])
+            return jax.tree.map(lambda a, b: a - eps * b, p, g), None
+
+        return jax.lax.scan(body, p, idx)[0]
+
+    out = {}
+    for name in ("step decay", "batch increase"):
+        p, curve, updates, count = params, [], [], 0
+        for e in range(epochs):
+            n_dec = sum(1 for b in bounds if b <= e)
+            eps, m = (0.05 / 5**n_dec, 8) if name == "step decay" else (0.05, m_sched(e))
+            p = epoch(p, eps, jr.fold_in(key, e), m)
+            count += n // m
+            curve.append(float(loss(p, x, y)))
+            updates.append(count)
+        out[name] = (np.array(curve), np.array(updates))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="reduced run (well under a minute)")
+    parser.add_argument("--out", default="jaxsci-out/optimizers")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    jax.config.update("jax_enable_x64", True)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    steps = {"regression": 400 if args.quick else 3000, "xor": 300 if args.quick else 2000}
+    newton_steps = 15 if args.quick else 60  # each step builds the Hessian from P HVPs
+    key = jr.key(args.seed)
+    table = {}
+    for prob in ("regression", "xor"):
+        params, loss, x, y, batch = make_problem(prob, jr.fold_in(key, 1))
+        n_tune = steps[prob] // 4
+        tune_run = jax.jit(
+            lambda e: train_fn(jt.sgd_momentum(e), True, loss, x, y, batch, n_tune, key)(params)[-1]
+        )
+        best, scores = jt.tune_initial_step(lambda e: float(tune_run(e)))
+        print(f"[{prob}] log-grid tuned SGD step eps0 = {best}  (scores {scores})")
+        curves = {}
+        ms = methods(x.shape[0], batch, steps[prob], best)
+        if args.quick:
+            ms = {k: v for k, v in ms.items() if k in QUICK}
+        for name, (tx, mb) in tqdm(ms.items(), desc=prob):
+            t0 = time.perf_counter()
+            n_steps = min(steps[prob], newton_steps) if "Newton" in name else steps[prob]
+            curves[name] = train(tx, mb, params, loss, x, y, batch, n_steps, key)
+            table.setdefault(name, {})[prob] = (curves[name][-1], time.perf_counter() - t0)
+        fig, ax = plt.subplots(figsize=(9, 6))
+        for i, (name, c) in enumerate(curves.items()):
+            ax.semilogy(c, label=name, ls="-" if i < 10 else "--", lw=1.2)
+        ax.set(xlabel="iteration", ylabel="full-batch cost J", title=f"{prob}: optimisers side by side")
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        fig.savefig(out / f"{prob}_loss.png", dpi=120)
+        plt.close(fig)
+
+    params, loss, x, y, _ = make_problem("regression", jr.fold_in(key, 1))
+    res = batch_vs_decay(params, loss, x, y, 40 if args.quick else 200, key)
+    fig, axs = plt.subplots(1, 2, figsize=(10, 4))
+    for name, (c, u) in res.items():
+        axs[0].semilogy(np.arange(1, len(c) + 1), c, label=name)
+        axs[1].semilogy(u, c, label=name)
+    axs[0].set(xlabel="epoch", ylabel="full-batch cost J")
+    axs[1].set(xlabel="number of parameter updates")
+    axs[0].legend()
+    fig.suptitle("Step decay vs minibatch-size increase (Sec. 6.3.5, Smith et al. 2018)")
+    fig.tight_layout()
+    fig.savefig(out / "batch_vs_decay.png", dpi=120)
+    plt.close(fig)
+
+    print(f"\n{'method':<30} {'regression J':>14} {'xor J':>12} {'time reg+xor (s)':>18}")
+    for name, r in table.items():
+        print(f"{name:<30} {r['regression'][0]:>14.3e} {r['xor'][0]:>12.3e} "
+              f"{r['regression'][1] + r['xor'][1]:>18.1f}")
+    for name, (c, u) in res.items():
+        print(f"{name:<30} final J {c[-1]:.3e} after {u[-1]} updates")
+    print(f"plots in {out.resolve()}/")
+    return table, res
+
+
+if __name__ == "__main__":
+    main()
