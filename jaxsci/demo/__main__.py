@@ -20,6 +20,7 @@ CAPABILITIES: list[str] = [
     "adaptive_basis",
     "dae",
     "pinn",
+    "koopman",
 ]
 
 
