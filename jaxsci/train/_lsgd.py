@@ -83,7 +83,8 @@ def _run(model, terms, optimiser, max_steps, l2, rho, n_stag, target, solver, jo
     opt_state = optimiser.init(params)
     history = jnp.full((max_steps + 1,), jnp.nan, dtype)
     target = jnp.asarray(-jnp.inf if target is None else target, dtype)
-    l2 = jnp.asarray(l2, dtype)
+    regularised = l2 is not None
+    l2 = jnp.asarray(0.0 if l2 is None else l2, dtype)
     zero = jnp.zeros((), dtype)
     losses0 = {name: zero for name in terms}
     c0 = model.head.weight
@@ -109,7 +110,8 @@ def _run(model, terms, optimiser, max_steps, l2, rho, n_stag, target, solver, jo
             losses, grad = _joint_loss_and_grad(params, static, terms)
             c_new = c
         else:
-            losses, c_new, grad = _ls_and_grad(params, static, terms, lam, solver)
+            lam_arg = lam if regularised else 0.0
+            losses, c_new, grad = _ls_and_grad(params, static, terms, lam_arg, solver)
         j = weighted_loss(losses, terms)
         history = history.at[i].set(j)
         finite = jnp.isfinite(j)
@@ -164,7 +166,42 @@ def _validate(num_steps, l2, rho, n_stag):
         raise ValueError(f"`n_stag` must be a positive int, got {n_stag!r}.")
 
 
+def _dynamic(l2, rho, n_stag):
+    # Python numbers would be static under filter_jit (one compilation per value): make
+    # them arrays. l2 == 0 stays a static None so the unregularised solve has no extra rows.
+    if isinstance(l2, (int, float)) and l2 == 0:
+        l2 = None
+    else:
+        l2 = jnp.asarray(l2, float)
+    return l2, jnp.asarray(rho, float), jnp.asarray(n_stag)
+
+
+def _target(target_loss):
+    return None if target_loss is None else jnp.asarray(target_loss, float)
+
+
 @eqx.filter_jit
+def _lsgd_jit(model, terms, optimiser, num_steps, l2, rho, n_stag, target, solver, throw):
+    out = _run(model, terms, optimiser, num_steps, l2, rho, n_stag, target, solver, False)
+    return _solution(*out, target, throw)
+
+
+@eqx.filter_jit
+def _joint_jit(model, terms, optimiser, num_steps, target, throw):
+    out = _run(model, terms, optimiser, num_steps, None, 1.0, 1, target, None, True)
+    return _solution(*out, target, throw)
+
+
+@eqx.filter_jit
+def _two_phase_jit(model, terms, optimiser, num_pre, num_steps, l2, rho, n_stag, solver, throw):
+    pre = _run(model, terms, optimiser, num_pre, l2, rho, n_stag, None, solver, False)
+    post = _run(pre[0], terms, optimiser, num_steps, None, 0.0, max(num_steps, 1), None,
+                solver, False)
+    sol = _solution(*post, None, False)
+    sol = eqx.tree_at(lambda s: s.aux, sol, {**sol.aux, "pre_loss_history": pre[1]})
+    return raise_if_failed(sol, throw)
+
+
 def lsgd(
     model: AbstractAdaptiveBasisNet,
     terms: dict[str, LSTerm],
@@ -207,11 +244,10 @@ def lsgd(
     """
     check_problem(model, terms)
     _validate(num_steps, l2, rho, n_stag)
-    out = _run(model, terms, optimiser, num_steps, l2, rho, n_stag, target_loss, solver, False)
-    return _solution(*out, target_loss, throw)
+    return _lsgd_jit(model, terms, optimiser, num_steps, *_dynamic(l2, rho, n_stag),
+                     _target(target_loss), solver, throw)
 
 
-@eqx.filter_jit
 def joint_gd(
     model: AbstractAdaptiveBasisNet,
     terms: dict[str, LSTerm],
@@ -226,11 +262,9 @@ def joint_gd(
     return value as `lsgd` (no LS step, so no `l2` / `solver`)."""
     check_problem(model, terms)
     _validate(num_steps, 0.0, 1.0, 1)
-    out = _run(model, terms, optimiser, num_steps, 0.0, 1.0, 1, target_loss, None, True)
-    return _solution(*out, target_loss, throw)
+    return _joint_jit(model, terms, optimiser, num_steps, _target(target_loss), throw)
 
 
-@eqx.filter_jit
 def two_phase_lsgd(
     model: AbstractAdaptiveBasisNet,
     terms: dict[str, LSTerm],
@@ -257,12 +291,8 @@ def two_phase_lsgd(
     check_problem(model, terms)
     _validate(num_pre_steps, l2, rho, n_stag)
     _validate(num_steps, 0.0, 0.0, max(num_steps, 1))
-    pre = _run(model, terms, optimiser, num_pre_steps, l2, rho, n_stag, None, solver, False)
-    post = _run(pre[0], terms, optimiser, num_steps, 0.0, 0.0, max(num_steps, 1), None,
-                solver, False)
-    sol = _solution(*post, None, False)
-    sol = eqx.tree_at(lambda s: s.aux, sol, {**sol.aux, "pre_loss_history": pre[1]})
-    return raise_if_failed(sol, throw)
+    return _two_phase_jit(model, terms, optimiser, num_pre_steps, num_steps,
+                          *_dynamic(l2, rho, n_stag), solver, throw)
 
 
 @eqx.filter_jit

@@ -110,11 +110,11 @@ def test_operators_against_autodiff():
 
 
 def test_lsgd_beats_joint_gd_and_history():
-    net = _net(width=8, depth=3)
-    sol = lsgd(net, TERMS, OPT, num_steps=60)
-    ref = jaxsci.train.joint_gd(net, TERMS, OPT, num_steps=60)
+    net = _net()
+    sol = lsgd(net, TERMS, OPT, num_steps=40)
+    ref = jaxsci.train.joint_gd(net, TERMS, OPT, num_steps=40)
     h = np.asarray(sol.aux["loss_history"])
-    assert h.shape == (61,) and int(sol.stats["num_steps"]) == 60
+    assert h.shape == (41,) and int(sol.stats["num_steps"]) == 40
     # the first entry is the loss after the initial LS solve: already below the raw loss
     assert h[0] <= float(basis_losses(net, TERMS)["data"])
     assert h[-1] < h[0]
@@ -125,35 +125,39 @@ def test_lsgd_beats_joint_gd_and_history():
 
 
 def test_target_loss_and_results():
-    net = _net(width=8, depth=3)
-    target = jnp.asarray(1e-3)
-    sol = lsgd(net, TERMS, OPT, num_steps=60, target_loss=target)
-    assert int(sol.stats["num_steps"]) < 60 and float(sol.stats["loss"]) <= 1e-3
-    bad = lsgd(net, TERMS, OPT, num_steps=60, target_loss=jnp.asarray(0.0), throw=False)
+    net = _net()
+    full = lsgd(net, TERMS, OPT, num_steps=40)
+    target = full.aux["loss_history"][10]
+    sol = lsgd(net, TERMS, OPT, num_steps=40, target_loss=target)
+    assert int(sol.stats["num_steps"]) <= 10 and float(sol.stats["loss"]) <= float(target)
+    assert np.all(np.isnan(np.asarray(sol.aux["loss_history"])[int(sol.stats["num_steps"]) + 1 :]))
+    bad = lsgd(net, TERMS, OPT, num_steps=40, target_loss=jnp.asarray(0.0), throw=False)
     assert bad.result == jaxsci.RESULTS.max_steps_reached
     with pytest.raises(Exception, match="maximum number of steps"):
-        lsgd(net, TERMS, OPT, num_steps=60, target_loss=jnp.asarray(0.0))
+        lsgd(net, TERMS, OPT, num_steps=40, target_loss=jnp.asarray(0.0))
 
 
 def test_two_phase_and_regulariser_decay():
-    net = _net(width=8, depth=3)
+    net = _net()
     sol = jaxsci.train.two_phase_lsgd(
-        net, TERMS, OPT, num_pre_steps=30, num_steps=30, l2=1e-2, rho=0.5, n_stag=1
+        net, TERMS, OPT, num_pre_steps=20, num_steps=20, l2=1e-2, rho=0.5, n_stag=1
     )
     pre = np.asarray(sol.aux["pre_loss_history"])
     post = np.asarray(sol.aux["loss_history"])
-    assert pre.shape == (31,) and post.shape == (31,)
+    assert pre.shape == (21,) and post.shape == (21,)
     # phase 2 drops the regulariser: its first LS solve is at least as good as phase 1's end
     assert post[0] <= pre[-1] * (1 + 1e-10)
     assert float(sol.stats["l2"]) == 0.0
     # regularised LSGD with stagnation decay: lambda decreases when the loss stalls
-    r = lsgd(net, TERMS, optax.sgd(0.0), num_steps=5, l2=1.0, rho=0.5, n_stag=1)
-    assert float(r.stats["l2"]) < 1.0
+    # with a frozen basis the loss stalls, so lambda is halved (at most every 4 iterations)
+    r = lsgd(net, TERMS, optax.sgd(0.0), num_steps=40, l2=1.0, rho=0.5, n_stag=4)
+    k = np.log2(float(r.stats["l2"]))
+    assert -10 <= k <= -1 and k == round(k)
 
 
 def test_lsgd_step_and_vmap():
-    net = _net(width=8, depth=3)
-    opt = optax.sgd(1e-2)
+    net = _net()
+    opt = OPT
     state = opt.init(jaxsci.train.hidden_parameters(net))
     new, state, losses = jaxsci.train.lsgd_step(net, state, TERMS, opt)
     np.testing.assert_allclose(losses["data"], basis_losses(new, TERMS)["data"], rtol=1e-10)
@@ -161,14 +165,14 @@ def test_lsgd_step_and_vmap():
         new.head.weight, least_squares_head(new, TERMS).head.weight, rtol=1e-8, atol=1e-12
     )
     # vmap over initialisations == loop
-    nets = eqx.filter_vmap(lambda k: jaxsci.init.box(jaxsci.nn.ResNet(1, 8, 3, key=k), key=k))(
+    nets = eqx.filter_vmap(lambda k: jaxsci.init.box(jaxsci.nn.ResNet(1, 6, 2, key=k), key=k))(
         jr.split(jr.key(0), 2)
     )
-    run = eqx.filter_vmap(lambda m: lsgd(m, TERMS, opt, num_steps=5).stats["loss"])
+    run = eqx.filter_vmap(lambda m: lsgd(m, TERMS, opt, num_steps=40).stats["loss"])
     batched = run(nets)
     for i in range(2):
         m = jax.tree_util.tree_map(lambda x: x[i] if eqx.is_array(x) else x, nets)
-        np.testing.assert_allclose(batched[i], lsgd(m, TERMS, opt, num_steps=5).stats["loss"])
+        np.testing.assert_allclose(batched[i], lsgd(m, TERMS, opt, num_steps=40).stats["loss"])
 
 
 def test_advection_exact_solution_in_range():

@@ -1,0 +1,332 @@
+"""Adaptive-basis networks, Box initialisation, LSGD and POUnets (Gulian et al.).
+
+Reproduces, at a configurable scale:
+
+  (i)   sin(2 pi x) on 256 points, ResNet width 32: mean +- std of log10 loss over 16
+        vmapped seeds for joint gradient descent vs LSGD (same optimiser, same steps);
+  (ii)  Box vs He vs Glorot ResNets of depth 8..128: images of the unit square under the
+        hidden layers (width 2), numerical rank / condition number of the width-32 basis,
+        and LSGD training loss on (i);
+  (iii) the advection PINN of eq. 14: a = 1 (width 32, depth 1; exact solution in range)
+        GD vs LSGD, and a = x (eq. 15) with eps = W^(-1/2), error against width;
+  (iv)  POUnets: RBF partitions on the cross-shaped sine (N_part x degree table) and
+        ResNet-softmax partitions on TRI(x; p) / TRI^2 against ResNet baselines.
+
+    python examples/adaptive_basis.py [--quick] [--out DIR] [--parts i ii iii iv]
+
+Writes PNG plots to --out and prints a results table per part.
+"""
+
+import argparse
+import pathlib
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import equinox as eqx  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import jax.random as jr  # noqa: E402
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+import jaxsci  # noqa: E402
+from jaxsci.train import (  # noqa: E402
+    LinearCombination,
+    LSTerm,
+    PartialDerivative,
+    joint_gd,
+    lsgd,
+    two_phase_lsgd,
+)
+
+INITS = {
+    "Glorot": lambda m, k: jaxsci.init.glorot(m, key=k),
+    "He": lambda m, k: jaxsci.init.he(m, key=k),
+    "Box": lambda m, k: jaxsci.init.box(m, key=k),
+}
+
+
+def _table(title, header, rows):
+    print(f"\n{title}")
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(header)]
+    print("  ".join(f"{h:<{w}}" for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(f"{str(v):<{w}}" for v, w in zip(r, widths)))
+
+
+def sin_terms(n=256):
+    x = jnp.linspace(0.0, 1.0, n)[:, None]
+    return {"data": LSTerm(x, jnp.sin(2 * jnp.pi * x[:, 0]))}
+
+
+def _batched_resnets(n_seeds, width, depth, init, key, in_size=1):
+    def make(k):
+        m = jaxsci.nn.ResNet(in_size, width, depth, key=k)
+        return INITS[init](m, jr.fold_in(k, 1))
+
+    return eqx.filter_vmap(make)(jr.split(key, n_seeds))
+
+
+# ----------------------------------------------------------------------------- part (i)
+def part_i(out, quick):
+    n_seeds, steps, depth = (4, 300, 4) if quick else (16, 2000, 4)
+    terms = sin_terms()
+    models = _batched_resnets(n_seeds, 32, depth, "Box", jr.key(0))
+    rows, curves = [], {}
+    for opt_name, opt in [("Adam 1e-3", optax.adam(1e-3)), ("GD 1e-2", optax.sgd(1e-2))]:
+        for name, fn in [("GD (joint)", joint_gd), ("LSGD", lsgd)]:
+            run = eqx.filter_jit(eqx.filter_vmap(
+                lambda m, fn=fn, opt=opt: fn(m, terms, opt, num_steps=steps, throw=False)
+            ))
+            t0 = time.perf_counter()
+            sol = run(models)
+            hist = np.log10(np.asarray(sol.aux["loss_history"]))
+            dt = time.perf_counter() - t0
+            curves[(opt_name, name)] = hist
+            rows.append((opt_name, name, steps, f"{hist[:, -1].mean():.2f} +- "
+                         f"{hist[:, -1].std():.2f}", f"{np.mean(10 ** hist[:, -1]):.2e}",
+                         f"{dt:.1f}"))
+    ratios = []
+    for opt_name in ("Adam 1e-3", "GD 1e-2"):
+        gd, ls = curves[(opt_name, "GD (joint)")], curves[(opt_name, "LSGD")]
+        ratios.append((opt_name, f"{10 ** (gd[:, -1].mean() - ls[:, -1].mean()):.1f}",
+                       f"{np.mean(10 ** gd[:, -1]) / np.mean(10 ** ls[:, -1]):.1f}"))
+    _table(f"(i) sin(2 pi x), 256 pts, ResNet width 32 depth {depth}, Box init, {n_seeds} seeds",
+           ["optimiser", "method", "steps", "log10 final loss", "mean loss", "wall s"], rows)
+    _table("(i) GD / LSGD final-loss ratio", ["optimiser", "10^(mean log10 gap)",
+                                               "ratio of mean losses"], ratios)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, opt_name in zip(axes, ("Adam 1e-3", "GD 1e-2")):
+        for name, c in [("GD (joint)", "C0"), ("LSGD", "C3")]:
+            h = curves[(opt_name, name)]
+            mu, sd = h.mean(0), h.std(0)
+            it = np.arange(h.shape[1])
+            ax.plot(it, mu, c, label=name)
+            ax.fill_between(it, mu - sd, mu + sd, color=c, alpha=0.25)
+        ax.set(xlabel="gradient step", ylabel="log10 loss", title=opt_name)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "i_sin_gd_vs_lsgd.png", dpi=120)
+    plt.close(fig)
+    return ratios
+
+
+# ---------------------------------------------------------------------------- part (ii)
+def _rank_cond(basis_values):
+    s = np.linalg.svd(np.asarray(basis_values), compute_uv=False)
+    tol = s[0] * max(basis_values.shape) * np.finfo(np.float64).eps
+    return int(np.sum(s > tol)), float(s[0] / s[-1]) if s[-1] > 0 else np.inf
+
+
+def part_ii(out, quick):
+    depths = (8, 16, 32) if quick else (8, 16, 32, 64, 128)
+    n_seeds, steps = (2, 100) if quick else (4, 1000)
+    g = jnp.linspace(0, 1, 25)
+    square = jnp.stack(jnp.meshgrid(g, g), -1).reshape(-1, 2)
+    terms = sin_terms()
+    opt = optax.adam(1e-3)
+    rows = []
+    fig, axes = plt.subplots(3, len(depths), figsize=(3 * len(depths), 9))
+    for j, depth in enumerate(tqdm(depths, desc="(ii) depths")):
+        for i, (name, init) in enumerate(INITS.items()):
+            key = jr.key(depth)
+            # images of the unit square under a width-2 ResNet
+            m2 = init(jaxsci.nn.ResNet(2, 2, depth, key=key), jr.fold_in(key, 1))
+            img = np.asarray(jax.jit(jax.vmap(m2.basis))(square))
+            ax = axes[i, j]
+            ax.scatter(img[:, 0], img[:, 1], s=2, c=np.asarray(square[:, 0]), cmap="viridis")
+            ax.set_title(f"{name}, L={depth}", fontsize=9)
+            # rank / condition number of the width-32 basis on the square
+            m32 = init(jaxsci.nn.ResNet(2, 32, depth, key=key), jr.fold_in(key, 1))
+            rank, cond = _rank_cond(jax.jit(jax.vmap(m32.basis))(square))
+            # LSGD training loss on (i)
+            models = _batched_resnets(n_seeds, 32, depth, name, jr.key(depth))
+            run = eqx.filter_jit(eqx.filter_vmap(
+                lambda m: lsgd(m, terms, opt, num_steps=steps, throw=False).stats["loss"]))
+            losses = np.log10(np.asarray(run(models)))
+            rows.append((depth, name, rank, f"{cond:.2e}", f"{losses.mean():.2f} +- "
+                         f"{losses.std():.2f}"))
+    fig.tight_layout()
+    fig.savefig(out / "ii_unit_square_images.png", dpi=110)
+    plt.close(fig)
+    _table(f"(ii) ResNet width 32: rank of the basis on a 25x25 grid of [0,1]^2 (of 32), and "
+           f"log10 LSGD loss on (i) after {steps} Adam steps ({n_seeds} seeds)",
+           ["depth", "init", "rank", "cond", "log10 loss"], rows)
+    return rows
+
+
+# --------------------------------------------------------------------------- part (iii)
+def _hat(x):
+    # u0: a hat supported in [0.1, 0.5], zero at x <= 0 (Dirichlet data u(0, t) = 0)
+    return jax.nn.relu(x - 0.1) - 2 * jax.nn.relu(x - 0.3) + jax.nn.relu(x - 0.5)
+
+
+def _bump(x):
+    return jnp.exp(-(((x - 0.5) / 0.15) ** 2))
+
+
+def advection_terms(n, velocity, u0, eps):
+    g = jnp.linspace(0, 1, n)
+    xt = jnp.stack(jnp.meshgrid(g, g), -1).reshape(-1, 2)  # columns (x, t)
+    op = LinearCombination((PartialDerivative(1), PartialDerivative(0)), (1.0, velocity))
+    return {
+        "pde": LSTerm(xt, jnp.zeros(n * n), op, weight=eps),
+        "ic": LSTerm(jnp.stack([g, 0 * g], 1), u0(g)),
+        "bc": LSTerm(jnp.stack([0 * g, g], 1), jnp.zeros(n)),
+    }
+
+
+def part_iii(out, quick):
+    n = 21 if quick else 41
+    steps = 300 if quick else 5000
+    rows = []
+    # a = 1: depth-1 ReLU network of width 32, Box initialisation, lr 0.005
+    terms = advection_terms(n, 1.0, _hat, 1.0)
+    net = jaxsci.init.box(jaxsci.nn.MLP(2, 32, 1, key=jr.key(0)), key=jr.key(1))
+    opt = optax.adam(5e-3)
+    sols = {name: fn(net, terms, opt, num_steps=steps, throw=False)
+            for name, fn in [("GD", joint_gd), ("LSGD", lsgd)]}
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for name, sol in sols.items():
+        axes[0].semilogy(np.asarray(sol.aux["loss_history"]), label=name)
+        rows.append(("a=1", name, 32, steps, f"{float(sol.stats['loss']):.2e}"))
+    axes[0].set(xlabel="step", ylabel="loss", title="advection a = 1")
+    axes[0].legend()
+    g = jnp.linspace(0, 1, 101)
+    for name, sol in sols.items():
+        axes[1].plot(g, jax.vmap(sol.value)(jnp.stack([g, 0.3 + 0 * g], 1)), label=name)
+    axes[1].plot(g, _hat(g - 0.3), "k--", label="exact")
+    axes[1].set(title="u(x, t=0.3)", xlabel="x")
+    axes[1].legend()
+    # a = x: eps = W^(-1/2); error against width (tanh, LSGD)
+    widths = (8, 16, 32) if quick else (8, 16, 32, 64, 128)
+    errs = []
+    gx = jnp.stack(jnp.meshgrid(g, g), -1).reshape(-1, 2)
+    exact = _bump(gx[:, 0] * jnp.exp(-gx[:, 1]))
+    for w in tqdm(widths, desc="(iii) widths"):
+        terms = advection_terms(n, lambda p: p[0], _bump, w ** -0.5)
+        net = jaxsci.init.box(jaxsci.nn.MLP(2, w, 1, activation=jnp.tanh, key=jr.key(w)),
+                              key=jr.key(w + 1))
+        sol = lsgd(net, terms, optax.adam(1e-2), num_steps=steps, throw=False)
+        err = float(jnp.sqrt(jnp.mean((jax.vmap(sol.value)(gx) - exact) ** 2)))
+        errs.append(err)
+        rows.append(("a=x", "LSGD tanh", w, steps, f"{float(sol.stats['loss']):.2e}",
+                     f"{err:.2e}"))
+    axes[2].loglog(widths, errs, "o-")
+    axes[2].set(xlabel="width W", ylabel="RMS error", title="advection a = x, eps = W^-1/2")
+    fig.tight_layout()
+    fig.savefig(out / "iii_advection.png", dpi=120)
+    plt.close(fig)
+    rows = [r + ("",) * (6 - len(r)) for r in rows]
+    _table("(iii) advection PINN (eq. 14)", ["case", "method", "width", "steps", "loss",
+                                             "RMS error"], rows)
+    return rows
+
+
+# ---------------------------------------------------------------------------- part (iv)
+def tri(x, p):
+    """Eq. 23: TRI(x; p) = 2 |p x - floor(p x + 1/2)| - 1."""
+    return 2 * jnp.abs(p * x - jnp.floor(p * x + 0.5)) - 1
+
+
+def part_iv(out, quick):
+    rows_cross, rows_tri = [], []
+    # cross-shaped sine on [-1, 1]^2, 501 samples per axis, RBF partitions
+    s = jnp.linspace(-1, 1, 101 if quick else 501)
+    xs = jnp.concatenate([jnp.stack([s, 0 * s], 1), jnp.stack([0 * s, s], 1)])
+    ys = jnp.concatenate([jnp.sin(2 * jnp.pi * s), jnp.sin(2 * jnp.pi * s)])
+    cross = {"data": LSTerm(xs, ys)}
+    parts_list = (1, 4, 16) if quick else (1, 2, 4, 8, 16)
+    degrees = (0, 2, 4) if quick else (0, 1, 2, 3, 4)
+    steps_cross = 200 if quick else 2000
+    table = np.zeros((len(parts_list), len(degrees)))
+    for i, npart in enumerate(tqdm(parts_list, desc="(iv) cross sine")):
+        for j, m in enumerate(degrees):
+            part = jaxsci.nn.RBFPartition(npart, 2, box=(-1.0, 1.0), key=jr.key(npart))
+            net = jaxsci.nn.POUNet(part, jaxsci.nn.LegendreSpace(2, m, box=(-1.0, 1.0)),
+                                   key=jr.key(0))
+            sol = lsgd(net, cross, optax.adam(1e-2), num_steps=steps_cross, throw=False)
+            table[i, j] = np.sqrt(float(sol.stats["loss"]))
+    for i, npart in enumerate(parts_list):
+        rows_cross.append((npart, *[f"{v:.1e}" for v in table[i]]))
+    _table("(iv-a) cross-shaped sine, RBF-POUnet RMSE (rows N_part, columns degree)",
+           ["N_part", *[f"m={m}" for m in degrees]], rows_cross)
+    # TRI / TRI^2: N_part = 2^p pieces (frequency 2^(p-1)), width 4 * 2^p, depth 8
+    ps = (1, 2, 3) if quick else (1, 2, 3, 4, 5)
+    n_pts = 1000
+    x = jnp.linspace(0, 1, n_pts)[:, None]
+    pre, post = (300, 300) if quick else (2000, 4000)
+    fig, axes = plt.subplots(2, len(ps), figsize=(3.2 * len(ps), 6))
+    axes = np.asarray(axes).reshape(2, len(ps))
+    for j, p in enumerate(tqdm(ps, desc="(iv) TRI")):
+        for i, (fname, m) in enumerate((("TRI", 1), ("TRI^2", 2))):
+            y = tri(x[:, 0], 2 ** (p - 1))
+            y = y if m == 1 else y**2
+            terms = {"data": LSTerm(x, y)}
+            width, npart = 4 * 2**p, 2**p
+            part = jaxsci.nn.ResNetPartition(npart, 1, width, 8, key=jr.key(p))
+            part = eqx.tree_at(lambda q: q.resnet,
+                               part, jaxsci.init.box(part.resnet, key=jr.key(p + 1)))
+            pou = jaxsci.nn.POUNet(part, jaxsci.nn.LegendreSpace(1, m), key=jr.key(2))
+            sol_p = two_phase_lsgd(pou, terms, optax.adam(1e-3), num_pre_steps=pre,
+                                   num_steps=post, l2=1e-6, rho=0.5, n_stag=50, throw=False)
+            base = jaxsci.init.box(jaxsci.nn.ResNet(1, width, 8, key=jr.key(p)),
+                                   key=jr.key(p + 3))
+            sol_b = lsgd(base, terms, optax.adam(1e-3), num_steps=pre + post, throw=False)
+            r_p = np.sqrt(float(sol_p.stats["loss"]))
+            r_b = np.sqrt(float(sol_b.stats["loss"]))
+            rows_tri.append((fname, p, 2**p, width, f"{r_p:.2e}", f"{r_b:.2e}"))
+            ax = axes[i, j]
+            ax.plot(x[:, 0], y, "k", lw=1, label="target")
+            ax.plot(x[:, 0], jax.vmap(sol_b.value)(x), color="limegreen", lw=1, label="ResNet")
+            ax.plot(x[:, 0], jax.vmap(sol_p.value)(x), color="orange", lw=1, ls="--",
+                    label="POUnet")
+            ax.set_title(f"{fname}, p={p}", fontsize=9)
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "iv_tri_pounet_vs_resnet.png", dpi=120)
+    plt.close(fig)
+    _table(f"(iv-b) TRI / TRI^2 RMSE on {n_pts} points: POUnet (ResNet-softmax partition, "
+           f"two-phase LSGD {pre}+{post} Adam steps) vs ResNet baseline (depth 8, LSGD "
+           f"{pre + post} steps)",
+           ["target", "p", "N_part", "width", "POUnet RMSE", "ResNet RMSE"], rows_tri)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for i, npart in enumerate(parts_list):
+        ax.semilogy(degrees, table[i], "o-", label=f"N_part={npart}")
+    ax.set(xlabel="polynomial degree m", ylabel="RMSE", title="cross-shaped sine, RBF-POUnet")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "iv_cross_sine.png", dpi=120)
+    plt.close(fig)
+    return rows_cross, rows_tri
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="reduced sizes (< 1 min idle)")
+    parser.add_argument("--out", default="jaxsci-out/adaptive_basis")
+    parser.add_argument("--parts", nargs="*", default=["i", "ii", "iii", "iv"],
+                        choices=["i", "ii", "iii", "iv"])
+    args = parser.parse_args(argv)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name, fn in (("i", part_i), ("ii", part_ii), ("iii", part_iii), ("iv", part_iv)):
+        if name in args.parts:
+            t0 = time.perf_counter()
+            results[name] = fn(out, args.quick)
+            print(f"(part {name}: {time.perf_counter() - t0:.1f} s)", flush=True)
+    print(f"\nplots in {out.resolve()}/")
+    return results
+
+
+if __name__ == "__main__":
+    main()
