@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from helpers import assert_tree_allclose
 
 from jaxsci.train import (
@@ -84,6 +84,7 @@ def test_user_step_function(key):
     assert traj.loss[-1] < traj.loss[0]
 
 
+@settings(max_examples=6)
 @given(st.integers(1, 4), st.integers(1, 3))
 def test_flatten_round_trip(width, depth):
     mlp = eqx.nn.MLP(2, 3, width, depth, key=jax.random.key(width + 10 * depth))
