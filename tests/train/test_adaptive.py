@@ -217,3 +217,19 @@ def test_bad_input():
     tx = jt.unified_adaptive(weight_decay=0.1)
     with pytest.raises(ValueError, match="params"):
         tx.update(jnp.ones(2), tx.init(jnp.ones(2)))
+
+
+def test_grad_through_updates_vs_finite_differences():
+    """Meta-gradient d theta_3 / d lr through three Adam steps (the transformation is smooth)."""
+    from helpers import check_grad_fd
+
+    def final(lr):
+        tx = jt.unified_adaptive(lr[0], max_v=True)
+        th = jnp.asarray(THETA0)
+        st = tx.init(th)
+        for _ in range(3):
+            u, st = tx.update(jnp.asarray(A) @ th - B, st, th)
+            th = th + u
+        return jnp.sum(th**2)
+
+    check_grad_fd(final, jnp.array([0.05]), eps=1e-6, rtol=1e-5)

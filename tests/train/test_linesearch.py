@@ -187,3 +187,12 @@ def test_bad_parameters():
         jt.goldstein_linesearch(alpha=0.4, beta=0.3)
     with pytest.raises(ValueError, match="alpha < beta"):
         jt.wolfe_linesearch(alpha=0.9, beta=0.5)
+
+
+def test_vmap_equals_loop():
+    run = _runner("armijo")
+    a = jnp.stack([jnp.eye(3) * s for s in (0.5, 1.0, 4.0)])
+    x = jnp.array([[1.0, 2.0, -1.0], [0.3, 0.0, 2.0], [-1.0, 1.0, 1.0]])
+    u_v = jax.vmap(run, (0, 0, None))(a, x, 0.7)[0]
+    for i in range(3):
+        np.testing.assert_allclose(u_v[i], run(a[i], x[i], 0.7)[0], rtol=1e-12)
