@@ -196,3 +196,24 @@ def test_vmap_equals_loop():
     u_v = jax.vmap(run, (0, 0, None))(a, x, 0.7)[0]
     for i in range(3):
         np.testing.assert_allclose(u_v[i], run(a[i], x[i], 0.7)[0], rtol=1e-12)
+
+
+def test_gd_armijo_several_steps_matches_numpy():
+    """Algorithm 2 (GD + Armijo, Polak's parameters) written out by hand over 6 steps."""
+    a = np.array([[4.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]])
+    s = 0.8
+    x = np.array([1.0, -2.0, 0.5])
+    xs = []
+    for _ in range(6):
+        g = a @ x + s * np.cos(x)
+        eps = 1.0
+        while _np_cost(x - eps * g, a, s) - _np_cost(x, a, s) > 0.5 * eps * -(g @ g):
+            eps *= 0.65
+        x = x - eps * g
+        xs.append(x)
+    run = _runner("armijo")
+    y = jnp.array([1.0, -2.0, 0.5])
+    for k in range(6):
+        u, state, g, d = run(jnp.asarray(a), y, s)
+        y = y + u
+        np.testing.assert_allclose(y, xs[k], rtol=1e-12)

@@ -125,3 +125,44 @@ def test_bad_input():
         jt.stochastic_newton(theta=1.5)
     with pytest.raises(ValueError, match="delta"):
         jt.newton_direction(delta=0.0)
+
+
+def test_stochastic_newton_matches_numpy_several_steps():
+    """Algorithm 7 written out by hand (NumPy eigh, cubic backtracking) over 6 steps."""
+    eps_h, eta, theta = 1e-3, 0.1, 0.5
+
+    def f(p):
+        return p[0] ** 2 - p[1] ** 2 + 0.25 * p[1] ** 4 + 0.3 * p[0] * p[1]
+
+    def np_f(p):
+        return p[0] ** 2 - p[1] ** 2 + 0.25 * p[1] ** 4 + 0.3 * p[0] * p[1]
+
+    def np_g(p):
+        return np.array([2 * p[0] + 0.3 * p[1], -2 * p[1] + p[1] ** 3 + 0.3 * p[0]])
+
+    def np_h(p):
+        return np.array([[2.0, 0.3], [0.3, -2.0 + 3 * p[1] ** 2]])
+
+    p, ref = np.array([0.4, 0.05]), []
+    for _ in range(6):
+        g, h = np_g(p), np_h(p)
+        lam, q = np.linalg.eigh(h)
+        if lam[0] < -eps_h:
+            v = q[:, 0]
+            d = abs(lam[0]) * (-v if g @ v > 0 else v)
+        elif lam[0] > np.sqrt(np.linalg.norm(g)):
+            d = -np.linalg.solve(h, g)
+        else:
+            d = -np.linalg.solve(h + 2 * eps_h * np.eye(2), g)
+        alpha = 1.0
+        while not np_f(p + alpha * d) < np_f(p) - eta / 6 * alpha**3 * np.linalg.norm(d) ** 3:
+            alpha *= theta
+        p = p + alpha * d
+        ref.append(p.copy())
+    tx = jt.stochastic_newton(eps_h=eps_h, eta=eta, theta=theta)
+    x, s = jnp.array([0.4, 0.05]), tx.init(jnp.zeros(2))
+    step = jax.jit(lambda x, s: tx.update(jax.grad(f)(x), s, x, value=f(x), value_fn=f))
+    for k in range(6):
+        u, s = step(x, s)
+        x = x + u
+        np.testing.assert_allclose(x, ref[k], rtol=1e-10, atol=1e-12)
