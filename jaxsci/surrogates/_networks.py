@@ -11,7 +11,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 
 def tanh_network(
@@ -80,7 +80,7 @@ def extend_network(
     return LinearInputNetwork(input_layer=layer, body=model)
 
 
-def first_linear_layer(model) -> eqx.nn.Linear:
+def first_linear_layer(model: PyTree) -> eqx.nn.Linear:
     """The first `eqx.nn.Linear` in `model` in pytree order (the operator $T_1$)."""
     is_linear = lambda x: isinstance(x, eqx.nn.Linear)  # noqa: E731
     layers = [x for x in jax.tree_util.tree_leaves(model, is_leaf=is_linear) if is_linear(x)]
@@ -89,7 +89,7 @@ def first_linear_layer(model) -> eqx.nn.Linear:
     return layers[0]
 
 
-def weight_sensitivity(model) -> Float[Array, " q"]:
+def weight_sensitivity(model: PyTree) -> Float[Array, " q"]:
     r"""Weight-based sensitivity measures $S_j^W = \sum_{i=1}^{N_1} w_{ij}^2$ (eq. 25),
     the squared Euclidean norms of the columns of the first layer's weight matrix $A_1$
     (shape $N_1 \times q$).
