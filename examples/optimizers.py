@@ -71,7 +71,7 @@ def methods(n_examples: int, batch: int, steps: int, eps_sgd: float):
         "Alg. 4 (mom+wd+cos)": (jt.sgd_momentum(eps_sgd / 10, zeta=0.9, weight_decay=1e-5,
                                                 annealing=jt.cosine_annealing([steps // 4] * 4)), True),
         "SGD + stagnation decay": (optax.chain(jt.sgd_momentum(eps_sgd),
-                                               jt.scale_by_stagnation_decay(kmax, 0.9)), True),
+                                               on_full_cost(jt.scale_by_stagnation_decay(kmax, 0.9))), True),
         "AdaGrad": (jt.unified_adaptive(0.05, beta1=0.0, second_moment=jt.SumOfSquares(), eps=1e-7, **nobc), True),
         "RMSProp": (jt.unified_adaptive(3e-3, beta1=0.0, second_moment=ea(0.9), eps=1e-6,
                                         eps_in_sqrt=True, **nobc), True),
@@ -86,6 +86,24 @@ def methods(n_examples: int, batch: int, steps: int, eps_sgd: float):
         "SGD + stoch. Armijo (Alg. 6)": (optax.chain(neg, jt.stochastic_armijo(batch_fraction=batch / n_examples)), True),
         "stoch. Newton (Alg. 7)": (jt.stochastic_newton(), True),
     }
+
+
+def on_full_cost(tx):
+    """Feed Eq. (151) the full-training-set cost (Wilson et al. monitor a held-out set); with
+    the noisy minibatch cost the rule fires almost every epoch and freezes training."""
+
+    def update(updates, state, params=None, *, full_value, **extra_args):
+        return tx.update(updates, state, params, value=full_value)
+
+    return optax.GradientTransformationExtraArgs(tx.init, update)
+
+
+GROUPS = {
+    "full-batch line searches, Newton (Sec. 6.2)": 5,
+    "SGD family, Algorithm 4 (Sec. 6.3)": 5,
+    "unified adaptive, Algorithm 5 (Sec. 6.5)": 8,
+    "stochastic line searches, Alg. 6 and 7 (Sec. 6.6-6.7)": 2,
+}
 
 
 def train(tx, minibatch, params, loss, x, y, batch, steps, key):
@@ -108,7 +126,8 @@ def train_fn(tx, minibatch, loss, x, y, batch, steps, key):
             xb, yb = x, y
         f = functools.partial(loss, xb=xb, yb=yb)
         v, g = jax.value_and_grad(f)(p)
-        u, s = tx.update(g, s, p, value=v, grad=g, value_fn=f, grad_fn=jax.grad(f))
+        u, s = tx.update(g, s, p, value=v, grad=g, value_fn=f, grad_fn=jax.grad(f),
+                         full_value=loss(p, x, y))
         p = optax.apply_updates(p, u)
         return (p, s), loss(p, x, y)
 
@@ -184,11 +203,17 @@ def main(argv=None):
             n_steps = min(steps[prob], newton_steps) if "Newton" in name else steps[prob]
             curves[name] = train(tx, mb, params, loss, x, y, batch, n_steps, key)
             table.setdefault(name, {})[prob] = (curves[name][-1], time.perf_counter() - t0)
-        fig, ax = plt.subplots(figsize=(9, 6))
-        for i, (name, c) in enumerate(curves.items()):
-            ax.semilogy(c, label=name, ls="-" if i < 10 else "--", lw=1.2)
-        ax.set(xlabel="iteration", ylabel="full-batch cost J", title=f"{prob}: optimisers side by side")
-        ax.legend(fontsize=7, ncol=2)
+        fig, axs = plt.subplots(2, 2, figsize=(12, 8), sharey=True)
+        names = list(methods(x.shape[0], batch, steps[prob], best))
+        start = 0
+        for ax, (title, count) in zip(axs.ravel(), GROUPS.items()):
+            for name in names[start:start + count]:
+                if name in curves:
+                    ax.semilogy(curves[name], label=name, lw=1.0)
+            start += count
+            ax.set(title=title, xlabel="iteration", ylabel="full-batch cost J")
+            ax.legend(fontsize=7)
+        fig.suptitle(f"{prob}: optimisers of the review side by side")
         fig.tight_layout()
         fig.savefig(out / f"{prob}_loss.png", dpi=120)
         plt.close(fig)
