@@ -42,11 +42,21 @@ CASES = {
 LANDSCAPE_CASES = ["non-convex M=1, eps=5e-2", "non-convex M=1, eps=2.5e-3", "non-convex M=1, eps=0"]
 
 
-def make_network(key, width=20, depth=8):
+class ScaledInput(eqx.Module):
+    """u(X) = net(2 (X - lb)/(ub - lb) - 1): the input normalisation of Raissi et al.'s PINN
+    code, which Fuks & Tchelepi use (the network sees (x, t) in [-1, 1]^2)."""
+
+    net: eqx.nn.MLP
+
+    def __call__(self, p):
+        return self.net(2.0 * p - 1.0)
+
+
+def make_network(key, width=20, depth=8, scale_inputs=False):
     """The paper's fully connected tanh network (eq. 11) with Glorot (Xavier) init."""
     k1, k2 = jr.split(key)
-    net = eqx.nn.MLP(2, "scalar", width, depth, activation=jnp.tanh, key=k1)
-    return glorot(net, key=k2)
+    net = glorot(eqx.nn.MLP(2, "scalar", width, depth, activation=jnp.tanh, key=k1), key=k2)
+    return ScaledInput(net) if scale_inputs else net
 
 
 def viscous_reference(flux_np, eps, times, n=2000):
@@ -105,7 +115,7 @@ def _bar(total, desc):
 
 
 def train_case(flux, eps, *, key, n_residual, n_data, adam_steps, lbfgs_steps, lr=1e-3,
-               progress=True, desc=""):
+               progress=True, desc="", scale_inputs=False):
     """Adam then L-BFGS on the eq. (16) loss; returns (model, problem, history, grad_norms)."""
     kn, kc = jr.split(key)
     problem = pinn.RiemannProblem(flux, eps)
@@ -113,7 +123,7 @@ def train_case(flux, eps, *, key, n_residual, n_data, adam_steps, lbfgs_steps, l
         problem, key=kc, n_interior=n_residual, n_constraint=n_data
     )
     args = pinn.PINNArgs(problem, batch)
-    model = make_network(kn)
+    model = make_network(kn, scale_inputs=scale_inputs)
     every = max(1, adam_steps // 50)
     # exponential decay to lr/10 over the Adam phase
     schedule = optax.exponential_decay(lr, transition_steps=adam_steps, decay_rate=0.1)
@@ -121,6 +131,12 @@ def train_case(flux, eps, *, key, n_residual, n_data, adam_steps, lbfgs_steps, l
               progress_every=every if progress else None,
               progress_fn=_bar(adam_steps, f"{desc} adam") if progress else None)
     hist = {k: [np.asarray(v)] for k, v in res.history.items()}
+    if progress:
+        pts, _, _ = eval_grid()
+        pts = pts.astype(jnp.float32)
+        err = relative_l2(_predict(res.model, pts), _predict(problem.exact, pts))
+        print(f"{desc}: after Adam loss={float(res.history['loss'][-1]):.3e} "
+              f"relL2(inviscid)={err:.3e}", flush=True)
     gn = [np.asarray(res.grad_norms)]
     model = res.model
     if lbfgs_steps:
@@ -158,6 +174,7 @@ def main(argv=None):
     p.add_argument("--landscape-residual", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=1e-3, help="initial Adam learning rate")
+    p.add_argument("--scale-inputs", action="store_true", help="map (x, t) to [-1, 1]^2")
     a = p.parse_args(argv)
     if a.quick:
         a.n_residual, a.n_data, a.adam_steps, a.lbfgs_steps = 500, 100, 300, 50
@@ -180,6 +197,7 @@ def main(argv=None):
         model, problem, hist, gn = train_case(
             flux, eps, key=jr.fold_in(key, i), n_residual=a.n_residual, n_data=a.n_data,
             adam_steps=a.adam_steps, lbfgs_steps=a.lbfgs_steps, lr=a.lr, desc=name,
+            scale_inputs=a.scale_inputs,
         )
         wall = time.perf_counter() - t0
         exact = _predict(problem.exact, pts.astype(jnp.float32))
