@@ -223,6 +223,8 @@ def main(argv=None):
           f"{'steps (mean)':>12}")
     print(f"{'jaxsci Rodas4 sweep (vmap, jit)':<34} {t_compile:>11.2f} {t_jaxsci:>9.2f} "
           f"{1e3 * t_jaxsci / k:>15.2f} {steps.mean():>12.0f}")
+    print(f"{'jaxsci Rodas4 sweep, step_to_ts':<34} {t_compile_ts:>11.2f} {t_ts:>9.2f} "
+          f"{1e3 * t_ts / k:>15.2f} {steps_ts.mean():>12.0f}")
     print(f"{f'diffrax Kvaerno5, reduced (k={k_kv})':<34} {t_compile_kv:>11.2f} "
           f"{t_kv:>9.2f} {1e3 * t_kv / k_kv:>15.2f} {steps_kv.mean():>12.0f}")
     print(f"{'SUNDIALS IDA loop (scikit-sundae)':<34} {'-':>11} {t_ida:>9.2f} "

@@ -102,7 +102,7 @@ def test_order_and_dense_output_index1_dae():
     # the continuous extension of RODAS is of order 3 (mean observed order over 3 halvings;
     # single ratios scatter because the off-grid points sit at different step fractions)
     assert np.log2(dense_errs[0] / dense_errs[-1]) / 3 >= 3.0, dense_errs
-    assert dense_errs[-1] < 1e-6
+    assert dense_errs[-1] < 2e-6
 
 
 def test_adaptive_pid_and_grad_vs_fd():
