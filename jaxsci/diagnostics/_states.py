@@ -25,6 +25,7 @@ the batch-last layout that vectorises best on CPU (`jaxsci.init.sample_relu_para
 batch=(N,))`). Returned state arrays have shape `(n_t, *batch)`.
 """
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,24 +90,26 @@ def _check_params(params: Sequence[LayerParams], name: str = "params") -> None:
             )
 
 
+def _affine(h, w, b):
+    # z = W h + b at every point, as a fixed sequence of elementwise multiply-adds (no
+    # matmul, no reduce): identical inputs give bit-identical outputs at every point, so
+    # "constant" neurons compare exactly equal across knots. It is also the fastest form for
+    # small widths, and sidesteps a wrong XLA:CPU fusion of the equivalent
+    # `jnp.sum(..., axis=2)` seen for float32 batch-last inputs with jax 0.10.2.
+    n_in = w.shape[1]
+    z = jnp.broadcast_to(b[None], (h.shape[0],) + b.shape)
+    if n_in <= 32:
+        for i in range(n_in):
+            z = z + h[:, i][:, None] * w[:, i][None]
+        return z
+    return jax.lax.fori_loop(0, n_in, lambda i, z: z + h[:, i][:, None] * w[:, i][None], z)
+
+
 def _pre_activations(params: Sequence[LayerParams], x: Float[Array, "k d *batch"]) -> list:
-    # A fixed sequence of elementwise multiply-adds (no matmul, no reduce): identical inputs
-    # give bit-identical outputs at every point, so "constant" neurons compare exactly equal
-    # across knots. (It is also the fastest form for small widths, and sidesteps a wrong
-    # XLA:CPU fusion of the equivalent `jnp.sum(..., axis=2)` seen for float32 batch-last
-    # inputs with jax 0.10.2.)
     zs = []
     h = x
     for w, b in params:
-        n_in = w.shape[1]
-        z = jnp.broadcast_to(b[None], (h.shape[0],) + b.shape)
-        if n_in <= 32:
-            for i in range(n_in):
-                z = z + h[:, i][:, None] * w[:, i][None]
-        else:
-            z = jax.lax.fori_loop(
-                0, n_in, lambda i, z: z + h[:, i][:, None] * w[:, i][None], z
-            )
+        z = _affine(h, w, b)
         zs.append(z)
         h = jnp.maximum(z, 0)
     return zs
@@ -119,9 +122,11 @@ def _classify(t: int, dead, w, b) -> Int[Array, " n"]:
     return jnp.where(perm, PERMANENT, jnp.where(dead, TENTATIVE, ACTIVE))
 
 
-def _constant(z: Float[Array, "k n"]) -> Bool[Array, " n"]:
-    a = jnp.maximum(z, 0)
-    return jnp.max(a, axis=0) == jnp.min(a, axis=0)
+def _constant(z: Float[Array, "k n *batch"]) -> Bool[Array, "n *batch"]:
+    # Row-wise max / min (a chain of elementwise ops): an XLA:CPU reduce over the leading
+    # axis of a batch-last array is several times slower.
+    rows = [jnp.maximum(z[i], 0) for i in range(z.shape[0])]
+    return functools.reduce(jnp.maximum, rows) == functools.reduce(jnp.minimum, rows)
 
 
 def _batcher_pairs(k: int) -> list[tuple[int, int]]:
@@ -182,18 +187,28 @@ def neuron_states_1d(
     batch = params[0][0].shape[2:]
     ends = jnp.asarray([-r, r], dtype).reshape((2,) + (1,) * len(batch))
     knots = jnp.broadcast_to(ends, (2, *batch))  # (K, *batch)
+    h = knots[:, None]  # inputs at the knots, (K, n_{t-1}, *batch)
     states = []
     for t, (w, b) in enumerate(params):
-        z = _pre_activations(params[: t + 1], knots[:, None])[-1]  # (K, n_t, *batch)
+        z = _affine(h, w, b)  # (K, n_t, *batch): exact values at the knots
         states.append(_classify(t, _constant(z), w, b))
         if t == len(params) - 1:
             break
-        xs, zs = _sort_rows(knots, z)
-        a, bb, za, zb = xs[:-1, None], xs[1:, None], zs[:-1], zs[1:]
+        xs, zs = jax.lax.optimization_barrier(_sort_rows(knots, z))
+        za, zb = zs[:-1], zs[1:]  # (K-1, n_t, *batch)
         cross = (za > 0) != (zb > 0)
         lam = jnp.where(cross, za / jnp.where(cross, za - zb, 1.0), 0.0)
-        new = a + lam * (bb - a)  # (K-1, n_t, *batch)
-        knots = jnp.concatenate([knots, new.reshape((-1, *batch))])
+        new_x = xs[:-1, None] + lam * (xs[1:, None] - xs[:-1, None])
+        # Every z^s, s <= t, is linear between consecutive knots, so the values of layer t at
+        # the new knot (segment k, neuron j's crossing) interpolate the segment's ends; the
+        # form za + lam (zb - za) keeps constant neurons bit-exactly constant, and the
+        # crossing neuron itself is exactly 0 there.
+        new_z = za[:, None] + lam[:, :, None] * (zb - za)[:, None]  # (K-1, n_t, n_t, *batch)
+        eye = jnp.eye(z.shape[1], dtype=bool).reshape((1, z.shape[1], z.shape[1]) + (1,) * len(batch))
+        new_z = jnp.where(eye & cross[:, :, None], 0.0, new_z)
+        knots = jnp.concatenate([xs, new_x.reshape((-1, *batch))])
+        z_all = jnp.concatenate([zs, new_z.reshape((-1,) + zs.shape[1:])])
+        h = jax.lax.optimization_barrier(jnp.maximum(z_all, 0))
     return states
 
 

@@ -1,0 +1,143 @@
+"""Benchmark: 10^6 random initialisations of the (1, 6, 4, 2) ReLU network with exact
+active / tentatively dead / permanently dead classification on B_1 = [-1, 1].
+
+jaxsci: `jaxsci.diagnostics.init_statistics` (batch-last sampling + exact kink-based
+classification, jitted chunks of 2^17 networks). Reference: the same computation written as
+vectorised NumPy (batch-last arrays, `np.argsort` for the knots, the same knot / interpolation algorithm), same process, same sizes.
+For d_in = 1 the network is piecewise linear, so each neuron is classified from its values at
+the interval ends and the kinks of earlier layers: no dense sampling.
+
+Both sample the unit-hypersphere-with-bias scheme (eq. 3) in float32. Agreement check: the
+NumPy classifier applied to the parameters drawn by JAX for one chunk reproduces jaxsci's
+counts exactly. Last line: `ratio: <NumPy time / jaxsci time>`.
+
+    python benchmarks/relu_init_stats.py [--num 1000000]
+"""
+
+import argparse
+import os
+import time
+
+# Two CPU "devices" so that jaxsci's sharded sweep uses both cores (NumPy is single-threaded
+# by nature). Set before JAX initialises; override with XLA_FLAGS.
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from jaxsci.diagnostics import init_statistics, neuron_states_1d, state_counts  # noqa: E402
+from jaxsci.init import UnitHypersphereInit, sample_relu_params  # noqa: E402
+
+WIDTHS = (1, 6, 4, 2)
+SCHEME = UnitHypersphereInit(with_bias=True)
+CHUNK = 2**17
+
+
+def np_sample(rng, n):
+    """Unit-hypersphere-with-bias rows, batch-last: W (n_out, n_in, N), b (n_out, N)."""
+    params = []
+    for n_in, n_out in zip(WIDTHS[:-1], WIDTHS[1:]):
+        v = rng.standard_normal((n_out, n_in + 1, n), dtype=np.float32)
+        v /= np.sqrt(np.sum(v * v, axis=1, keepdims=True))
+        params.append((v[:, :n_in], v[:, n_in]))
+    return params
+
+
+def np_counts(params, r=1.0):
+    """NumPy twin of jaxsci.diagnostics.neuron_states_1d + state_counts (batch-last,
+    same algorithm: values at the knots, sort, crossings, interpolation)."""
+    n = params[0][0].shape[-1]
+    knots = np.empty((2, n), np.float32)
+    knots[0], knots[1] = -r, r
+    h = knots[:, None]
+    out = []
+    for t, (w, b) in enumerate(params):
+        z = np.broadcast_to(b[None], (h.shape[0],) + b.shape).copy()
+        for i in range(w.shape[1]):
+            z += h[:, i][:, None] * w[:, i][None]
+        a = np.maximum(z, 0)
+        dead = a.max(axis=0) == a.min(axis=0)
+        if t == 0:
+            perm, tent = dead, np.zeros_like(dead)
+        else:
+            perm = dead & np.all(w <= 0, axis=1) & (b <= 0)
+            tent = dead & ~perm
+        out.append(np.stack([(~dead).sum(0), tent.sum(0), perm.sum(0)]))
+        if t == len(params) - 1:
+            break
+        order = np.argsort(knots, axis=0)
+        xs = np.take_along_axis(knots, order, axis=0)
+        zs = np.take_along_axis(z, order[:, None], axis=0)
+        za, zb = zs[:-1], zs[1:]
+        cross = (za > 0) != (zb > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lam = np.where(cross, za / np.where(cross, za - zb, 1.0), 0.0).astype(np.float32)
+        new_x = xs[:-1, None] + lam * (xs[1:, None] - xs[:-1, None])
+        new_z = za[:, None] + lam[:, :, None] * (zb - za)[:, None]
+        k = z.shape[1]
+        eye = np.eye(k, dtype=bool).reshape(1, k, k, 1)
+        new_z = np.where(eye & cross[:, :, None], np.float32(0), new_z)
+        knots = np.concatenate([xs, new_x.reshape(-1, n)])
+        h = np.maximum(np.concatenate([zs, new_z.reshape((-1,) + zs.shape[1:])]), 0)
+    return np.moveaxis(np.stack(out), -1, 0)  # (N, L, 3)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--num", type=int, default=10**6)
+    args = ap.parse_args(argv)
+    num = args.num
+    key = jax.random.key(0)
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    mesh = Mesh(np.array(jax.devices()), ("d",))
+    sharding = NamedSharding(mesh, PartitionSpec("d"))
+    kw = dict(num=num, chunk_size=CHUNK, dtype=jnp.float32, sharding=sharding)
+
+    t0 = time.perf_counter()
+    init_statistics(key, WIDTHS, SCHEME, **dict(kw, num=min(num, CHUNK)))
+    t_compile = time.perf_counter() - t0  # compile + one chunk
+    t0 = time.perf_counter()
+    counts = init_statistics(key, WIDTHS, SCHEME, **kw)
+    t_jax = time.perf_counter() - t0
+
+    # agreement on identical parameters (chunk 0 of the jaxsci run)
+    p = sample_relu_params(jax.random.fold_in(key, 0), WIDTHS, SCHEME, jnp.float32, (CHUNK,))
+    p = [(np.asarray(w), np.asarray(b)) for w, b in p]
+    m = min(num, CHUNK)
+    t0 = time.perf_counter()
+    np_chunk = np_counts(p)
+    t_np_cls = time.perf_counter() - t0
+    agree = np.array_equal(np_chunk[:m], counts[:m])
+    classify = jax.jit(lambda q: state_counts(neuron_states_1d(q, 1.0)))
+    pj = [(jnp.asarray(w), jnp.asarray(b)) for w, b in p]
+    jax.block_until_ready(classify(pj))
+    t0 = time.perf_counter()
+    jax.block_until_ready(classify(pj))
+    t_jax_cls = time.perf_counter() - t0
+
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    ref = [np_counts(np_sample(rng, min(CHUNK, num - i))) for i in range(0, num, CHUNK)]
+    ref = np.concatenate(ref)
+    t_np = time.perf_counter() - t0
+
+    act = counts[:, :, 0]
+    act_np = ref[:, :, 0]
+    print(f"networks: {num}, widths {WIDTHS}, unit hypersphere with bias, r = 1, float32")
+    print(f"devices: {jax.devices()}")
+    print(f"jaxsci compile + first chunk: {t_compile:.2f} s")
+    print(f"jaxsci run (sample + classify): {t_jax:.2f} s")
+    print(f"numpy  run (sample + classify): {t_np:.2f} s")
+    print(f"identical counts on identical parameters: {agree}")
+    print(
+        f"classification only, one chunk of {CHUNK} (single device): jaxsci {t_jax_cls:.3f} s, "
+        f"numpy {t_np_cls:.3f} s, ratio {t_np_cls / t_jax_cls:.2f}"
+    )
+    print(f"mean active per layer  jaxsci {act.mean(0).round(4)}  numpy {act_np.mean(0).round(4)}")
+    print(f"ratio: {t_np / t_jax:.2f}")
+
+
+if __name__ == "__main__":
+    main()
