@@ -42,7 +42,7 @@ def test_he_variance_and_zero_bias(key, uniform):
 
 def test_he_preserves_relu_second_moment(key):
     # He et al. 2015: with Var W = 2 / fan_in, E|h_l|^2 / width is constant across layers.
-    width, depth = 512, 20
+    width, depth = 512, 10
     layers = tuple(eqx.nn.Linear(width, width, key=k) for k in jr.split(key, depth))
     layers = jaxsci.init.he(layers, key=jr.key(3))
     x = jr.normal(jr.key(4), (64, width))
