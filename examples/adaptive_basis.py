@@ -77,7 +77,7 @@ def _batched_resnets(n_seeds, width, depth, init, key, in_size=1):
 
 # ----------------------------------------------------------------------------- part (i)
 def part_i(out, quick):
-    n_seeds, steps, depth = (4, 300, 4) if quick else (16, 2000, 4)
+    n_seeds, steps, depth = (4, 300, 4) if quick else (16, 1000, 4)
     terms = sin_terms()
     models = _batched_resnets(n_seeds, 32, depth, "Box", jr.key(0))
     rows, curves = [], {}
@@ -128,7 +128,7 @@ def _rank_cond(basis_values):
 
 def part_ii(out, quick):
     depths = (8, 16, 32) if quick else (8, 16, 32, 64, 128)
-    n_seeds, steps = (2, 100) if quick else (4, 1000)
+    n_seeds, steps = (2, 100) if quick else (4, 300)
     g = jnp.linspace(0, 1, 25)
     square = jnp.stack(jnp.meshgrid(g, g), -1).reshape(-1, 2)
     terms = sin_terms()
@@ -237,18 +237,18 @@ def tri(x, p):
     return 2 * jnp.abs(p * x - jnp.floor(p * x + 0.5)) - 1
 
 
-def part_iv(out, quick):
+def part_iv(out, quick, tri_p=None, cross=True, tri2=True):
     rows_cross, rows_tri = [], []
     # cross-shaped sine on [-1, 1]^2, 501 samples per axis, RBF partitions
     s = jnp.linspace(-1, 1, 101 if quick else 501)
     xs = jnp.concatenate([jnp.stack([s, 0 * s], 1), jnp.stack([0 * s, s], 1)])
     ys = jnp.concatenate([jnp.sin(2 * jnp.pi * s), jnp.sin(2 * jnp.pi * s)])
     cross = {"data": LSTerm(xs, ys)}
-    parts_list = (1, 4, 16) if quick else (1, 2, 4, 8, 16)
+    parts_list = ((1, 4, 16) if quick else (1, 2, 4, 8, 16)) if cross else ()
     degrees = (0, 2, 4) if quick else (0, 1, 2, 3, 4)
     steps_cross = 200 if quick else 2000
     table = np.zeros((len(parts_list), len(degrees)))
-    for i, npart in enumerate(tqdm(parts_list, desc="(iv) cross sine")):
+    for i, npart in enumerate(tqdm(parts_list, desc="(iv) cross sine", disable=not cross)):
         for j, m in enumerate(degrees):
             part = jaxsci.nn.RBFPartition(npart, 2, box=(-1.0, 1.0), key=jr.key(npart))
             net = jaxsci.nn.POUNet(part, jaxsci.nn.LegendreSpace(2, m, box=(-1.0, 1.0)),
@@ -257,17 +257,19 @@ def part_iv(out, quick):
             table[i, j] = np.sqrt(float(sol.stats["loss"]))
     for i, npart in enumerate(parts_list):
         rows_cross.append((npart, *[f"{v:.1e}" for v in table[i]]))
-    _table("(iv-a) cross-shaped sine, RBF-POUnet RMSE (rows N_part, columns degree)",
-           ["N_part", *[f"m={m}" for m in degrees]], rows_cross)
+    if cross:
+        _table("(iv-a) cross-shaped sine, RBF-POUnet RMSE (rows N_part, columns degree)",
+               ["N_part", *[f"m={m}" for m in degrees]], rows_cross)
     # TRI / TRI^2: N_part = 2^p pieces (frequency 2^(p-1)), width 4 * 2^p, depth 8
-    ps = (1, 2, 3) if quick else (1, 2, 3, 4, 5)
+    ps = tri_p or ((1, 2, 3) if quick else (1, 2, 3, 4, 5))
     n_pts = 1000
     x = jnp.linspace(0, 1, n_pts)[:, None]
-    pre, post = (300, 300) if quick else (2000, 4000)
-    fig, axes = plt.subplots(2, len(ps), figsize=(3.2 * len(ps), 6))
-    axes = np.asarray(axes).reshape(2, len(ps))
+    pre, post = (300, 300) if quick else (2000, 3000)
+    targets = (("TRI", 1), ("TRI^2", 2)) if tri2 else (("TRI", 1),)
+    fig, axes = plt.subplots(len(targets), len(ps), figsize=(3.2 * len(ps), 3 * len(targets)))
+    axes = np.asarray(axes).reshape(len(targets), len(ps))
     for j, p in enumerate(tqdm(ps, desc="(iv) TRI")):
-        for i, (fname, m) in enumerate((("TRI", 1), ("TRI^2", 2))):
+        for i, (fname, m) in enumerate(targets):
             y = tri(x[:, 0], 2 ** (p - 1))
             y = y if m == 1 else y**2
             terms = {"data": LSTerm(x, y)}
@@ -276,11 +278,14 @@ def part_iv(out, quick):
             part = eqx.tree_at(lambda q: q.resnet,
                                part, jaxsci.init.box(part.resnet, key=jr.key(p + 1)))
             pou = jaxsci.nn.POUNet(part, jaxsci.nn.LegendreSpace(1, m), key=jr.key(2))
-            sol_p = two_phase_lsgd(pou, terms, optax.adam(1e-3), num_pre_steps=pre,
-                                   num_steps=post, l2=1e-6, rho=0.5, n_stag=50, throw=False)
+            # Phase 1 with a strong l2 penalty separates the partitions; cosine-decayed Adam
+            # lets phase 2 settle (a constant rate leaves the kinks oscillating ~1e-4).
+            opt = optax.adam(optax.cosine_decay_schedule(1e-2, max(pre, post), 1e-3))
+            sol_p = two_phase_lsgd(pou, terms, opt, num_pre_steps=pre, num_steps=post,
+                                   l2=1e-3, rho=0.5, n_stag=50, throw=False)
             base = jaxsci.init.box(jaxsci.nn.ResNet(1, width, 8, key=jr.key(p)),
                                    key=jr.key(p + 3))
-            sol_b = lsgd(base, terms, optax.adam(1e-3), num_steps=pre + post, throw=False)
+            sol_b = lsgd(base, terms, opt, num_steps=pre + post, throw=False)
             r_p = np.sqrt(float(sol_p.stats["loss"]))
             r_b = np.sqrt(float(sol_b.stats["loss"]))
             rows_tri.append((fname, p, 2**p, width, f"{r_p:.2e}", f"{r_b:.2e}"))
@@ -298,6 +303,8 @@ def part_iv(out, quick):
            f"two-phase LSGD {pre}+{post} Adam steps) vs ResNet baseline (depth 8, LSGD "
            f"{pre + post} steps)",
            ["target", "p", "N_part", "width", "POUnet RMSE", "ResNet RMSE"], rows_tri)
+    if not cross:
+        return rows_cross, rows_tri
     fig, ax = plt.subplots(figsize=(5, 4))
     for i, npart in enumerate(parts_list):
         ax.semilogy(degrees, table[i], "o-", label=f"N_part={npart}")
@@ -315,11 +322,18 @@ def main(argv=None):
     parser.add_argument("--out", default="jaxsci-out/adaptive_basis")
     parser.add_argument("--parts", nargs="*", default=["i", "ii", "iii", "iv"],
                         choices=["i", "ii", "iii", "iv"])
+    parser.add_argument("--tri-p", nargs="*", type=int, default=None,
+                        help="(iv) frequencies p to run (default 1..5, quick 1..3)")
+    parser.add_argument("--no-cross", action="store_true", help="(iv) skip the cross sine")
+    parser.add_argument("--no-tri2", action="store_true", help="(iv) skip TRI^2")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {}
-    for name, fn in (("i", part_i), ("ii", part_ii), ("iii", part_iii), ("iv", part_iv)):
+    def iv(out, quick):
+        return part_iv(out, quick, args.tri_p, not args.no_cross, not args.no_tri2)
+
+    for name, fn in (("i", part_i), ("ii", part_ii), ("iii", part_iii), ("iv", iv)):
         if name in args.parts:
             t0 = time.perf_counter()
             results[name] = fn(out, args.quick)
