@@ -25,7 +25,7 @@ _GOLDEN = (5.0**0.5 - 1.0) / 2.0
 
 
 class LineSearchState(eqx.Module):
-    """State of a line-search transformation.
+    r"""State of a line-search transformation.
 
     Attributes:
         step: the last step length $\epsilon$ (0 if rejected).

@@ -9,17 +9,22 @@ Bergou, Diouane, Kunc, Kungurtsev & Royer (2022), "A subsampling line-search met
 second-order results", INFORMS J. Optim. 4(4), Algorithm 1 (after Royer & Wright 2018).
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
-from jaxtyping import Array, Bool, Float, Int
+from jaxtyping import Array, Bool, Float, Int, PyTree
 
 from ._linesearch import axpy, fn_kwargs
 
 
-def hessian_matrix(value_fn, params, **kwargs) -> Float[Array, "p p"]:
+def hessian_matrix(
+    value_fn: Callable[..., Float[Array, ""]], params: PyTree[Array], **kwargs: Any
+) -> Float[Array, "p p"]:
     r"""Dense Hessian of `value_fn` at `params` (flattened by `ravel_pytree`) from HVPs."""
     flat, unravel = ravel_pytree(params)
 
