@@ -176,11 +176,12 @@ def run_circuit(name, args, out: pathlib.Path, key):
     print(f"  sweeps: {t_sweep:.1f} s")
 
     # --- POD (eqs. 4-7) ---
-    basis = sur.pod(jnp.asarray(Y["train"].T), delta=cfg["delta"])
+    basis = sur.pod(jnp.asarray(Y["train"].T), delta=cfg["delta"], rank=args.rank)
     U = np.asarray(basis.basis)
     r = basis.rank
     A = {s: Y[s] @ U for s in Y}
-    print(f"  POD: r = {r} for delta = {cfg['delta']} (paper: r = {PAPER[name]['r']})")
+    r_delta = int(sur.energy_rank(basis.singular_values, cfg["delta"]))
+    print(f"  POD: r = {r} (delta = {cfg['delta']} gives r = {r_delta}; paper: r = {PAPER[name]['r']})")
 
     import matplotlib.pyplot as plt
 
@@ -398,6 +399,7 @@ def main(argv=None):
         default="paper",
         help="NN training: paper = LM for the amplifier, NCG for the Schmitt trigger",
     )
+    parser.add_argument("--rank", type=int, default=None, help="POD rank (default: by delta)")
     parser.add_argument("--patience", type=int, default=6, help="early-stopping checks")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="jaxsci-out/circuits")
