@@ -162,8 +162,10 @@ def figs_4_5(runs, steps, n_train, out):
         emp, theo = [], []
         for w in tqdm(widths, desc=f"Fig 4/5 {name}"):
             models = _init_many(1, w, init, jr.split(jr.key(w), runs))
-            models, _ = train_many(models, xtr, f(xtr), opt, steps, steps // 10)
-            err = np.asarray(jax.vmap(lambda mm: _rmse(mm, xte, f(xte)))(models))
+            models, _ = train_many(models, xtr[:, None], f(xtr), opt, steps, steps // 10)
+            err = np.asarray(
+                eqx.filter_vmap(lambda mm: _rmse(mm, xte[:, None], f(xte)))(models)
+            )
             s = float(np.mean(err < 1e-2))
             t = float(trainability_shallow(w, m, 1, SQ3))
             se = math.sqrt(max(s * (1 - s), 1e-12) / runs)
@@ -197,10 +199,12 @@ def figs_2_3(steps, out):
     for name, init in inits.items():
         models = _init_many(1, width, init, jr.split(jr.key(3), 1))
         dead0 = _dead_first_layer(models, grid)[0]
-        models, hist = train_many(models, x, y, optax.adam(1e-3), steps, max(steps // 100, 1))
+        models, hist = train_many(
+            models, x[:, None], y, optax.adam(1e-3), steps, max(steps // 100, 1)
+        )
         dead = _dead_first_layer(models, grid)[0]
         one = jax.tree_util.tree_map(lambda a: a[0] if eqx.is_array(a) else a, models)
-        a1.plot(x, jax.vmap(one)(x), label=name)
+        a1.plot(x, jax.vmap(one)(x[:, None]), label=name)
         a2.semilogy(np.arange(1, hist.shape[1] + 1) * (steps // hist.shape[1]), hist[0], label=name)
         rows.append((f"Fig 2-3 {name}", f"final RMSE {hist[0, -1]:.3e}, dead neurons {dead0} -> {dead}"))
     a1.legend()
@@ -260,6 +264,7 @@ def main(argv=None):
     ap.add_argument("--num", type=int, default=10**6, help="initialisations for Fig. E1")
     ap.add_argument("--runs", type=int, default=200, help="training runs per width (Figs 4-5)")
     ap.add_argument("--steps45", type=int, default=3000, help="Adam epochs, Figs 4-5")
+    ap.add_argument("--ntrain45", type=int, default=600, help="training points, Figs 4-5")
     ap.add_argument("--steps23", type=int, default=15000, help="Adam epochs, Figs 2-3")
     ap.add_argument("--steps6", type=int, default=20000, help="momentum-GD epochs, Fig 6")
     ap.add_argument("--only", nargs="*", default=None, choices=["e1", "45", "23", "6"])
@@ -267,6 +272,7 @@ def main(argv=None):
     jax.config.update("jax_enable_x64", True)
     if args.quick:
         args.num, args.runs, args.steps45, args.steps23, args.steps6 = 20000, 16, 300, 300, 300
+        args.ntrain45 = 100
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     only = set(args.only or ["e1", "45", "23", "6"])
@@ -278,7 +284,7 @@ def main(argv=None):
     if "e1" in only:
         rows += fig_e1(args.num, out)
     if "45" in only:
-        rows += figs_4_5(args.runs, args.steps45, 600, out)
+        rows += figs_4_5(args.runs, args.steps45, args.ntrain45, out)
     if "23" in only:
         rows += figs_2_3(args.steps23, out)
     if "6" in only:
