@@ -21,6 +21,7 @@ CAPABILITIES: list[str] = [
     "dae",
     "pinn",
     "koopman",
+    "relu",
 ]
 
 
