@@ -55,10 +55,18 @@ problem = st.tuples(
 def test_armijo_conditions_and_smallest_exponent(prob):
     a, x, s = prob
     x = np.asarray(x)
+    for _ in range(STEPS):  # every accepted step along a short GD + Armijo run
+        x = _check_armijo_step(a, x, s)
+
+
+STEPS = 3
+
+
+def _check_armijo_step(a, x, s):
     u, state, g, d = _runner("armijo")(a, x, s)
     eps, slope = float(state.step), float(np.dot(g, d))
     if np.linalg.norm(g) < 1e-12:
-        return
+        return x
     assert bool(state.accepted)
     j0 = _np_cost(x, a, s)
     alpha, beta, rho = 0.5, 0.65, 1.0  # Polak, Eq. (129)
@@ -69,6 +77,7 @@ def test_armijo_conditions_and_smallest_exponent(prob):
         prev = eps / beta
         assert _np_cost(x + prev * np.asarray(d), a, s) - j0 > alpha * prev * slope
     np.testing.assert_allclose(u, eps * np.asarray(d), rtol=1e-12)
+    return x + np.asarray(u)
 
 
 @pytest.mark.parametrize("name, alpha, beta", [("goldstein", 0.4, 0.6), ("goldstein_wide", 0.3, 0.9)])
@@ -76,29 +85,33 @@ def test_armijo_conditions_and_smallest_exponent(prob):
 def test_goldstein_sector(name, alpha, beta, prob):
     a, x, s = prob
     x = np.asarray(x)
-    u, state, g, d = _runner(name)(a, x, s)
-    if np.linalg.norm(g) < 1e-12:
-        return
-    assert bool(state.accepted)
-    eps, slope = float(state.step), float(np.dot(g, d))
-    dj = _np_cost(x + eps * np.asarray(d), a, s) - _np_cost(x, a, s)
-    assert beta * eps * slope - 1e-12 <= dj <= alpha * eps * slope + 1e-12  # Eq. (124)
+    for _ in range(STEPS):
+        u, state, g, d = _runner(name)(a, x, s)
+        if np.linalg.norm(g) < 1e-12:
+            return
+        assert bool(state.accepted)
+        eps, slope = float(state.step), float(np.dot(g, d))
+        dj = _np_cost(x + eps * np.asarray(d), a, s) - _np_cost(x, a, s)
+        assert beta * eps * slope - 1e-12 <= dj <= alpha * eps * slope + 1e-12  # Eq. (124)
+        x = x + np.asarray(u)
 
 
 @given(problem)
 def test_wolfe_conditions(prob):
     a, x, s = prob
     x = np.asarray(x)
-    u, state, g, d = _runner("wolfe")(a, x, s)
-    if np.linalg.norm(g) < 1e-12:
-        return
-    assert bool(state.accepted)
-    eps, d = float(state.step), np.asarray(d)
-    slope = float(np.dot(g, d))
-    new = x + eps * d
-    assert _np_cost(new, a, s) - _np_cost(x, a, s) <= 1e-4 * eps * slope + 1e-12  # (133)
-    g_new = a @ new + s * np.cos(new)
-    assert g_new @ d >= 0.9 * slope - 1e-12  # (134)
+    for _ in range(STEPS):
+        u, state, g, d = _runner("wolfe")(a, x, s)
+        if np.linalg.norm(g) < 1e-12:
+            return
+        assert bool(state.accepted)
+        eps, d = float(state.step), np.asarray(d)
+        slope = float(np.dot(g, d))
+        new = x + eps * d
+        assert _np_cost(new, a, s) - _np_cost(x, a, s) <= 1e-4 * eps * slope + 1e-12  # (133)
+        g_new = a @ new + s * np.cos(new)
+        assert g_new @ d >= 0.9 * slope - 1e-12  # (134)
+        x = new
 
 
 @given(
