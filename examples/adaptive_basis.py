@@ -243,7 +243,7 @@ def part_iv(out, quick, tri_p=None, cross=True, tri2=True):
     s = jnp.linspace(-1, 1, 101 if quick else 501)
     xs = jnp.concatenate([jnp.stack([s, 0 * s], 1), jnp.stack([0 * s, s], 1)])
     ys = jnp.concatenate([jnp.sin(2 * jnp.pi * s), jnp.sin(2 * jnp.pi * s)])
-    cross = {"data": LSTerm(xs, ys)}
+    cross_terms = {"data": LSTerm(xs, ys)}
     parts_list = ((1, 4, 16) if quick else (1, 2, 4, 8, 16)) if cross else ()
     degrees = (0, 2, 4) if quick else (0, 1, 2, 3, 4)
     steps_cross = 200 if quick else 2000
@@ -253,7 +253,7 @@ def part_iv(out, quick, tri_p=None, cross=True, tri2=True):
             part = jaxsci.nn.RBFPartition(npart, 2, box=(-1.0, 1.0), key=jr.key(npart))
             net = jaxsci.nn.POUNet(part, jaxsci.nn.LegendreSpace(2, m, box=(-1.0, 1.0)),
                                    key=jr.key(0))
-            sol = lsgd(net, cross, optax.adam(1e-2), num_steps=steps_cross, throw=False)
+            sol = lsgd(net, cross_terms, optax.adam(1e-2), num_steps=steps_cross, throw=False)
             table[i, j] = np.sqrt(float(sol.stats["loss"]))
     for i, npart in enumerate(parts_list):
         rows_cross.append((npart, *[f"{v:.1e}" for v in table[i]]))

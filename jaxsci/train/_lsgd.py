@@ -112,16 +112,19 @@ def _run(model, terms, optimiser, max_steps, l2, rho, n_stag, target, solver, jo
         else:
             lam_arg = lam if regularised else 0.0
             losses, c_new, grad = _ls_and_grad(params, static, terms, lam_arg, solver)
-        j = weighted_loss(losses, terms)
+        # Points and parameters may differ in dtype: keep the carry's dtypes fixed.
+        c_new = c_new.astype(c.dtype)
+        losses = {k: v.astype(dtype) for k, v in losses.items()}
+        j = weighted_loss(losses, terms).astype(dtype)
         history = history.at[i].set(j)
         finite = jnp.isfinite(j)
         done = (i >= max_steps) | (j <= target) | ~finite
         # Algorithm 2: decay the regulariser by rho after n_stag epochs without improvement.
         improved = j < best
         since = jnp.where(improved, 0, since + 1)
-        best = jnp.minimum(best, j)
+        best = jnp.minimum(best, j).astype(dtype)
         stag = since >= n_stag
-        lam = jnp.where(stag, rho * lam, lam)
+        lam = jnp.where(stag, rho * lam, lam).astype(dtype)
         since = jnp.where(stag, 0, since)
         updates, new_state = optimiser.update(grad, opt_state, params)
         new_params = eqx.apply_updates(params, updates)
@@ -143,9 +146,7 @@ def _solution(new, history, losses, steps, lam, finite, j, target, throw):
     result = RESULTS.where(finite, RESULTS.successful, RESULTS.nonfinite)
     if target is not None:
         reached = j <= target
-        result = RESULTS.where(
-            finite & ~reached, RESULTS.max_steps_reached, result
-        )
+        result = RESULTS.where(finite & ~reached, RESULTS.max_steps_reached, result)
     sol = Solution(
         value=new,
         result=result,

@@ -203,6 +203,8 @@ def test_float32_and_bad_input():
     net32 = jaxsci.nn.ResNet(1, 4, 2, dtype=jnp.float32, key=jr.key(0))
     terms32 = {"data": LSTerm(X.astype(jnp.float32), Y.astype(jnp.float32))}
     assert least_squares_head(net32, terms32).head.weight.dtype == jnp.float32
+    sol32 = lsgd(net32, terms32, OPT, num_steps=40)
+    assert sol32.value.head.weight.dtype == jnp.float32 and np.isfinite(sol32.stats["loss"])
     with pytest.raises(TypeError, match="AbstractAdaptiveBasisNet"):
         least_squares_head(eqx.nn.MLP(1, 1, 4, 2, key=jr.key(0)), TERMS)
     with pytest.raises(ValueError, match="target"):
