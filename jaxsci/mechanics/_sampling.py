@@ -1,0 +1,64 @@
+r"""Random deformations and datasets (Frankel et al., section 6, eqs. 42-43; section 4.3).
+
+$F = R V$, $B = F F^T = R V^2 R^T$ with $R$ Haar-uniform on SO(3) and the eigenvalues of $B$
+uniform in $[l^2, u^2]$ (eqs. 42-43). All samplers are pointwise in the key: vmap over
+`jr.split(key, n)` for batches, or use the `*_batch` helpers.
+"""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from .._misc import default_floating_dtype
+
+_HIGHEST = jax.lax.Precision.HIGHEST
+
+
+def sample_rotation(*, key: PRNGKeyArray, dtype=None) -> Float[Array, "3 3"]:
+    r"""A rotation matrix Haar-uniform on SO(3) (normalised Gaussian quaternion)."""
+    dtype = default_floating_dtype() if dtype is None else dtype
+    q = jr.normal(key, (4,), dtype)
+    w, x, y, z = q / jnp.linalg.norm(q)
+    return jnp.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ],
+        dtype=dtype,
+    )
+
+
+def sample_finger_tensor(
+    *, key: PRNGKeyArray, low: float = 1.0, high: float = 1.5, dtype=None
+) -> Float[Array, "3 3"]:
+    r"""$B = R \operatorname{diag}(\lambda) R^T$, $\lambda_i \sim U[l^2, u^2]$ (eqs. 42-43).
+
+    `low`, `high` are the bounds $[l^2, u^2]$ on the eigenvalues of $B$ (the paper's
+    datasets use [1.0, 1.5] and [0.9, 2.0]); they must satisfy `0 < low <= high`.
+    """
+    if not 0 < low <= high:
+        raise ValueError(f"need 0 < low <= high for the eigenvalues of B, got {low}, {high}.")
+    dtype = default_floating_dtype() if dtype is None else dtype
+    kr, kl = jr.split(key)
+    R = sample_rotation(key=kr, dtype=dtype)
+    lam = jr.uniform(kl, (3,), dtype, minval=low, maxval=high)
+    B = jnp.matmul(R * lam, R.T, precision=_HIGHEST)
+    return 0.5 * (B + B.T)
+
+
+def sample_finger_tensors(
+    n: int, *, key: PRNGKeyArray, low: float = 1.0, high: float = 1.5, dtype=None
+) -> Float[Array, "n 3 3"]:
+    """`n` independent `sample_finger_tensor` draws."""
+    return jax.vmap(lambda k: sample_finger_tensor(key=k, low=low, high=high, dtype=dtype))(
+        jr.split(key, n)
+    )
+
+
+def sample_symmetric_uniform(*, key: PRNGKeyArray, dtype=None) -> Float[Array, "3 3"]:
+    r"""Symmetric part of a 3x3 matrix with entries uniform in [0, 1] (section 4.3)."""
+    dtype = default_floating_dtype() if dtype is None else dtype
+    A = jr.uniform(key, (3, 3), dtype)
+    return 0.5 * (A + A.T)
