@@ -43,7 +43,7 @@ def koopman_train(
     every: int = 1,
     jumps: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
     rank: int | None = None,
-    rtol: float | None = None,
+    rtol: float | None = 1e-6,
     per_neuron: bool = False,
     affine: bool = True,
     stabilize: bool = False,
@@ -67,7 +67,10 @@ def koopman_train(
         num_cycles, window, every: static ints.
         jumps: candidate jump lengths in units of windows (static tuple of floats, may be
             empty: the plain optimiser).
-        rank, rtol, per_neuron, affine: DMD options (see `fit_weight_koopman`).
+        rank, rtol, per_neuron, affine: DMD options (see `fit_weight_koopman`); the default
+            `rtol=1e-6` drops directions with singular values below `1e-6 * sigma_max`, which
+            short windows of nearly collinear weight snapshots otherwise turn into spurious
+            modes.
         stabilize: clip eigenvalues to the unit disc before forecasting.
         target: optional loss to stop at; if given and not reached the result is
             `RESULTS.max_steps_reached` (raises if `throw`).

@@ -94,7 +94,7 @@ def test_koopman_training_never_accepts_worse_jump():
             loss_fn, opt, p, num_cycles=12, window=5, every=4, jumps=jumps, target=target, throw=False
         )
 
-    sol = run(mlp, 1e-9, (0.5, 1.0, 4.0))
+    sol = run(mlp, jnp.asarray(1e-9), (0.5, 1.0, 4.0))
     h = sol.aux
     acc = np.asarray(h["accepted"])
     before, jump, after = map(np.asarray, (h["loss_before"], h["loss_jump"], h["loss_after"]))
@@ -105,12 +105,12 @@ def test_koopman_training_never_accepts_worse_jump():
     assert int(sol.stats["grad_evals"]) == 12 * 5 * 4
     assert sol.result != RESULTS.successful  # target 1e-9 not reached, throw=False
     # jumps=() is the plain optimiser
-    plain = run(mlp, 1e-9, ())
+    plain = run(mlp, jnp.asarray(1e-9), ())
     ref = record_trajectory(optax_step(loss_fn, opt), mlp, opt.init(eqx.filter(mlp, eqx.is_array)), num_snapshots=12 * 20)
     np.testing.assert_allclose(plain.stats["loss"], loss_fn(ref.final_params), rtol=1e-9)
     assert not np.asarray(plain.aux["accepted"]).any()
     # stops as soon as the target is met
-    early = run(mlp, float(plain.aux["loss_before"][2]) * 1.0001, ())
+    early = run(mlp, plain.aux["loss_before"][2] * 1.0001, ())  # same compilation
     assert int(early.stats["num_cycles"]) == 3
 
 
@@ -132,11 +132,6 @@ def test_scale_up_grows_width_then_depth():
     assert res.widths == [1, 2, 2] and res.depths == [1, 1, 2]
     assert all(np.isinf(res.predicted_iterations))
     assert res.loss_curves[0].shape == (2, 6)
-    easy = scale_up(
-        mk, loss_fn, optax.adam(2e-2), width=4, depth=1, target=1.0, budget=200,
-        trial_steps=40, every=10, num_seeds=2, max_rounds=3, key=jax.random.key(0),
-    )
-    assert easy.chosen == 0 and easy.predicted_iterations[0] == 0
     with pytest.raises(ValueError, match="trial_steps"):
         scale_up(mk, loss_fn, optax.adam(1e-2), width=1, depth=1, target=1.0, budget=100,
                  trial_steps=15, every=10, key=jax.random.key(0))
