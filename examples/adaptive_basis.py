@@ -126,37 +126,46 @@ def _rank_cond(basis_values):
     return int(np.sum(s > tol)), float(s[0] / s[-1]) if s[-1] > 0 else np.inf
 
 
-def part_ii(out, quick):
+def part_ii(out, quick, train_steps=None):
     depths = (8, 16, 32) if quick else (8, 16, 32, 64, 128)
-    n_seeds, steps = (2, 100) if quick else (4, 300)
+    n_seeds = 2 if quick else 4
+    steps = (100 if quick else 300) if train_steps is None else train_steps
     g = jnp.linspace(0, 1, 25)
     square = jnp.stack(jnp.meshgrid(g, g), -1).reshape(-1, 2)
     terms = sin_terms()
     opt = optax.adam(1e-3)
-    rows = []
+    ranks = {}
     fig, axes = plt.subplots(3, len(depths), figsize=(3 * len(depths), 9))
-    for j, depth in enumerate(tqdm(depths, desc="(ii) depths")):
+    # Pass 1 (cheap): images of the unit square and rank / conditioning of the basis.
+    for j, depth in enumerate(tqdm(depths, desc="(ii) ranks")):
         for i, (name, init) in enumerate(INITS.items()):
             key = jr.key(depth)
-            # images of the unit square under a width-2 ResNet
             m2 = init(jaxsci.nn.ResNet(2, 2, depth, key=key), jr.fold_in(key, 1))
             img = np.asarray(jax.jit(jax.vmap(m2.basis))(square))
             ax = axes[i, j]
             ax.scatter(img[:, 0], img[:, 1], s=2, c=np.asarray(square[:, 0]), cmap="viridis")
             ax.set_title(f"{name}, L={depth}", fontsize=9)
-            # rank / condition number of the width-32 basis on the square
             m32 = init(jaxsci.nn.ResNet(2, 32, depth, key=key), jr.fold_in(key, 1))
-            rank, cond = _rank_cond(jax.jit(jax.vmap(m32.basis))(square))
-            # LSGD training loss on (i)
-            models = _batched_resnets(n_seeds, 32, depth, name, jr.key(depth))
-            run = eqx.filter_jit(eqx.filter_vmap(
-                lambda m: lsgd(m, terms, opt, num_steps=steps, throw=False).stats["loss"]))
-            losses = np.log10(np.asarray(run(models)))
-            rows.append((depth, name, rank, f"{cond:.2e}", f"{losses.mean():.2f} +- "
-                         f"{losses.std():.2f}"))
+            ranks[(depth, name)] = _rank_cond(jax.jit(jax.vmap(m32.basis))(square))
+            print(f"  depth {depth:>3} {name:<6} rank {ranks[(depth, name)][0]:>2}/32 "
+                  f"cond {ranks[(depth, name)][1]:.2e}", flush=True)
     fig.tight_layout()
     fig.savefig(out / "ii_unit_square_images.png", dpi=110)
     plt.close(fig)
+    # Pass 2 (expensive): LSGD training loss on (i) for each depth and initialisation.
+    rows = []
+    for depth in tqdm(depths, desc="(ii) training"):
+        for name in INITS:
+            loss = ""
+            if steps > 0:
+                models = _batched_resnets(n_seeds, 32, depth, name, jr.key(depth))
+                run = eqx.filter_jit(eqx.filter_vmap(
+                    lambda m: lsgd(m, terms, opt, num_steps=steps, throw=False).stats["loss"]))
+                losses = np.log10(np.asarray(run(models)))
+                loss = f"{losses.mean():.2f} +- {losses.std():.2f}"
+                print(f"  depth {depth:>3} {name:<6} log10 loss {loss}", flush=True)
+            rank, cond = ranks[(depth, name)]
+            rows.append((depth, name, rank, f"{cond:.2e}", loss))
     _table(f"(ii) ResNet width 32: rank of the basis on a 25x25 grid of [0,1]^2 (of 32), and "
            f"log10 LSGD loss on (i) after {steps} Adam steps ({n_seeds} seeds)",
            ["depth", "init", "rank", "cond", "log10 loss"], rows)
@@ -326,6 +335,8 @@ def main(argv=None):
                         help="(iv) frequencies p to run (default 1..5, quick 1..3)")
     parser.add_argument("--no-cross", action="store_true", help="(iv) skip the cross sine")
     parser.add_argument("--no-tri2", action="store_true", help="(iv) skip TRI^2")
+    parser.add_argument("--ii-train-steps", type=int, default=None,
+                        help="(ii) LSGD steps per depth (0: ranks only)")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -333,7 +344,10 @@ def main(argv=None):
     def iv(out, quick):
         return part_iv(out, quick, args.tri_p, not args.no_cross, not args.no_tri2)
 
-    for name, fn in (("i", part_i), ("ii", part_ii), ("iii", part_iii), ("iv", iv)):
+    def ii(out, quick):
+        return part_ii(out, quick, args.ii_train_steps)
+
+    for name, fn in (("i", part_i), ("ii", ii), ("iii", part_iii), ("iv", iv)):
         if name in args.parts:
             t0 = time.perf_counter()
             results[name] = fn(out, args.quick)
