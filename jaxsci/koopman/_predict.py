@@ -74,6 +74,7 @@ def fit_weight_koopman(
     per_neuron_dmd: bool = False,
     every: int = 1,
     affine: bool = True,
+    stabilize: bool = False,
 ) -> WeightKoopman:
     r"""Fit exact DMD to weight snapshots (Dogra & Redman 2020, Sec. 3, Algorithm "Koopman
     training": one Koopman operator per layer, or per neuron acting on its incoming weights and
@@ -88,6 +89,8 @@ def fit_weight_koopman(
         every: optimiser steps between snapshots (recorded for `forecast`).
         affine: augment every block (every neuron row) with a constant 1 (default), so the
             unit-eigenvalue mode, and hence the fixed point, is exact.
+        stabilize: project the eigenvalues onto the unit disc (`stabilized`): spurious
+            growing modes fitted from a short window then cannot blow up long forecasts.
     """
     mats = eqx.filter_vmap(per_neuron)(snapshots)  # list of (s, out, in1)
     s = mats[0].shape[0]
@@ -105,6 +108,8 @@ def fit_weight_koopman(
             x = m.reshape(s, -1).T  # (n, s)
             r = min(rank or x.shape[0], x.shape[0], s - 1)
             models.append(dmd(x, rank=r, rtol=rtol))
+    if stabilize:
+        models = [stabilized(m) for m in models]
     return WeightKoopman(models, per_neuron_dmd, every, affine)
 
 

@@ -82,6 +82,8 @@ def test_fixed_point_of_linear_regression():
     coef = np.linalg.lstsq(np.c_[np.asarray(a), np.ones(20)], np.asarray(b), rcond=None)[0]
     np.testing.assert_allclose(fixed.weight[0], coef[:3], atol=1e-6)
     np.testing.assert_allclose(fixed.bias, coef[3], atol=1e-6)
+    stab = fit_weight_koopman(traj.params, stabilize=True)
+    assert all(np.all(np.abs(np.asarray(m.eigenvalues)) <= 1 + 1e-12) for m in stab.models)
 
 
 def test_koopman_training_never_accepts_worse_jump():
