@@ -29,6 +29,8 @@ from ..kernels import AbstractKernel
 from ._checks import DEFAULT_NOISE, cast_kernel, check_data, check_kernel, check_noise
 from ._lml import log_marginal_likelihood
 
+MAX_LINESEARCH_STEPS = 6
+
 
 def _draw_starts(params, key, num_restarts: int, prior_box):
     lo, hi = (math.log(b) for b in prior_box)
@@ -44,7 +46,7 @@ def _draw_starts(params, key, num_restarts: int, prior_box):
 def _lbfgs_run(objective, params0, *, max_steps: int, gtol: float, ftol: float):
     """Minimise `objective` from one start; returns (params, value, num_steps, converged)."""
     solver = optax.lbfgs(
-        linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=20)
+        linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=MAX_LINESEARCH_STEPS)
     )
     value_and_grad = optax.value_and_grad_from_state(objective)
     state0 = solver.init(params0)

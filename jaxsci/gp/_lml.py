@@ -2,7 +2,9 @@ r"""Log marginal likelihood (model evidence) of a GP (Frankel et al., eq. 12).""
 
 import math
 
+import jax
 import jax.numpy as jnp
+import jax.scipy as jsp
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from ..kernels import AbstractKernel
@@ -37,11 +39,38 @@ def log_marginal_likelihood(
     n = X.shape[0]
     K = gram(kernel, X, which, X, which)
     K = K + jnp.diag(jnp.broadcast_to(diagonal_term(noise, jitter, X.dtype), (n,)))
-    Y = y.reshape(n, -1)
+    lml = gaussian_log_likelihood(K, y.reshape(n, -1))
+    return jnp.where(jnp.isfinite(lml), lml, -jnp.inf)
+
+
+def _lml_and_alpha(K, Y):
+    n, p = Y.shape
     chol, alpha = factorise(K, Y)
-    p = Y.shape[1]
     data_fit = -0.5 * jnp.sum(Y * alpha)
     log_det = jnp.sum(jnp.log(jnp.diagonal(chol)))
-    lml = data_fit - p * log_det - 0.5 * n * p * math.log(2 * math.pi)
-    return jnp.where(jnp.isfinite(lml), lml, -jnp.inf)
+    return data_fit - p * log_det - 0.5 * n * p * math.log(2 * math.pi), chol, alpha
+
+
+@jax.custom_jvp
+def gaussian_log_likelihood(K: Float[Array, "n n"], Y: Float[Array, "n p"]) -> Float[Array, ""]:
+    r"""$\sum_j \log \mathcal{N}(Y_{:j} \mid 0, K)$ for an SPD `K` (eq. 12 per output).
+
+    Its derivative is written in closed form (Rasmussen & Williams eq. 5.9),
+    $d\mathcal{L} = 	frac12 \operatorname{tr}ig((lphalpha^T - pK^{-1})\,dKig) -
+    \langle lpha, dY angle$ with $lpha = K^{-1}Y$: one extra `cho_solve` for
+    $K^{-1}$ (2n^3 flops, as scikit-learn) instead of differentiating through the Cholesky
+    factorisation. Forward and reverse mode, and higher derivatives, all work.
+    """
+    return _lml_and_alpha(K, Y)[0]
+
+
+@gaussian_log_likelihood.defjvp
+def _gaussian_log_likelihood_jvp(primals, tangents):
+    K, Y = primals
+    dK, dY = tangents
+    lml, chol, alpha = _lml_and_alpha(K, Y)
+    eye = jnp.eye(K.shape[0], dtype=K.dtype)
+    K_inv = jsp.linalg.cho_solve((chol, False), eye)
+    A = jnp.matmul(alpha, alpha.T, precision=jax.lax.Precision.HIGHEST) - Y.shape[1] * K_inv
+    return lml, 0.5 * jnp.sum(A * dK) - jnp.sum(alpha * dY)
 
