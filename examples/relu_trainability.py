@@ -157,7 +157,7 @@ def figs_4_5(runs, steps, n_train, out):
     opt = optax.adam(optax.cosine_decay_schedule(1e-2, steps, alpha=1e-2))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, (name, f, m, widths) in zip(
-        axes, [("f1=|x|", f1, 2, [2, 3, 4, 5, 7, 10]), ("f2", f2, 4, [4, 5, 6, 8, 10, 14])]
+        axes, [("f1=|x|", f1, 2, [2, 3, 5, 10]), ("f2", f2, 4, [4, 5, 8, 14])]
     ):
         emp, theo = [], []
         for w in tqdm(widths, desc=f"Fig 4/5 {name}"):
