@@ -396,8 +396,9 @@ def main(argv=None):
     parser.add_argument(
         "--solver",
         choices=["paper", "lm", "ncg"],
-        default="paper",
-        help="NN training: paper = LM for the amplifier, NCG for the Schmitt trigger",
+        default=None,
+        help="NN training: paper = LM for the amplifier, NCG for the Schmitt trigger "
+        "(default; --quick defaults to ncg, as LM costs seconds per iteration here)",
     )
     parser.add_argument("--rank", type=int, default=None, help="POD rank (default: by delta)")
     parser.add_argument("--patience", type=int, default=6, help="early-stopping checks")
@@ -407,6 +408,8 @@ def main(argv=None):
     import matplotlib
 
     matplotlib.use("Agg")
+    if args.solver is None:
+        args.solver = "ncg" if args.quick else "paper"
     CHUNK["size"] = args.chunk
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
