@@ -298,6 +298,7 @@ def part_iv(out, quick, tri_p=None, cross=True, tri2=True):
             r_p = np.sqrt(float(sol_p.stats["loss"]))
             r_b = np.sqrt(float(sol_b.stats["loss"]))
             rows_tri.append((fname, p, 2**p, width, f"{r_p:.2e}", f"{r_b:.2e}"))
+            print(f"  {fname} p={p}: POUnet RMSE {r_p:.2e}, ResNet RMSE {r_b:.2e}", flush=True)
             ax = axes[i, j]
             ax.plot(x[:, 0], y, "k", lw=1, label="target")
             ax.plot(x[:, 0], jax.vmap(sol_b.value)(x), color="limegreen", lw=1, label="ResNet")
