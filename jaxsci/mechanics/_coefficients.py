@@ -88,4 +88,4 @@ def isotropic_function(
     """
     B = check_tensor(B)
     lam, Q = jnp.linalg.eigh(0.5 * (B + B.T))
-    return jnp.matmul(Q * fn(lam), Q.T, precision=_HIGHEST)
+    return jnp.matmul(Q * fn(lam)[None, :], Q.T, precision=_HIGHEST)

@@ -44,7 +44,7 @@ def sample_finger_tensor(
     kr, kl = jr.split(key)
     R = sample_rotation(key=kr, dtype=dtype)
     lam = jr.uniform(kl, (3,), dtype, minval=low, maxval=high)
-    B = jnp.matmul(R * lam, R.T, precision=_HIGHEST)
+    B = jnp.matmul(R * lam[None, :], R.T, precision=_HIGHEST)
     return 0.5 * (B + B.T)
 
 

@@ -21,7 +21,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 from .. import gp
 from ..kernels import AbstractKernel, SquaredExponential
 from ._coefficients import extract_coefficients
-from ._kinematics import check_tensor, invariants, sym_to_vec, tensor_basis, vec_to_sym
+from ._kinematics import check_tensor, invariants, require_spd, sym_to_vec, tensor_basis, vec_to_sym
 
 
 def _check_pairs(Bs, sigmas):
@@ -33,6 +33,12 @@ def _check_pairs(Bs, sigmas):
         raise ValueError(
             f"`sigmas` must match `Bs` with shape {Bs.shape}, got {sigmas.shape}."
         )
+    if not jnp.issubdtype(Bs.dtype, jnp.floating):
+        Bs = Bs.astype(jnp.result_type(float))
+    if not jnp.issubdtype(sigmas.dtype, jnp.floating):
+        sigmas = sigmas.astype(jnp.result_type(float))
+    # Tier-2 check: every B must be a symmetric positive-definite Finger tensor.
+    Bs = jax.vmap(require_spd)(Bs)
     return Bs, sigmas
 
 
