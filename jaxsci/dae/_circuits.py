@@ -288,6 +288,10 @@ class SchmittTrigger(AbstractCircuit):
     $\varphi_5 = (V_s - u_5)/R_5 - i_{C2}$;
     $u_\text{in}(t) = 5 \sin(2\pi t / T)$, $t \in [0, 0.006]$. Initial value: the DC
     operating point with $u_\text{in} = 0$ ($\varphi(0, u) = 0$, Newton).
+
+    Solve it with rtol <= 1e-5 or with `step_to_ts=True` in `simulate`/`sweep`: at the
+    paper's rtol = 1e-3 the Rosenbrock steps drift off the strongly nonlinear algebraic
+    constraint and many samples end with `max_steps_reached` (see docs/dae.md).
     """
 
     t0: float = 0.0
