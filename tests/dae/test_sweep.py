@@ -52,3 +52,22 @@ def dae_results():
     from jaxsci._solution import RESULTS
 
     return RESULTS
+
+
+@pytest.mark.slow
+def test_circuit_gradient_vs_finite_differences():
+    # d U5(t_end) / d(Ub, C1) through simulate (Rodas4 in diffrax, PID) vs central FD
+    c = dae.TransistorAmplifier(t1=0.003)
+    ts = jnp.linspace(0.0, 0.003, 4)
+
+    def qoi(p):
+        return dae.simulate(c, p, ts, rtol=1e-10, atol=1e-12).value[-1]
+
+    p0 = c.nominal
+    g = jax.grad(qoi)(p0)
+    for name, eps in (("Ub", 1e-5), ("C1", 1e-12)):
+        def shifted(d, name=name):
+            return eqx.tree_at(lambda p: getattr(p, name), p0, getattr(p0, name) + d)
+
+        fd = (qoi(shifted(eps)) - qoi(shifted(-eps))) / (2 * eps)
+        np.testing.assert_allclose(getattr(g, name), fd, rtol=1e-4)
