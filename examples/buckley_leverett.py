@@ -115,7 +115,7 @@ def _bar(total, desc):
 
 
 def train_case(flux, eps, *, key, n_residual, n_data, adam_steps, lbfgs_steps, lr=1e-3,
-               progress=True, desc="", scale_inputs=False):
+               progress=True, desc="", scale_inputs=False, resample=False):
     """Adam then L-BFGS on the eq. (16) loss; returns (model, problem, history, grad_norms)."""
     kn, kc = jr.split(key)
     problem = pinn.RiemannProblem(flux, eps)
@@ -127,7 +127,9 @@ def train_case(flux, eps, *, key, n_residual, n_data, adam_steps, lbfgs_steps, l
     every = max(1, adam_steps // 50)
     # exponential decay to lr/10 over the Adam phase
     schedule = optax.exponential_decay(lr, transition_steps=adam_steps, decay_rate=0.1)
+    hook = (lambda m, a, key: pinn.resample(a, key=key)) if resample else None
     res = fit(pinn.pinn_loss, model, optax.adam(schedule), steps=adam_steps, args=args,
+              update_args=hook, key=jr.fold_in(key, 1),
               progress_every=every if progress else None,
               progress_fn=_bar(adam_steps, f"{desc} adam") if progress else None)
     hist = {k: [np.asarray(v)] for k, v in res.history.items()}
@@ -175,6 +177,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=1e-3, help="initial Adam learning rate")
     p.add_argument("--scale-inputs", action="store_true", help="map (x, t) to [-1, 1]^2")
+    p.add_argument("--resample", action="store_true",
+                   help="fresh residual points every Adam step (L-BFGS keeps a fixed set)")
     a = p.parse_args(argv)
     if a.quick:
         a.n_residual, a.n_data, a.adam_steps, a.lbfgs_steps = 500, 100, 300, 50
@@ -197,7 +201,7 @@ def main(argv=None):
         model, problem, hist, gn = train_case(
             flux, eps, key=jr.fold_in(key, i), n_residual=a.n_residual, n_data=a.n_data,
             adam_steps=a.adam_steps, lbfgs_steps=a.lbfgs_steps, lr=a.lr, desc=name,
-            scale_inputs=a.scale_inputs,
+            scale_inputs=a.scale_inputs, resample=a.resample,
         )
         wall = time.perf_counter() - t0
         exact = _predict(problem.exact, pts.astype(jnp.float32))

@@ -46,6 +46,10 @@ from ._problems import (
     RiemannProblem as RiemannProblem,
     ViscousBurgers as ViscousBurgers,
 )
+from ._taylor import (
+    batch_derivatives_1d as batch_derivatives_1d,
+    mlp_derivatives_1d as mlp_derivatives_1d,
+)
 from ._riemann import RiemannSolution as RiemannSolution, welge_tangent as welge_tangent
 from ._sampling import (
     AbstractSampler as AbstractSampler,

@@ -68,10 +68,11 @@ def sample_collocation(
 def residuals(
     model: Callable, problem: AbstractPDEProblem, points: Float[Array, "n d"]
 ) -> Float[Array, " n"]:
-    """PDE residual at each point (the pointwise `problem.residual`, vmapped)."""
+    """PDE residual at each point (`problem.residuals`: the pointwise residual under `vmap`,
+    or a batched Taylor-mode path where the problem provides one)."""
     if points.ndim != 2:
         raise ValueError(f"`points` must have shape (n, d), got {points.shape}.")
-    return jax.vmap(lambda x: problem.residual(model, x))(points)
+    return problem.residuals(model, points)
 
 
 def loss_terms(
@@ -130,6 +131,7 @@ def balance_weights(
     *,
     alpha: float = 0.1,
     reference: str = "pde",
+    key: PRNGKeyArray | None = None,
 ) -> PINNArgs:
     r"""Adaptive weights by gradient-norm balancing (Wang, Teng & Perdikaris 2021, alg. 1):
 
@@ -138,8 +140,9 @@ def balance_weights(
     \alpha \hat\lambda_k,$$
 
     for every term $k$ except the reference (whose weight stays as given), so each term
-    pulls on the parameters as hard as the residual does. Use it as the `update_args` hook
-    of `jaxsci.train.fit` (every few steps).
+    pulls on the parameters as hard as the residual does. It can be passed directly as the
+    `update_args(model, args, key)` hook of `jaxsci.train.fit` (e.g. `update_every=100`;
+    `key` is accepted for that signature and unused).
     """
     params, static = eqx.partition(model, eqx.is_inexact_array)
 

@@ -10,6 +10,7 @@ import abc
 from collections.abc import Callable
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
@@ -18,6 +19,7 @@ from ._flux import AbstractFlux
 from ._operators import derivatives_1d
 from ._riemann import RiemannSolution
 from ._sampling import AbstractSampler, Box, Uniform
+from ._taylor import batch_derivatives_1d
 
 
 class AbstractPDEProblem(eqx.Module):
@@ -44,6 +46,11 @@ class AbstractPDEProblem(eqx.Module):
     ) -> Float[Array, "n d"]:
         """`n` points of constraint set `name`."""
 
+    def residuals(self, model: Callable, points: Float[Array, "n d"]) -> Float[Array, " n"]:
+        """Residual at a batch of points (default: `vmap` of `residual`; 1-D evolution
+        problems use the Taylor-mode MLP path of `batch_derivatives_1d` when they can)."""
+        return jax.vmap(lambda x: self.residual(model, x))(points)
+
     def exact(self, x: Float[Array, " d"]) -> Float[Array, ""]:
         """Exact solution at one point, where known."""
         raise NotImplementedError(f"{type(self).__name__} has no closed-form solution.")
@@ -56,7 +63,19 @@ class AbstractPDEProblem(eqx.Module):
 
 
 class _SpaceTime1D(AbstractPDEProblem):
-    """Shared initial ("ic": t = t0) / left-boundary ("bc": x = x0) sampling."""
+    """Shared initial ("ic": t = t0) / left-boundary ("bc": x = x0) sampling, and the
+    residual as a function of $(u, u_x, u_{xx}, u_t)$ so that it can be evaluated pointwise
+    or from batched Taylor-mode derivatives."""
+
+    @abc.abstractmethod
+    def residual_from_derivatives(self, u, ux, uxx, ut, x):
+        """Residual from the derivatives at (arrays of) points `x` (`(..., 2)`)."""
+
+    def residual(self, model, x):
+        return self.residual_from_derivatives(*derivatives_1d(model, x), x)
+
+    def residuals(self, model, points):
+        return self.residual_from_derivatives(*batch_derivatives_1d(model, points), points)
 
     @property
     def constraint_names(self):
@@ -106,8 +125,7 @@ class RiemannProblem(_SpaceTime1D):
         self.u_right = jnp.asarray(u_right, dtype=float)
         self.domain = Box([0.0, 0.0], [1.0, 1.0]) if domain is None else domain
 
-    def residual(self, model, x):
-        u, ux, uxx, ut = derivatives_1d(model, x)
+    def residual_from_derivatives(self, u, ux, uxx, ut, x):
         return ut + self.flux.derivative(u) * ux - self.epsilon.astype(u.dtype) * uxx
 
     def constraint_value(self, name, x):
@@ -157,9 +175,8 @@ class LinearAdvection(_SpaceTime1D):
         c = self.a0 / self.a1
         return (x + c) * jnp.exp(-self.a1 * t) - c
 
-    def residual(self, model, x):
-        _, ux, _, ut = derivatives_1d(model, x)
-        return ut + self.velocity(x[0]) * ux
+    def residual_from_derivatives(self, u, ux, uxx, ut, x):
+        return ut + self.velocity(x[..., 0]) * ux
 
     def constraint_value(self, name, x):
         if name in ("ic", "bc"):
@@ -170,7 +187,7 @@ class LinearAdvection(_SpaceTime1D):
         return self.initial(self.foot(x))
 
 
-class ViscousBurgers(AbstractPDEProblem):
+class ViscousBurgers(_SpaceTime1D):
     r"""$u_t + u u_x = \nu u_{xx}$ on $[-1, 1] \times [0, 1]$, $u(x, 0) = -\sin(\pi x)$,
     $u(\pm 1, t) = 0$ (Raissi et al. 2019; Fuks & Tchelepi section 4.2.2 compare with
     $\nu = 0.01/\pi$).
@@ -194,12 +211,7 @@ class ViscousBurgers(AbstractPDEProblem):
         self.nodes = jnp.asarray(z, dtype=float)
         self.log_weights = jnp.asarray(np.log(w), dtype=float)
 
-    @property
-    def constraint_names(self):
-        return ("ic", "bc")
-
-    def residual(self, model, x):
-        u, ux, uxx, ut = derivatives_1d(model, x)
+    def residual_from_derivatives(self, u, ux, uxx, ut, x):
         return ut + u * ux - self.nu.astype(u.dtype) * uxx
 
     def constraint_value(self, name, x):

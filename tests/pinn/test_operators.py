@@ -113,3 +113,14 @@ def test_bad_input():
         pinn.derivatives_1d(f, X)
     with pytest.raises(ValueError, match="scalar-valued"):
         pinn.gradient(lambda y: y, X)
+
+
+def test_taylor_mode_mlp_matches_nested_jvp(key):
+    pts = jnp.array([[0.1, 0.2], [0.5, 0.9], [0.7, 0.3]])
+    for act in (jnp.tanh, jax.nn.softplus):
+        net = eqx.nn.MLP(2, "scalar", 5, 2, activation=act, key=key)
+        fast = eqx.filter_jit(pinn.mlp_derivatives_1d)(net, pts)
+        slow = jax.vmap(lambda p: jnp.stack(pinn.derivatives_1d(net, p)))(pts)
+        np.testing.assert_allclose(jnp.stack(fast, axis=1), slow, rtol=1e-10, atol=1e-12)
+    with pytest.raises(TypeError, match="MLP"):
+        pinn.mlp_derivatives_1d(lambda p: p[0], pts)
