@@ -251,23 +251,24 @@ def main(argv=None):
     plt.close(fig)
 
     land = [c for c in LANDSCAPE_CASES if c in trained] or list(trained)[:1]
-    if a.landscape_points == 0:
-        land = []
-    fig, axes = plt.subplots(1, max(len(land), 1), figsize=(4.6 * len(land), 4), squeeze=False)
-    grid = jnp.linspace(-0.5, 0.5, a.landscape_points, dtype=jnp.float32)
-    for ax, name in zip(axes[0], land):
-        model, problem, _, _ = trained[name]
-        batch = pinn.sample_collocation(problem, key=jr.key(99), n_interior=min(a.n_residual, a.landscape_residual),
-                                        n_constraint=a.n_data)
-        args = pinn.PINNArgs(problem, batch)
-        loss = lambda m, args=args: pinn.pinn_loss(m, args)[0]  # noqa: E731
-        d1 = pinn.filter_normalized_direction(model, key=jr.key(1))
-        d2 = pinn.filter_normalized_direction(model, key=jr.key(2))
-        surf = eqx.filter_jit(pinn.loss_surface)(loss, model, d1, d2, grid, grid, batch_size=64)
-        pinn.plot_loss_surface(surf, grid, grid, ax=ax, title=name)
-    fig.tight_layout()
-    fig.savefig(out / "landscapes.png", dpi=110)
-    plt.close(fig)
+    if a.landscape_points > 0 and land:
+        fig, axes = plt.subplots(1, len(land), figsize=(4.6 * len(land), 4), squeeze=False)
+        grid = jnp.linspace(-0.5, 0.5, a.landscape_points, dtype=jnp.float32)
+        for ax, name in zip(axes[0], land):
+            model, problem, _, _ = trained[name]
+            batch = pinn.sample_collocation(
+                problem, key=jr.key(99), n_interior=min(a.n_residual, a.landscape_residual),
+                n_constraint=a.n_data,
+            )
+            args = pinn.PINNArgs(problem, batch)
+            loss = lambda m, args=args: pinn.pinn_loss(m, args)[0]  # noqa: E731
+            d1 = pinn.filter_normalized_direction(model, key=jr.key(1))
+            d2 = pinn.filter_normalized_direction(model, key=jr.key(2))
+            surf = eqx.filter_jit(pinn.loss_surface)(loss, model, d1, d2, grid, grid, batch_size=64)
+            pinn.plot_loss_surface(surf, grid, grid, ax=ax, title=name)
+        fig.tight_layout()
+        fig.savefig(out / "landscapes.png", dpi=110)
+        plt.close(fig)
 
     scale = (f"Nr={a.n_residual}, Nu={a.n_data}, Adam {a.adam_steps} (lr {a.lr}, decay to "
              f"lr/10) + L-BFGS {a.lbfgs_steps}, "
