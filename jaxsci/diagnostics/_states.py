@@ -125,6 +125,9 @@ def _classify(t: int, dead, w, b) -> Int[Array, " n"]:
 def _constant(z: Float[Array, "k n *batch"]) -> Bool[Array, "n *batch"]:
     # Row-wise max / min (a chain of elementwise ops): an XLA:CPU reduce over the leading
     # axis of a batch-last array is several times slower.
+    if z.shape[0] > 64:  # many sample points: a reduce keeps the program small
+        a = jnp.maximum(z, 0)
+        return jnp.max(a, axis=0) == jnp.min(a, axis=0)
     rows = [jnp.maximum(z[i], 0) for i in range(z.shape[0])]
     return functools.reduce(jnp.maximum, rows) == functools.reduce(jnp.minimum, rows)
 

@@ -38,7 +38,7 @@ def _dense(p):
 
 def test_exact_1d_matches_dense_grid_and_batch_last(key):
     # batch-last evaluation of 300 networks vs vmap of the single-network path vs a dense grid
-    p = sample_relu_params(key, WIDTHS, SCHEMES, batch=(200,))
+    p = jax.jit(lambda k: sample_relu_params(k, WIDTHS, SCHEMES, batch=(200,)))(key)
     exact_b = np.moveaxis(np.asarray(jax.jit(_exact)(p)), -1, 0)
     pv = jax.tree_util.tree_map(lambda a: jnp.moveaxis(a, -1, 0), p)
     exact_v = np.asarray(jax.jit(jax.vmap(_exact))(pv))
@@ -46,9 +46,9 @@ def test_exact_1d_matches_dense_grid_and_batch_last(key):
     np.testing.assert_array_equal(exact_b, exact_v)
     np.testing.assert_array_equal(exact_b, dense)
     assert exact_b[:, :, TENTATIVE].sum() > 0 and exact_b[:, :, PERMANENT].sum() > 0
-    # jit == eager on one network
+    # one network through the plain (unbatched) jitted path
     one = jax.tree_util.tree_map(lambda a: a[0], pv)
-    np.testing.assert_array_equal(_exact(one), exact_v[0])
+    np.testing.assert_array_equal(jax.jit(_exact)(one), exact_v[0])
 
 
 def test_first_layer_rule_against_sampling(key):
@@ -72,13 +72,13 @@ def test_hand_built_states():
     b1 = jnp.array([0.0, -2.0])
     w2 = jnp.array([[-1.0, -1.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
     b2 = jnp.array([0.0, -1.0, 0.0, 1.0])
-    s1, s2 = neuron_states_1d([(w1, b1), (w2, b2)], 1.0)
+    s1, s2 = jax.jit(neuron_states_1d, static_argnums=1)([(w1, b1), (w2, b2)], 1.0)
     np.testing.assert_array_equal(s1, [ACTIVE, PERMANENT])
     np.testing.assert_array_equal(s2, [PERMANENT, TENTATIVE, ACTIVE, TENTATIVE])
     mlp = eqx.nn.MLP(1, 1, 2, 2, activation=jax.nn.relu, key=jr.key(0))
     mlp = eqx.tree_at(lambda m: (m.layers[0].weight, m.layers[0].bias), mlp, (w1, b1))
     mlp = eqx.tree_at(lambda m: (m.layers[1].weight, m.layers[1].bias), mlp, (w2[:2], b2[:2]))
-    s1m, s2m = neuron_states(mlp, r=1.0)
+    s1m, s2m = eqx.filter_jit(neuron_states)(mlp, r=1.0)
     np.testing.assert_array_equal(s2m, [PERMANENT, TENTATIVE])
 
 
