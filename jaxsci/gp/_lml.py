@@ -39,8 +39,12 @@ def log_marginal_likelihood(
     n = X.shape[0]
     K = gram(kernel, X, which, X, which)
     K = K + jnp.diag(jnp.broadcast_to(diagonal_term(noise, jitter, X.dtype), (n,)))
+    # Never hand LAPACK a non-finite matrix (optimiser lanes can reach extreme values):
+    # factorise the identity instead and report -inf.
+    bad = ~jnp.all(jnp.isfinite(K))
+    K = jnp.where(bad, jnp.eye(n, dtype=K.dtype), K)
     lml = gaussian_log_likelihood(K, y.reshape(n, -1))
-    return jnp.where(jnp.isfinite(lml), lml, -jnp.inf)
+    return jnp.where(jnp.isfinite(lml) & ~bad, lml, -jnp.inf)
 
 
 def _lml_and_alpha(K, Y):
@@ -57,7 +61,8 @@ def gaussian_log_likelihood(K: Float[Array, "n n"], Y: Float[Array, "n p"]) -> F
 
     Its derivative is written in closed form (Rasmussen & Williams eq. 5.9),
     $d\mathcal{L} = 	frac12 \operatorname{tr}ig((lphalpha^T - pK^{-1})\,dKig) -
-    \langle lpha, dY angle$ with $lpha = K^{-1}Y$: one extra `cho_solve` for
+    \langle lpha, dY 
+angle$ with $lpha = K^{-1}Y$: one extra `cho_solve` for
     $K^{-1}$ (2n^3 flops, as scikit-learn) instead of differentiating through the Cholesky
     factorisation. Forward and reverse mode, and higher derivatives, all work.
     """
