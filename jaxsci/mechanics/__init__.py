@@ -41,3 +41,8 @@ from ._tbgp import (
     fit_tbgp as fit_tbgp,
     TensorBasisGP as TensorBasisGP,
 )
+from ._study import (
+    predict_stress as predict_stress,
+    stress_rmse as stress_rmse,
+    stress_rmse_trials as stress_rmse_trials,
+)

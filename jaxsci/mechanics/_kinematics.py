@@ -31,14 +31,18 @@ def check_tensor(B: Float[ArrayLike, "3 3"], name: str = "B") -> Float[Array, "3
     return B
 
 
-def require_spd(B: Float[Array, "3 3"], name: str = "B") -> Float[Array, "3 3"]:
-    """Run-time check (tier 2) that `B` is symmetric and positive definite."""
+def require_spd(
+    B: Float[Array, "3 3"], name: str = "B", positive_definite: bool = True
+) -> Float[Array, "3 3"]:
+    """Run-time check (tier 2) that `B` is symmetric and (if `positive_definite`) positive definite."""
     scale = jnp.maximum(jnp.max(jnp.abs(B)), 1.0)
     tol = 100 * jnp.finfo(B.dtype).eps * scale
     asym = jnp.max(jnp.abs(B - B.T)) > tol
     B = eqx.error_if(
         B, asym, f"`{name}` is not symmetric; pass a symmetric tensor such as 0.5 * (B + B.T)."
     )
+    if not positive_definite:
+        return B
     Bs = 0.5 * (B + B.T)
     # Sylvester's criterion: leading principal minors positive.
     m1 = Bs[0, 0]

@@ -48,7 +48,7 @@ def energy_gradient_data(
     Bs: Float[ArrayLike, "n 3 3"], sigmas: Float[ArrayLike, "n 3 3"]
 ) -> tuple[Float[Array, "n 3"], Float[Array, "n 3"]]:
     r"""Invariants `(n, 3)` and inferred $\nabla_I\Phi$ `(n, 3)` from stress data (eq. 33)."""
-    Bs, sigmas = _check_pairs(Bs, sigmas)
+    Bs, sigmas = _check_pairs(Bs, sigmas, positive_definite=True)
     I = jax.vmap(invariants)(Bs)
     C = jax.vmap(extract_coefficients)(Bs, sigmas)
     return I, jax.vmap(energy_gradient_from_coefficients)(I, C)

@@ -24,7 +24,7 @@ from ._coefficients import extract_coefficients
 from ._kinematics import check_tensor, invariants, require_spd, sym_to_vec, tensor_basis, vec_to_sym
 
 
-def _check_pairs(Bs, sigmas):
+def _check_pairs(Bs, sigmas, positive_definite=False):
     Bs = jnp.asarray(Bs)
     sigmas = jnp.asarray(sigmas)
     if Bs.ndim != 3 or Bs.shape[1:] != (3, 3):
@@ -37,8 +37,8 @@ def _check_pairs(Bs, sigmas):
         Bs = Bs.astype(jnp.result_type(float))
     if not jnp.issubdtype(sigmas.dtype, jnp.floating):
         sigmas = sigmas.astype(jnp.result_type(float))
-    # Tier-2 check: every B must be a symmetric positive-definite Finger tensor.
-    Bs = jax.vmap(require_spd)(Bs)
+    # Tier-2 check: every B symmetric; positive definite where the model needs sqrt(I3).
+    Bs = jax.vmap(lambda B: require_spd(B, "Bs", positive_definite))(Bs)
     return Bs, sigmas
 
 
