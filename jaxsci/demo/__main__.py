@@ -22,6 +22,7 @@ CAPABILITIES: list[str] = [
     "pinn",
     "koopman",
     "relu",
+    "mechanics",
 ]
 
 
