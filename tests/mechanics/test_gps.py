@@ -126,3 +126,14 @@ def test_float32_smoke():
     pred, var = tb(Bs32[0])
     assert pred.dtype == jnp.float32 and np.all(np.isfinite(pred))
     np.testing.assert_allclose(pred, S32[0], atol=1e-2)
+
+
+def test_stress_rmse_and_trials_shape_check():
+    tb, se, _ = _models()
+    Bs, S = _data()
+    P = jax.vmap(lambda B: mech.predict_stress(tb, B))(Bs[:4])
+    d = jax.vmap(mech.sym_to_vec)(P - S[:4])
+    np.testing.assert_allclose(mech.stress_rmse(tb, Bs[:4], S[:4]), np.sqrt(np.mean(d**2)), rtol=1e-12)
+    np.testing.assert_allclose(mech.predict_stress(se, Bs[0]), se(Bs[0]))
+    with pytest.raises(ValueError, match="t, n, 3, 3"):
+        mech.stress_rmse_trials(mech.fit_tbgp, Bs, S, Bs, S, key=jr.key(0))
