@@ -1,9 +1,10 @@
 r"""Multistart L-BFGS maximisation of the log marginal likelihood (Frankel et al., eq. 12).
 
 The paper tunes the kernel hyperparameters by maximising $\mathcal{L}$ from 20 random
-starts. Here every start runs at once: the starts are stacked along a leading axis and one
-`optax.lbfgs` loop (zoom line search, `lax.while_loop`) is `vmap`ped over them inside one
-`jit`. The objective is a function of the kernel's inexact-array leaves (via
+starts. Here every start runs at once, in lockstep: the starts are stacked along a leading
+axis and one `lax.while_loop` advances all of them with ONE batched evaluation of the
+objective and its gradient per iteration (L-BFGS with a backtracking Armijo search folded
+into the outer loop; see `_lbfgs_lockstep`), inside one `jit`. The objective is a function of the kernel's inexact-array leaves (via
 `eqx.partition`), so any kernel works, including sums, products and user kernels.
 
 **Prior box.** Start 0 is the given kernel (as scikit-learn does); starts 1..R-1 draw every
@@ -21,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
-import optax
+from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .._solution import RESULTS, Solution, raise_if_failed
@@ -29,7 +30,10 @@ from ..kernels import AbstractKernel
 from ._checks import DEFAULT_NOISE, cast_kernel, check_data, check_kernel, check_noise
 from ._lml import log_marginal_likelihood
 
-MAX_LINESEARCH_STEPS = 6
+# Lockstep L-BFGS constants: memory size, Armijo constant, backtracking limits.
+MEMORY = 10
+ARMIJO_C1 = 1e-4
+MAX_BACKTRACKS = 30
 
 
 def _draw_starts(params, key, num_restarts: int, prior_box):
@@ -43,34 +47,98 @@ def _draw_starts(params, key, num_restarts: int, prior_box):
     return jtu.tree_unflatten(treedef, starts)
 
 
-def _lbfgs_run(objective, params0, *, max_steps: int, gtol: float, ftol: float):
-    """Minimise `objective` from one start; returns (params, value, num_steps, converged)."""
-    solver = optax.lbfgs(
-        linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=MAX_LINESEARCH_STEPS)
+def _two_loop(g, S, Y, rho):
+    """L-BFGS two-loop recursion -H g; memory rows with rho == 0 are inactive."""
+    q = g
+    alphas = []
+    for i in reversed(range(S.shape[0])):
+        a = rho[i] * jnp.dot(S[i], q)
+        q = q - a * Y[i]
+        alphas.append(a)
+    alphas = alphas[::-1]
+    sy, yy = jnp.dot(S[-1], Y[-1]), jnp.dot(Y[-1], Y[-1])
+    gamma = jnp.where(rho[-1] > 0, sy / jnp.where(yy > 0, yy, 1.0), 1.0)
+    r = gamma * q
+    for i in range(S.shape[0]):
+        b = rho[i] * jnp.dot(Y[i], r)
+        r = r + (alphas[i] - b) * S[i]
+    return -r
+
+
+def _lbfgs_lockstep(value_and_grad, x0, *, max_steps: int, gtol: float, ftol: float):
+    r"""Minimise from `R` starts `x0 (R, P)` in lockstep: ONE batched objective evaluation
+    per loop iteration.
+
+    Each start carries its own L-BFGS memory and backtracking Armijo line search, but the
+    line search is folded into the single outer `lax.while_loop` (a rejected trial halves
+    that start's step for the next iteration) instead of being a nested loop. Nested
+    `while_loop`s under `vmap` run every branch of every start in lockstep and cost ~20
+    objective evaluations per iteration; this costs one. Stopping rules per start (scipy
+    L-BFGS-B's): $\max_i|g_i| \le$ `gtol`, or relative decrease $\le$ `ftol`, or
+    `max_steps` accepted steps, or the line search failing (then `converged` is False).
+    """
+    R, P = x0.shape
+    dtype = x0.dtype
+    f0, g0 = value_and_grad(x0)
+    finite0 = jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0), axis=1)
+    f0 = jnp.where(finite0, f0, jnp.inf)
+    g0 = jnp.where(finite0[:, None], g0, 0.0)
+    gmax0 = jnp.max(jnp.abs(g0), axis=1)
+    state = dict(
+        x=x0, f=f0, g=g0, d=-g0,
+        t=jnp.minimum(1.0, 1.0 / jnp.maximum(gmax0, 1e-12)).astype(dtype),
+        S=jnp.zeros((R, MEMORY, P), dtype), Y=jnp.zeros((R, MEMORY, P), dtype),
+        rho=jnp.zeros((R, MEMORY), dtype),
+        nit=jnp.zeros(R, jnp.int32), nback=jnp.zeros(R, jnp.int32),
+        done=~finite0 | (gmax0 <= gtol), conv=finite0 & (gmax0 <= gtol),
+        it=jnp.array(0),
     )
-    value_and_grad = optax.value_and_grad_from_state(objective)
-    state0 = solver.init(params0)
-    v0, g0 = jax.value_and_grad(objective)(params0)
+    max_iters = max_steps * 4
 
-    def cond(carry):
-        _, _, v, g, _, step, conv = carry
-        return (step < max_steps) & ~conv & jnp.isfinite(v)
+    def cond(st):
+        return jnp.any(~st["done"]) & (st["it"] < max_iters)
 
-    def body(carry):
-        params, state, v, g, _, step, _ = carry
-        updates, state = solver.update(
-            g, state, params, value=v, grad=g, value_fn=objective
+    def body(st):
+        x, f, g, d, t = st["x"], st["f"], st["g"], st["d"], st["t"]
+        xt = x + t[:, None] * d
+        ft, gt = value_and_grad(xt)
+        ok = jnp.isfinite(ft) & jnp.all(jnp.isfinite(gt), axis=1)
+        gd = jnp.sum(g * d, axis=1)
+        accept = ok & (ft <= f + ARMIJO_C1 * t * gd) & ~st["done"]
+        reject = ~accept & ~st["done"]
+        # memory update on accepted steps with positive curvature
+        s = xt - x
+        yv = gt - g
+        sy = jnp.sum(s * yv, axis=1)
+        good = accept & (sy > 1e-10 * jnp.sqrt(jnp.sum(s * s, 1) * jnp.sum(yv * yv, 1)))
+        roll = lambda A, new: jnp.concatenate([A[:, 1:], new[:, None]], axis=1)
+        S = jnp.where(good[:, None, None], roll(st["S"], s), st["S"])
+        Y = jnp.where(good[:, None, None], roll(st["Y"], yv), st["Y"])
+        rho = jnp.where(
+            good[:, None], roll(st["rho"], 1.0 / jnp.where(good, sy, 1.0)), st["rho"]
         )
-        params = optax.apply_updates(params, updates)
-        v_new, g_new = value_and_grad(params, state=state)
-        gmax = jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in jtu.tree_leaves(g_new)]))
-        decrease = (v - v_new) / jnp.maximum(jnp.maximum(jnp.abs(v), jnp.abs(v_new)), 1.0)
-        conv = (gmax <= gtol) | (decrease <= ftol)
-        return params, state, v_new, g_new, v, step + 1, conv
+        x_new = jnp.where(accept[:, None], xt, x)
+        f_new = jnp.where(accept, ft, f)
+        g_new = jnp.where(accept[:, None], gt, g)
+        d_acc = jax.vmap(_two_loop)(g_new, S, Y, rho)
+        descent = jnp.sum(d_acc * g_new, axis=1) < 0
+        d_acc = jnp.where(descent[:, None], d_acc, -g_new)
+        d_new = jnp.where(accept[:, None], d_acc, d)
+        t_new = jnp.where(accept, jnp.ones_like(t), 0.5 * t)
+        nit = st["nit"] + accept
+        nback = jnp.where(accept, 0, st["nback"] + reject)
+        gmax = jnp.max(jnp.abs(g_new), axis=1)
+        rel = (f - f_new) / jnp.maximum(jnp.maximum(jnp.abs(f), jnp.abs(f_new)), 1.0)
+        conv_now = accept & ((gmax <= gtol) | (rel <= ftol))
+        conv = st["conv"] | conv_now
+        done = st["done"] | conv_now | (nit >= max_steps) | (nback >= MAX_BACKTRACKS)
+        return dict(
+            x=x_new, f=f_new, g=g_new, d=d_new, t=t_new, S=S, Y=Y, rho=rho, nit=nit,
+            nback=nback, done=done, conv=conv, it=st["it"] + 1,
+        )
 
-    carry = (params0, state0, v0, g0, v0, jnp.array(0), jnp.array(False))
-    params, _, v, _, _, steps, conv = jax.lax.while_loop(cond, body, carry)
-    return params, v, steps, conv
+    st = jax.lax.while_loop(cond, body, state)
+    return st["x"], st["f"], st["nit"], st["conv"]
 
 
 def _fit(kernel, X, y, which, noise, key, num_restarts, prior_box, max_steps, gtol, ftol, jitter):
@@ -83,8 +151,13 @@ def _fit(kernel, X, y, which, noise, key, num_restarts, prior_box, max_steps, gt
         return -lml
 
     starts = _draw_starts(params, key, num_restarts, prior_box)
-    run = lambda p0: _lbfgs_run(objective, p0, max_steps=max_steps, gtol=gtol, ftol=ftol)
-    finals, values, steps, conv = jax.vmap(run)(starts)
+    _, unravel = ravel_pytree(params)
+    flat0 = jax.vmap(lambda p: ravel_pytree(p)[0])(starts)
+    vg = jax.vmap(jax.value_and_grad(lambda v: objective(unravel(v))))
+    flat, values, steps, conv = _lbfgs_lockstep(
+        vg, flat0, max_steps=max_steps, gtol=gtol, ftol=ftol
+    )
+    finals = jax.vmap(unravel)(flat)
     finite = jnp.isfinite(values)
     best = jnp.argmin(jnp.where(finite, values, jnp.inf))
     best_params = jtu.tree_map(lambda x: x[best], finals)
