@@ -75,7 +75,8 @@ def _lbfgs_lockstep(value_and_grad, x0, *, max_steps: int, gtol: float, ftol: fl
     `while_loop`s under `vmap` run every branch of every start in lockstep and cost ~20
     objective evaluations per iteration; this costs one. Stopping rules per start (scipy
     L-BFGS-B's): $\max_i|g_i| \le$ `gtol`, or relative decrease $\le$ `ftol`, or
-    `max_steps` accepted steps, or the line search failing (then `converged` is False).
+    `max_steps` accepted steps, or the line search stalling at working precision (counted
+    as converged; flagged in `lsfail`).
     """
     R, P = x0.shape
     dtype = x0.dtype
@@ -91,7 +92,7 @@ def _lbfgs_lockstep(value_and_grad, x0, *, max_steps: int, gtol: float, ftol: fl
         rho=jnp.zeros((R, MEMORY), dtype),
         nit=jnp.zeros(R, jnp.int32), nback=jnp.zeros(R, jnp.int32),
         done=~finite0 | (gmax0 <= gtol), conv=finite0 & (gmax0 <= gtol),
-        it=jnp.array(0),
+        lsfail=jnp.zeros(R, bool), it=jnp.array(0),
     )
     max_iters = max_steps * 4
 
@@ -129,16 +130,21 @@ def _lbfgs_lockstep(value_and_grad, x0, *, max_steps: int, gtol: float, ftol: fl
         nback = jnp.where(accept, 0, st["nback"] + reject)
         gmax = jnp.max(jnp.abs(g_new), axis=1)
         rel = (f - f_new) / jnp.maximum(jnp.maximum(jnp.abs(f), jnp.abs(f_new)), 1.0)
-        conv_now = accept & ((gmax <= gtol) | (rel <= ftol))
+        # A line search that cannot decrease f even with step 2^-30 along a descent
+        # direction means f is minimal to working precision (scipy reports this as
+        # ABNORMAL_TERMINATION_IN_LNSRCH and scikit-learn keeps the point): count it as
+        # converged, and record it in `lsfail`.
+        lsfail = st["lsfail"] | (~st["done"] & (nback >= MAX_BACKTRACKS))
+        conv_now = (accept & ((gmax <= gtol) | (rel <= ftol))) | (lsfail & ~st["done"])
         conv = st["conv"] | conv_now
-        done = st["done"] | conv_now | (nit >= max_steps) | (nback >= MAX_BACKTRACKS)
+        done = st["done"] | conv_now | (nit >= max_steps)
         return dict(
             x=x_new, f=f_new, g=g_new, d=d_new, t=t_new, S=S, Y=Y, rho=rho, nit=nit,
-            nback=nback, done=done, conv=conv, it=st["it"] + 1,
+            nback=nback, done=done, conv=conv, lsfail=lsfail, it=st["it"] + 1,
         )
 
     st = jax.lax.while_loop(cond, body, state)
-    return st["x"], st["f"], st["nit"], st["conv"]
+    return st["x"], st["f"], st["nit"], st["conv"], st["lsfail"]
 
 
 def _fit(kernel, X, y, which, noise, key, num_restarts, prior_box, max_steps, gtol, ftol, jitter):
@@ -154,7 +160,7 @@ def _fit(kernel, X, y, which, noise, key, num_restarts, prior_box, max_steps, gt
     _, unravel = ravel_pytree(params)
     flat0 = jax.vmap(lambda p: ravel_pytree(p)[0])(starts)
     vg = jax.vmap(jax.value_and_grad(lambda v: objective(unravel(v))))
-    flat, values, steps, conv = _lbfgs_lockstep(
+    flat, values, steps, conv, lsfail = _lbfgs_lockstep(
         vg, flat0, max_steps=max_steps, gtol=gtol, ftol=ftol
     )
     finals = jax.vmap(unravel)(flat)
@@ -180,6 +186,7 @@ def _fit(kernel, X, y, which, noise, key, num_restarts, prior_box, max_steps, gt
             "log_marginal_likelihoods": lmls,
             "num_steps": steps,
             "converged": conv,
+            "line_search_stalled": lsfail,
             "kernels": eqx.combine(finals, static),
         },
     )
@@ -234,7 +241,9 @@ def fit(
     (`successful`, `max_steps_reached` if the best start did not converge, `singular` if
     every start gave a non-positive-definite covariance), `stats` (`log_marginal_likelihood`,
     `num_steps`, `best_start`) and `aux` (`log_marginal_likelihoods (R,)` of every start's
-    final point, `num_steps (R,)`, `converged (R,)`, `kernels`: all final kernels stacked).
+    final point, `num_steps (R,)`, `converged (R,)`, `line_search_stalled (R,)` (counted as
+    converged: the line search could not decrease $-\mathcal{L}$ further at working
+    precision), `kernels`: all final kernels stacked).
 
     `fit` is `vmap`-able over datasets; `fit_batched` does that for you.
     """
