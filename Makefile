@@ -6,6 +6,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.jaxsci-installed
 PYTEST_WORKERS ?= 2
+# One OpenBLAS thread per process: jaxlib's CPU LAPACK calls (Cholesky, triangular solves)
+# go through OpenBLAS, whose spinning worker threads oversubscribe a small machine running
+# two pytest workers (measured 100-1000x slower small solves under load; docs/gp.md).
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: demo test test-slow bench-install install clean
 
