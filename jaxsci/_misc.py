@@ -80,3 +80,27 @@ def check_finite(x: Float[Array, "..."], name: str) -> Float[Array, "..."]:
         ~jnp.all(jnp.isfinite(x)),
         f"`{name}` contains NaN or inf; clean or drop those entries before calling.",
     )
+
+
+def progress(iterable, *, desc: str, unit: str = "it", enabled: bool = True):
+    """Wrap a host-side loop in a progress display.
+
+    Uses `tqdm` when it is installed (the `examples` extra); otherwise, since tqdm is not a
+    runtime dependency, prints a plain `desc: i/n` counter to stderr.
+    """
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _plain_progress(iterable, desc)
+    return tqdm(iterable, desc=desc, unit=unit)
+
+
+def _plain_progress(iterable, desc: str):
+    import sys
+
+    items = list(iterable)
+    for i, item in enumerate(items, 1):
+        yield item
+        print(f"\r{desc}: {i}/{len(items)}", end="\n" if i == len(items) else "", file=sys.stderr, flush=True)

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._misc import progress as progress_iter
 from .._solution import RESULTS, Solution, raise_if_failed
 from ._circuits import AbstractCircuit
 from ._rodas import Rodas4
@@ -198,11 +199,9 @@ def sweep(
     box = circuit.box
     to_params = jax.vmap(box)
     outs, codes, naccs, nrejs = [], [], [], []
-    it = range(n_chunks)
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, desc=f"{type(circuit).__name__} sweep", unit="chunk")
+    it = progress_iter(
+        range(n_chunks), desc=f"{type(circuit).__name__} sweep", unit="chunk", enabled=progress
+    )
     for c in it:
         block = samples[c * chunk : (c + 1) * chunk]
         pad = chunk - block.shape[0]

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from .._misc import progress as progress_iter
 from ..init._relu import AbstractReLUInit, _schemes, sample_relu_params
 from ._states import neuron_states_1d, neuron_states_sampled, state_counts
 
@@ -136,11 +137,7 @@ def init_statistics(
             )
     fn = _chunk_fn(widths, schemes, float(r), dtype, x, chunk, sharding)
     nchunks = -(-num // chunk)
-    it = range(nchunks)
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, desc="initialisations", unit="chunk")
+    it = progress_iter(range(nchunks), desc="initialisations", unit="chunk", enabled=progress)
     outs = [fn(jax.random.fold_in(key, i)) for i in it]
     counts = np.concatenate([np.moveaxis(np.asarray(o), -1, 0) for o in outs])[:num]
     return counts

@@ -1,0 +1,43 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxsci._misc import (
+    _plain_progress,
+    as_float_array,
+    progress,
+    safe_norm,
+    safe_sqrt,
+    softplus_inverse,
+    sq_dist,
+)
+
+
+def test_safe_norm_and_sqrt_have_finite_gradients_at_zero():
+    g = jax.grad(lambda x: safe_norm(x))(jnp.zeros(3))
+    np.testing.assert_array_equal(g, 0.0)
+    assert jax.grad(safe_sqrt)(0.0) == 0.0
+    np.testing.assert_allclose(safe_norm(jnp.array([3.0, 4.0])), 5.0)
+    np.testing.assert_allclose(jax.grad(safe_sqrt)(4.0), 0.25)
+
+
+def test_sq_dist_and_softplus_inverse():
+    x, y = jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0])
+    assert sq_dist(x, y) == 5.0
+    np.testing.assert_array_equal(jax.grad(sq_dist)(x, x), 0.0)
+    v = jnp.array([1e-3, 0.5, 3.0, 50.0])
+    np.testing.assert_allclose(jax.nn.softplus(softplus_inverse(v)), v, rtol=1e-12)
+
+
+def test_as_float_array_promotes_and_rejects():
+    assert jnp.issubdtype(as_float_array([1, 2], "x").dtype, jnp.floating)
+    assert as_float_array(jnp.ones(2, jnp.float32), "x").dtype == jnp.float32
+    with pytest.raises(TypeError, match="`z` must be real"):
+        as_float_array(jnp.ones(2, jnp.complex64), "z")
+
+
+def test_progress_disabled_and_plain_fallback(capsys):
+    assert progress(range(3), desc="d", enabled=False) == range(3)
+    assert list(_plain_progress(range(3), "work")) == [0, 1, 2]
+    assert "work: 3/3" in capsys.readouterr().err
