@@ -27,27 +27,9 @@ def make_hidden_layers(in_size, width, depth, dtype, key) -> tuple[eqx.nn.Linear
     )
 
 
-class MLP(AbstractAdaptiveBasisNet):
-    r"""Plain network as an adaptive basis (eqs. 8-9).
-
-    $$\Phi^\text{plain}(x; \xi^H) = \sigma \circ T_L \circ \cdots \circ \sigma \circ T_1(x),
-    \qquad T_l(x) = W_l x + b_l,\qquad
-    \mathcal{NN}_\xi(x) = \xi^L \Phi^\text{plain}(x; \xi^H).$$
-
-    `layers[0]` maps $\mathbb{R}^d \to \mathbb{R}^w$, the others
-    $\mathbb{R}^w \to \mathbb{R}^w$; all are `eqx.nn.Linear`, so any `jaxsci.init`
-    surgery applies. Acts on ONE point `x` of shape `(in_size,)`.
-
-    **Arguments:**
-
-    - `in_size`: input dimension $d$.
-    - `width`: $w$, the number of basis functions.
-    - `depth`: $L \ge 1$, the number of hidden layers.
-    - `out_size`: output size of the head (`"scalar"` for $p = 1$ and a scalar output).
-    - `activation`: $\sigma$, any elementwise callable (`jax.nn.relu`, `jnp.tanh`, ...).
-    - `dtype`: parameter dtype (default: JAX's default float).
-    - `key`: PRNG key for equinox's default layer initialisation.
-    """
+class AbstractLayeredNet(AbstractAdaptiveBasisNet):
+    """Shared construction of `MLP` and `ResNet`: `depth` hidden `eqx.nn.Linear` layers of
+    width `width` and a bias-free linear head; subclasses define how the layers compose."""
 
     layers: tuple[eqx.nn.Linear, ...]
     head: eqx.nn.Linear
@@ -77,6 +59,29 @@ class MLP(AbstractAdaptiveBasisNet):
     @property
     def depth(self) -> int:
         return len(self.layers)
+
+
+class MLP(AbstractLayeredNet):
+    r"""Plain network as an adaptive basis (eqs. 8-9).
+
+    $$\Phi^\text{plain}(x; \xi^H) = \sigma \circ T_L \circ \cdots \circ \sigma \circ T_1(x),
+    \qquad T_l(x) = W_l x + b_l,\qquad
+    \mathcal{NN}_\xi(x) = \xi^L \Phi^\text{plain}(x; \xi^H).$$
+
+    `layers[0]` maps $\mathbb{R}^d \to \mathbb{R}^w$, the others
+    $\mathbb{R}^w \to \mathbb{R}^w$; all are `eqx.nn.Linear`, so any `jaxsci.init`
+    surgery applies. Acts on ONE point `x` of shape `(in_size,)`.
+
+    **Arguments:**
+
+    - `in_size`: input dimension $d$.
+    - `width`: $w$, the number of basis functions.
+    - `depth`: $L \ge 1$, the number of hidden layers.
+    - `out_size`: output size of the head (`"scalar"` for $p = 1$ and a scalar output).
+    - `activation`: $\sigma$, any elementwise callable (`jax.nn.relu`, `jnp.tanh`, ...).
+    - `dtype`: parameter dtype (default: JAX's default float).
+    - `key`: PRNG key for equinox's default layer initialisation.
+    """
 
     def hidden_states(self, x: Float[Array, " d"]) -> tuple[Float[Array, " w"], ...]:
         r"""Outputs $h_l = \sigma(T_l h_{l-1})$ of every hidden layer, $l = 1..L$."""

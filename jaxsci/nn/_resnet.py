@@ -1,20 +1,14 @@
 r"""Residual adaptive-basis network, Gulian et al. eq. 10."""
 
-from collections.abc import Callable
-from typing import Literal
+from jaxtyping import Array, Float
 
-import equinox as eqx
-import jax
-import jax.random as jr
-from jaxtyping import Array, Float, PRNGKeyArray
-
-from ._base import AbstractAdaptiveBasisNet, check_point, make_head
-from ._mlp import check_sizes, make_hidden_layers
+from ._base import check_point
+from ._mlp import AbstractLayeredNet
 
 __all__ = ["ResNet"]
 
 
-class ResNet(AbstractAdaptiveBasisNet):
+class ResNet(AbstractLayeredNet):
     r"""Residual network as an adaptive basis (eqs. 8, 10).
 
     $$\Phi^\text{res}(x; \xi^H) = (I + \sigma\circ T_L) \circ \cdots \circ
@@ -28,35 +22,6 @@ class ResNet(AbstractAdaptiveBasisNet):
     **Arguments:** as for `jaxsci.nn.MLP`: `in_size` $d$, `width` $w$, `depth` $L$,
     `out_size`, `activation` $\sigma$, `dtype`, `key`.
     """
-
-    layers: tuple[eqx.nn.Linear, ...]
-    head: eqx.nn.Linear
-    activation: Callable[[Array], Array] = eqx.field(static=True)
-    in_size: int = eqx.field(static=True)
-
-    def __init__(
-        self,
-        in_size: int,
-        width: int,
-        depth: int,
-        out_size: int | Literal["scalar"] = "scalar",
-        activation: Callable[[Array], Array] = jax.nn.relu,
-        *,
-        dtype=None,
-        key: PRNGKeyArray,
-    ):
-        check_sizes(in_size, width, depth)
-        if not callable(activation):
-            raise TypeError(f"`activation` must be callable, got {activation!r}.")
-        k1, k2 = jr.split(key)
-        self.layers = make_hidden_layers(in_size, width, depth, dtype, k1)
-        self.head = make_head(width, out_size, dtype, k2)
-        self.activation = activation
-        self.in_size = in_size
-
-    @property
-    def depth(self) -> int:
-        return len(self.layers)
 
     def hidden_states(self, x: Float[Array, " d"]) -> tuple[Float[Array, " w"], ...]:
         r"""States $h_1 = \sigma(T_1 x)$, $h_l = h_{l-1} + \sigma(T_l h_{l-1})$, $l = 1..L$."""
