@@ -1,6 +1,7 @@
 """jaxsci.mechanics: tensor kinematics, hyperelastic materials and tensor-basis GPs.
 
-Implements Frankel et al. (first seed paper), sections 4-6. See docs/mechanics.md.
+Implements Frankel et al. (first seed paper), sections 4-7 (transverse isotropy: section 7,
+eqs. 44-45). See docs/mechanics.md.
 """
 
 from ._coefficients import (
@@ -40,6 +41,26 @@ from ._tbgp import (
     fit_component_gp as fit_component_gp,
     fit_tbgp as fit_tbgp,
     TensorBasisGP as TensorBasisGP,
+)
+from ._transverse import (
+    extract_transverse_coefficients as extract_transverse_coefficients,
+    FibreReinforcedMooneyRivlin as FibreReinforcedMooneyRivlin,
+    fit_transverse_component_gp as fit_transverse_component_gp,
+    fit_transverse_tbgp as fit_transverse_tbgp,
+    sample_fibre_direction as sample_fibre_direction,
+    sample_transverse_deformation as sample_transverse_deformation,
+    sample_transverse_deformations as sample_transverse_deformations,
+    structure_tensor as structure_tensor,
+    transverse_coefficients_from_energy_gradient as transverse_coefficients_from_energy_gradient,
+    transverse_expand as transverse_expand,
+    transverse_invariants as transverse_invariants,
+    transverse_stress as transverse_stress,
+    transverse_stress_closed_form as transverse_stress_closed_form,
+    transverse_stress_rmse as transverse_stress_rmse,
+    transverse_stress_rmse_trials as transverse_stress_rmse_trials,
+    transverse_tensor_basis as transverse_tensor_basis,
+    TransverseComponentGP as TransverseComponentGP,
+    TransverseTensorBasisGP as TransverseTensorBasisGP,
 )
 from ._study import (
     predict_stress as predict_stress,

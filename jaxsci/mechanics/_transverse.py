@@ -1,0 +1,423 @@
+r"""Transversely isotropic hyperelasticity: structure tensor, 6-tensor basis, TI TBGP.
+
+Frankel et al. (first seed paper), section 7, eqs. 44-45. The second Piola-Kirchhoff
+stress $S$ is a function of the right Cauchy-Green tensor $C = F^T F$ and a structure tensor
+(eq. 44); for transverse isotropy about the unit fibre direction $g$, $G = g \otimes g$ and
+
+$$S = \sum_{i=0}^{5} c_i A_i,\qquad A_i \in \{I,\ C,\ C^2,\ G,\ CG + GC,\ C^2 G + G C^2\}
+\qquad\text{(eq. 45)}$$
+
+with coefficients $c_i$ functions of the invariants. The paper lists the invariant set
+$\{\operatorname{tr}C, \operatorname{tr}C^2, \operatorname{tr}C^3, \operatorname{tr}CG,
+\operatorname{tr}C^2G\}$; we use the equivalent (polynomially inter-convertible) standard set
+
+$$I_1 = \operatorname{tr}C,\ I_2 = \tfrac12[(\operatorname{tr}C)^2 - \operatorname{tr}C^2],\
+I_3 = \det C,\ I_4 = g\cdot Cg = \operatorname{tr}(CG),\ I_5 = g \cdot C^2 g =
+\operatorname{tr}(C^2 G),$$
+
+all polynomial in the entries of $C$ and $g$ (finite gradients everywhere).
+
+**Coefficients from data.** The paper: "the expansion gives six equations for the six
+unknowns". We solve the least-squares problem $\min_c \lVert S - \sum_i c_i A_i\rVert_F$,
+whose normal equations are the $6\times 6$ Gram system $\sum_j (A_i : A_j)\, c_j = A_i : S$.
+The Gram matrix is singular whenever the basis degenerates (e.g. $g$ along an eigenvector of
+$C$: every $A_i$ is then diagonal in $C$'s eigenbasis; or $C = \lambda I$), and badly
+scaled near $C = I$ where $I, C, C^2$ are almost parallel. So (i) we expand in the shifted
+basis $\{I, E, E^2, G, EG+GE, E^2G+GE^2\}$ with $E = C - \tfrac{I_1}{3} I$ and map back exactly
+(the analogue of the Newton form used for the isotropic eq. 23), (ii) normalise the
+columns, and (iii) solve the Tikhonov-regularised problem
+$\min \lVert \hat A d - s\rVert^2 + \tau^2\lVert d\rVert^2$ by QR of the stacked matrix
+$[\hat A; \tau I]$ (`lineax.QR`; never forms the Gram matrix, full column rank by
+construction, differentiable). For a well-posed basis this is the exact solution up to a
+relative bias $\tau^2/\sigma_{\min}^2$; on degenerate directions it returns the minimum-norm
+coefficients (as eqs. 24-25 set the redundant isotropic coefficients to zero) instead of
+blowing up. $\tau = \sqrt{\epsilon_{mach}}$.
+
+**Materials.** Any strain energy $\Phi(I_1, \dots, I_5)$ gives $S = 2\,\partial\Phi/\partial C$
+(autodiff over the full matrix, symmetrised); in closed form
+
+$$S = 2\big[(\Phi_1 + I_1\Phi_2 + I_2\Phi_3) I - (\Phi_2 + I_1\Phi_3) C + \Phi_3 C^2 +
+\Phi_4 G + \Phi_5 (CG + GC)\big],$$
+
+using $I_3 C^{-1} = C^2 - I_1 C + I_2 I$ (Cayley-Hamilton), so $c_5 = 0$ for hyperelastic
+materials; the sixth basis tensor is needed for general (non-potential) responses.
+"""
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import lineax as lx
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+
+from .. import gp
+from .._misc import as_float_array, default_floating_dtype, safe_norm
+from ..kernels import AbstractKernel, SquaredExponential
+from ._kinematics import check_tensor, invariants, require_spd, sym_to_vec, vec_to_sym
+from ._materials import MooneyRivlin
+from ._sampling import sample_finger_tensor
+from ._tbgp import _fit_or_condition
+
+_HIGHEST = jax.lax.Precision.HIGHEST
+_SQRT2 = 2.0**0.5
+
+EnergyFn5 = Callable[[Float[Array, " 5"]], Float[Array, ""]]
+
+# ----------------------------------------------------------------------------- kinematics
+
+
+def check_fibre(g: Float[ArrayLike, " 3"], name: str = "g") -> Float[Array, " 3"]:
+    """Trace-time check that `g` is one 3-vector (DESIGN rule 6, tier 1)."""
+    g = jnp.asarray(g)
+    if g.shape != (3,):
+        raise ValueError(
+            f"`{name}` must be one unit fibre direction of shape (3,) (vmap over a batch), "
+            f"got shape {g.shape}."
+        )
+    if not jnp.issubdtype(g.dtype, jnp.floating):
+        g = g.astype(default_floating_dtype())
+    return g
+
+
+def _common(C, g):
+    dtype = jnp.promote_types(C.dtype, g.dtype)
+    return C.astype(dtype), g.astype(dtype)
+
+
+def structure_tensor(g: Float[ArrayLike, " 3"]) -> Float[Array, "3 3"]:
+    r"""$G = g \otimes g$ for a unit fibre direction $g$ (section 7).
+
+    Raises at run time (`eqx.error_if`) if $|\lVert g\rVert - 1| > \sqrt{\epsilon}$: pass
+    `g / jnp.linalg.norm(g)`.
+    """
+    g = check_fibre(g)
+    bad = jnp.abs(jnp.sum(g * g) - 1.0) > 2 * jnp.sqrt(jnp.finfo(g.dtype).eps)
+    g = eqx.error_if(g, bad, "`g` is not a unit vector; pass g / jnp.linalg.norm(g).")
+    return jnp.outer(g, g)
+
+
+def transverse_invariants(C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]) -> Float[Array, " 5"]:
+    r"""$(I_1, I_2, I_3, I_4, I_5)$ of $(C, G = g\otimes g)$: eq. 16 for $C$, then
+    $I_4 = g\cdot Cg$, $I_5 = g\cdot C^2 g$ (section 7). Polynomial, smooth everywhere."""
+    C, g = _common(check_tensor(C, "C"), check_fibre(g))
+    G = structure_tensor(g)
+    I4 = jnp.sum(G * C)  # tr(CG) = g.Cg
+    I5 = jnp.sum(G * jnp.matmul(C, C, precision=_HIGHEST))  # tr(C^2 G) = g.C^2 g
+    return jnp.concatenate([invariants(C), jnp.stack([I4, I5])])
+
+
+def _basis(C, G):
+    eye = jnp.eye(3, dtype=C.dtype)
+    C2 = jnp.matmul(C, C, precision=_HIGHEST)
+    CG = jnp.matmul(C, G, precision=_HIGHEST)
+    C2G = jnp.matmul(C2, G, precision=_HIGHEST)
+    return jnp.stack([eye, C, C2, G, CG + CG.T, C2G + C2G.T])
+
+
+def transverse_tensor_basis(C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]) -> Float[Array, "6 3 3"]:
+    r"""$\{I, C, C^2, G, CG+GC, C^2G+GC^2\}$ (eq. 45), stacked on the leading axis.
+
+    ($GC = (CG)^T$ and $GC^2 = (C^2G)^T$ for symmetric $C$.)"""
+    C, g = _common(check_tensor(C, "C"), check_fibre(g))
+    return _basis(C, structure_tensor(g))
+
+
+def transverse_expand(
+    coefficients: Float[ArrayLike, " 6"], C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
+) -> Float[Array, "3 3"]:
+    r"""$S = \sum_{i=0}^5 c_i A_i$ (eq. 45)."""
+    c = jnp.asarray(coefficients)
+    if c.shape != (6,):
+        raise ValueError(f"`coefficients` must have shape (6,), got {c.shape}.")
+    return jnp.tensordot(c, transverse_tensor_basis(C, g), axes=1, precision=_HIGHEST)
+
+
+def _mandel(A):
+    v = sym_to_vec(A)
+    return v * jnp.array([1.0, 1.0, 1.0, _SQRT2, _SQRT2, _SQRT2], v.dtype)
+
+
+def extract_transverse_coefficients(
+    C: Float[ArrayLike, "3 3"],
+    g: Float[ArrayLike, " 3"],
+    S: Float[ArrayLike, "3 3"],
+    *,
+    tau: float | None = None,
+) -> Float[Array, " 6"]:
+    r"""Coefficients $c$ of $S = \sum_i c_i A_i$ (eq. 45) for one $(C, g, S)$ triple.
+
+    Regularised least squares in the Frobenius inner product (Mandel vectors), in the
+    shifted basis $E = C - \tfrac{I_1}{3}I$, by QR of $[\hat A; \tau I]$ (module docs): exact
+    for a linearly independent basis, bounded minimum-norm coefficients when it degenerates.
+    `tau`: Tikhonov parameter relative to unit-norm basis columns, default
+    $\sqrt{\epsilon_{mach}}$. Pointwise: vmap over triples.
+    """
+    C, g = _common(check_tensor(C, "C"), check_fibre(g))
+    S = check_tensor(S, "S").astype(C.dtype)
+    C = 0.5 * (C + C.T)
+    G = structure_tensor(g)
+    eps = jnp.finfo(C.dtype).eps
+    tau = jnp.sqrt(eps) if tau is None else tau
+    m = jnp.trace(C) / 3.0
+    A = jax.vmap(_mandel)(_basis(C - m * jnp.eye(3, dtype=C.dtype), G)).T  # (6 comps, 6 basis)
+    # Columns are normalised for scale invariance; the floor keeps a vanishing column (E = 0)
+    # at zero instead of amplifying round-off to unit length.
+    n = jnp.sqrt(jnp.sum(C * C))
+    ref = jnp.stack([1.0, n, n * n, 1.0, n, n * n]).astype(C.dtype)
+    scale = jnp.maximum(safe_norm(A, axis=0), jnp.sqrt(eps) * ref)
+    aug = jnp.concatenate([A / scale[None, :], tau * jnp.eye(6, dtype=C.dtype)])
+    rhs = jnp.concatenate([_mandel(0.5 * (S + S.T)), jnp.zeros(6, C.dtype)])
+    d = lx.linear_solve(lx.MatrixLinearOperator(aug), rhs, lx.QR()).value / scale
+    # Back to eq. 45's basis: E = C - mI, E^2 = C^2 - 2mC + m^2 I, EG+GE = (CG+GC) - 2mG,
+    # E^2G+GE^2 = (C^2G+GC^2) - 2m(CG+GC) + 2m^2 G.
+    return jnp.stack(
+        [
+            d[0] - m * d[1] + m * m * d[2],
+            d[1] - 2 * m * d[2],
+            d[2],
+            d[3] - 2 * m * d[4] + 2 * m * m * d[5],
+            d[4] - 2 * m * d[5],
+            d[5],
+        ]
+    )
+
+
+# ----------------------------------------------------------------------------- materials
+
+
+class FibreReinforcedMooneyRivlin(eqx.Module):
+    r"""A transversely isotropic strain energy: Mooney-Rivlin matrix (eq. 41) plus fibres,
+
+    $$\Phi = \Phi_{MR}(I_1, I_2, I_3) + \frac{k_f}{2 a_f}\Big(e^{a_f (I_4 - 1)^2} - 1\Big)
+    + \frac{k_s}{2}\,(I_5 - I_4^2).$$
+
+    The fibre term is the Holzapfel-Gasser-Ogden exponential (active in tension and
+    compression here, so the energy is smooth); $I_5 - I_4^2 = \lVert Cg\rVert^2 -
+    (g\cdot Cg)^2 \ge 0$ measures fibre-matrix shear (zero when $g$ is an eigenvector of
+    $C$). Both vanish with zero stress at $C = I$. Parameters: `matrix` (default
+    `MooneyRivlin()`, MPa), `k_fibre` $k_f$ = 1.0 MPa, `a_fibre` $a_f$ = 1.0
+    (dimensionless), `k_shear` $k_s$ = 0.1 MPa; illustrative values, not fitted to a
+    tissue. Call with the invariants `(5,)` (`transverse_invariants`).
+    """
+
+    matrix: MooneyRivlin = MooneyRivlin()
+    k_fibre: float | Float[Array, ""] = 1.0
+    a_fibre: float | Float[Array, ""] = 1.0
+    k_shear: float | Float[Array, ""] = 0.1
+
+    def __call__(self, I: Float[Array, " 5"]) -> Float[Array, ""]:
+        I4, I5 = I[3], I[4]
+        fibre = self.k_fibre / (2 * self.a_fibre) * jnp.expm1(self.a_fibre * (I4 - 1.0) ** 2)
+        return self.matrix(I[:3]) + fibre + 0.5 * self.k_shear * (I5 - I4 * I4)
+
+
+def transverse_stress(energy: EnergyFn5, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]) -> Float[Array, "3 3"]:
+    r"""Second Piola-Kirchhoff stress $S = 2\,\partial\Phi/\partial C$ by autodiff.
+
+    `energy` is any callable on the invariants `(5,)` of `transverse_invariants`. $C$ must be
+    symmetric positive definite (checked at run time) and $g$ a unit vector.
+    """
+    C, g = _common(check_tensor(C, "C"), check_fibre(g))
+    C = require_spd(C, "C")
+    dphi = jax.grad(lambda C_: energy(transverse_invariants(C_, g)))(C)
+    return dphi + dphi.T  # 2 * symmetric part
+
+
+def transverse_coefficients_from_energy_gradient(
+    I: Float[ArrayLike, " 5"], dphi: Float[ArrayLike, " 5"]
+) -> Float[Array, " 6"]:
+    r"""Coefficients of eq. 45 from $\nabla_I\Phi$ (module docs):
+    $c = 2(\Phi_1 + I_1\Phi_2 + I_2\Phi_3,\ -\Phi_2 - I_1\Phi_3,\ \Phi_3,\ \Phi_4,\ \Phi_5,\ 0)$."""
+    I = jnp.asarray(I)
+    d = jnp.asarray(dphi)
+    if I.shape != (5,) or d.shape != (5,):
+        raise ValueError(f"`I` and `dphi` must have shape (5,), got {I.shape} and {d.shape}.")
+    I1, I2 = I[0], I[1]
+    return 2.0 * jnp.stack(
+        [d[0] + I1 * d[1] + I2 * d[2], -d[1] - I1 * d[2], d[2], d[3], d[4], jnp.zeros_like(d[0])]
+    )
+
+
+def transverse_stress_closed_form(
+    energy: EnergyFn5, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
+) -> Float[Array, "3 3"]:
+    """$S$ from the closed-form coefficients (cross-check of `transverse_stress`)."""
+    I = transverse_invariants(C, g)
+    return transverse_expand(transverse_coefficients_from_energy_gradient(I, jax.grad(energy)(I)), C, g)
+
+
+# ----------------------------------------------------------------------------- GPs
+
+
+def _check_triples(Cs, gs, Ss):
+    Cs, gs, Ss = jnp.asarray(Cs), jnp.asarray(gs), jnp.asarray(Ss)
+    if Cs.ndim != 3 or Cs.shape[1:] != (3, 3):
+        raise ValueError(f"`Cs` must have shape (n, 3, 3), got {Cs.shape}.")
+    if gs.shape != (Cs.shape[0], 3):
+        raise ValueError(f"`gs` must have shape ({Cs.shape[0]}, 3) to match `Cs`, got {gs.shape}.")
+    if Ss.shape != Cs.shape:
+        raise ValueError(f"`Ss` must match `Cs` with shape {Cs.shape}, got {Ss.shape}.")
+    Cs, gs, Ss = (as_float_array(a, n) for a, n in ((Cs, "Cs"), (gs, "gs"), (Ss, "Ss")))
+    dtype = jnp.result_type(Cs.dtype, gs.dtype, Ss.dtype)
+    Cs, gs, Ss = Cs.astype(dtype), gs.astype(dtype), Ss.astype(dtype)
+    Cs = jax.vmap(lambda C: require_spd(C, "Cs"))(Cs)
+    Ss = jax.vmap(lambda S: require_spd(S, "Ss", positive_definite=False))(Ss)
+    return Cs, gs, Ss
+
+
+class TransverseTensorBasisGP(eqx.Module):
+    """A fitted TI TBGP: a GP posterior from the invariants `(5,)` to the coefficients `(6,)`."""
+
+    posterior: gp.Posterior
+
+    def coefficients(
+        self, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
+    ) -> tuple[Float[Array, " 6"], Float[Array, ""]]:
+        """Predicted coefficients `(6,)` of eq. 45 and their shared posterior variance."""
+        mean, var = gp.predict(self.posterior, transverse_invariants(C, g)[None, :])
+        return mean[0], var[0]
+
+    def __call__(
+        self, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
+    ) -> tuple[Float[Array, "3 3"], Float[Array, "3 3"]]:
+        r"""Predicted $S$ `(3, 3)` (eq. 45) and its component-wise variance
+        $v\sum_k (A_k)_{ij}^2$ at one $(C, g)$."""
+        c, v = self.coefficients(C, g)
+        A = transverse_tensor_basis(C, g)
+        return jnp.tensordot(c, A, axes=1, precision=_HIGHEST), v * jnp.sum(A * A, axis=0)
+
+
+@eqx.filter_jit
+def fit_transverse_tbgp(
+    Cs: Float[ArrayLike, "n 3 3"],
+    gs: Float[ArrayLike, "n 3"],
+    Ss: Float[ArrayLike, "n 3 3"],
+    *,
+    key: PRNGKeyArray | None,
+    kernel: AbstractKernel | None = None,
+    num_restarts: int = 20,
+    noise: float = gp.DEFAULT_NOISE,
+    throw: bool = True,
+) -> TransverseTensorBasisGP:
+    r"""Fit a transversely isotropic TBGP to `(C, g, S)` triples (section 7, eqs. 44-45).
+
+    Coefficients are extracted per triple (`extract_transverse_coefficients`), the GP
+    inputs are the five invariants, and the hyperparameters maximise the summed log
+    marginal likelihood of the six outputs with `num_restarts` L-BFGS starts (`key=None`:
+    keep `kernel`'s hyperparameters). Default kernel: eq. 5, noise $10^{-10}$. Every $C$ is
+    checked symmetric positive definite, every $S$ symmetric and every $g$ unit at run time.
+    """
+    Cs, gs, Ss = _check_triples(Cs, gs, Ss)
+    kernel = SquaredExponential() if kernel is None else kernel
+    X = jax.vmap(transverse_invariants)(Cs, gs)
+    Y = jax.vmap(extract_transverse_coefficients)(Cs, gs, Ss)
+    return TransverseTensorBasisGP(_fit_or_condition(kernel, X, Y, key, num_restarts, noise, throw))
+
+
+def _component_input(C, g):
+    return jnp.concatenate([sym_to_vec(C), sym_to_vec(structure_tensor(g))])
+
+
+class TransverseComponentGP(eqx.Module):
+    """Component-wise baseline: 6 components of `C` and 6 of `G` -> 6 components of `S`."""
+
+    posterior: gp.Posterior
+
+    def __call__(
+        self, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
+    ) -> tuple[Float[Array, "3 3"], Float[Array, "3 3"]]:
+        """Predicted `S (3, 3)` and component-wise variance at one `(C, g)`."""
+        C, g = _common(check_tensor(C, "C"), check_fibre(g))
+        mean, var = gp.predict(self.posterior, _component_input(C, g)[None, :])
+        return vec_to_sym(mean[0]), jnp.full((3, 3), var[0])
+
+
+@eqx.filter_jit
+def fit_transverse_component_gp(
+    Cs: Float[ArrayLike, "n 3 3"],
+    gs: Float[ArrayLike, "n 3"],
+    Ss: Float[ArrayLike, "n 3 3"],
+    *,
+    key: PRNGKeyArray | None,
+    kernel: AbstractKernel | None = None,
+    num_restarts: int = 20,
+    noise: float = gp.DEFAULT_NOISE,
+    throw: bool = True,
+) -> TransverseComponentGP:
+    """Fit the component-wise baseline for TI data (12 inputs: `C` and `G = g g^T`; 6 outputs)."""
+    Cs, gs, Ss = _check_triples(Cs, gs, Ss)
+    kernel = SquaredExponential() if kernel is None else kernel
+    X = jax.vmap(_component_input)(Cs, gs)
+    Y = jax.vmap(sym_to_vec)(Ss)
+    return TransverseComponentGP(_fit_or_condition(kernel, X, Y, key, num_restarts, noise, throw))
+
+
+# ----------------------------------------------------------------------------- data, studies
+
+
+def sample_fibre_direction(*, key: PRNGKeyArray, dtype=None) -> Float[Array, " 3"]:
+    """A unit vector uniform on the sphere (normalised Gaussian)."""
+    dtype = default_floating_dtype() if dtype is None else dtype
+    v = jr.normal(key, (3,), dtype)
+    return v / jnp.linalg.norm(v)
+
+
+def sample_transverse_deformation(
+    *, key: PRNGKeyArray, low: float = 1.0, high: float = 1.5, dtype=None
+) -> tuple[Float[Array, "3 3"], Float[Array, " 3"]]:
+    r"""$(C, g)$ with $C = F^T F$, $F = R U$, $U = Q\operatorname{diag}(\sqrt{\lambda})Q^T$:
+    $C = Q\operatorname{diag}(\lambda)Q^T$, $Q$ Haar on SO(3), $\lambda_i \sim U[$`low`,
+    `high`$]$ (the law of $B$ in eqs. 42-43, reused via `sample_finger_tensor`), and $g$
+    uniform on the sphere, independent of $C$."""
+    kc, kg = jr.split(key)
+    C = sample_finger_tensor(key=kc, low=low, high=high, dtype=dtype)
+    return C, sample_fibre_direction(key=kg, dtype=C.dtype)
+
+
+def sample_transverse_deformations(
+    n: int, *, key: PRNGKeyArray, low: float = 1.0, high: float = 1.5, dtype=None
+) -> tuple[Float[Array, "n 3 3"], Float[Array, "n 3"]]:
+    """`n` independent `sample_transverse_deformation` draws: `(Cs (n, 3, 3), gs (n, 3))`."""
+    return jax.vmap(lambda k: sample_transverse_deformation(key=k, low=low, high=high, dtype=dtype))(
+        jr.split(key, n)
+    )
+
+
+def transverse_stress_rmse(
+    model, Cs: Float[Array, "m 3 3"], gs: Float[Array, "m 3"], Ss: Float[Array, "m 3 3"]
+) -> Float[Array, ""]:
+    r"""RMSE over the 6 independent components of $S$ at `m` test points (mean prediction of
+    a `TransverseTensorBasisGP` or `TransverseComponentGP`)."""
+    P = jax.vmap(lambda C, g: model(C, g)[0])(Cs, gs)
+    d = jax.vmap(sym_to_vec)(P - Ss)
+    return jnp.sqrt(jnp.mean(d * d))
+
+
+@eqx.filter_jit
+def transverse_stress_rmse_trials(
+    fit: Callable,
+    Cs: Float[Array, "t n 3 3"],
+    gs: Float[Array, "t n 3"],
+    Ss: Float[Array, "t n 3 3"],
+    Cs_test: Float[Array, "m 3 3"],
+    gs_test: Float[Array, "m 3"],
+    Ss_test: Float[Array, "m 3 3"],
+    *,
+    key: PRNGKeyArray,
+    num_restarts: int = 20,
+) -> Float[Array, " t"]:
+    """Fit `t` independent models (`fit_transverse_tbgp` or `fit_transverse_component_gp`,
+    called with `throw=False`) under one `vmap` and return their test RMSEs `(t,)`."""
+    if Cs.ndim != 4 or Cs.shape[2:] != (3, 3) or Ss.shape != Cs.shape or gs.shape != Cs.shape[:3]:
+        raise ValueError(
+            "`Cs`, `gs`, `Ss` must have shapes (t, n, 3, 3), (t, n, 3), (t, n, 3, 3), got "
+            f"{Cs.shape}, {gs.shape}, {Ss.shape}."
+        )
+
+    def one(C, g, S, k):
+        model = fit(C, g, S, key=k, num_restarts=num_restarts, throw=False)
+        return transverse_stress_rmse(model, Cs_test, gs_test, Ss_test)
+
+    return jax.vmap(one)(Cs, gs, Ss, jr.split(key, Cs.shape[0]))
