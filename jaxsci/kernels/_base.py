@@ -42,6 +42,17 @@ def check_points(X, name: str) -> Float[Array, "n d"]:
     return X
 
 
+def check_pair(X1, X2) -> tuple[Float[Array, "n d"], Float[Array, "m d"]]:
+    X1 = check_points(X1, "X1")
+    X2 = check_points(X2, "X2")
+    if X1.shape[1] != X2.shape[1]:
+        raise ValueError(
+            f"`X1` and `X2` must have the same number of columns (input dimension d), "
+            f"got shapes {X1.shape} and {X2.shape}."
+        )
+    return X1, X2
+
+
 class AbstractKernel(eqx.Module):
     r"""A positive semi-definite covariance function $k(x, x')$.
 
@@ -57,13 +68,7 @@ class AbstractKernel(eqx.Module):
 
     def __call__(self, X1: Float[ArrayLike, "n d"], X2: Float[ArrayLike, "m d"]) -> Float[Array, "n m"]:
         r"""Gram matrix $K_{ij} = k(X_{1,i}, X_{2,j})$ of shape `(n, m)`."""
-        X1 = check_points(X1, "X1")
-        X2 = check_points(X2, "X2")
-        if X1.shape[1] != X2.shape[1]:
-            raise ValueError(
-                f"`X1` and `X2` must have the same number of columns (input dimension d), "
-                f"got shapes {X1.shape} and {X2.shape}."
-            )
+        X1, X2 = check_pair(X1, X2)
         row = jax.vmap(self.evaluate, in_axes=(None, 0))
         return jax.vmap(row, in_axes=(0, None))(X1, X2)
 
@@ -97,6 +102,9 @@ class Sum(AbstractKernel):
     def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
         return self.k1.evaluate(x, y) + self.k2.evaluate(x, y)
 
+    def __call__(self, X1: Float[ArrayLike, "n d"], X2: Float[ArrayLike, "m d"]) -> Float[Array, "n m"]:
+        return self.k1(X1, X2) + self.k2(X1, X2)
+
 
 class Product(AbstractKernel):
     r"""$k(x, y) = k_1(x, y)\,k_2(x, y)$ (a product of PSD kernels is PSD, Schur)."""
@@ -106,6 +114,9 @@ class Product(AbstractKernel):
 
     def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
         return self.k1.evaluate(x, y) * self.k2.evaluate(x, y)
+
+    def __call__(self, X1: Float[ArrayLike, "n d"], X2: Float[ArrayLike, "m d"]) -> Float[Array, "n m"]:
+        return self.k1(X1, X2) * self.k2(X1, X2)
 
 
 class Scaled(AbstractKernel):
@@ -130,3 +141,6 @@ class Scaled(AbstractKernel):
 
     def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
         return jnp.exp(self.log_scale) * self.kernel.evaluate(x, y)
+
+    def __call__(self, X1: Float[ArrayLike, "n d"], X2: Float[ArrayLike, "m d"]) -> Float[Array, "n m"]:
+        return jnp.exp(self.log_scale) * self.kernel(X1, X2)

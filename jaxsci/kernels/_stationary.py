@@ -10,12 +10,14 @@ second cross-derivatives needed by derivative observations, paper eqs. 35-36) ar
 and finite at $x = x'$, where the naive $\sqrt{u}$ chain rule gives $0 \cdot \infty$.
 """
 
+import abc
+
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._misc import safe_sqrt, sq_dist
-from ._base import AbstractKernel, log_positive
+from ._base import AbstractKernel, check_pair, log_positive
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -27,7 +29,27 @@ def _scaled_sq_dist(x, y, log_lengthscale) -> Float[Array, ""]:
             f"dimension d={x.shape[0]}; pass a scalar or a vector of length d."
         )
     diff = (x - y) * jnp.exp(-log_lengthscale)
-    return jnp.dot(diff, diff, precision=_HIGHEST)
+    return jnp.sum(diff * diff)
+
+
+def _pairwise_scaled_sq_dist(X1, X2, log_lengthscale) -> Float[Array, "n m"]:
+    r"""$r^2_{ij} = \sum_k (X_{1,ik} - X_{2,jk})^2 / \ell_k^2$ for all pairs at once.
+
+    The squared differences do not depend on the hyperparameters, so $r^2$ is one
+    contraction `(n, m, d) @ (d,)` with the weights $\ell_k^{-2}$ and its reverse-mode
+    derivative is the transposed contraction. The same numbers as the pointwise
+    `_scaled_sq_dist` under a double `vmap`, but XLA:CPU runs the reverse pass of that
+    double `vmap` 25x slower (measured: 200 Gram VJPs, n = 50, d = 6: 26 ms vs 0.8 ms).
+    """
+    d = X1.shape[1]
+    if log_lengthscale.ndim == 1 and log_lengthscale.shape[0] != d:
+        raise ValueError(
+            f"ARD `lengthscale` has shape {log_lengthscale.shape} but the points have "
+            f"dimension d={d}; pass a scalar or a vector of length d."
+        )
+    diff = X1[:, None, :] - X2[None, :, :]
+    weights = jnp.broadcast_to(jnp.exp(-2.0 * log_lengthscale), (d,))
+    return jnp.einsum("nmd,d->nm", diff * diff, weights, precision=_HIGHEST)
 
 
 class _LengthscaleKernel(AbstractKernel):
@@ -57,6 +79,19 @@ class _LengthscaleKernel(AbstractKernel):
     def lengthscale(self) -> Float[Array, "*d"]:
         return jnp.exp(self.log_lengthscale)
 
+    @abc.abstractmethod
+    def profile(self, r2: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+        r"""$k$ as a function of the scaled squared distance $r^2$ (elementwise)."""
+
+    def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
+        return self.profile(_scaled_sq_dist(x, y, self.log_lengthscale))
+
+    def __call__(self, X1: Float[ArrayLike, "n d"], X2: Float[ArrayLike, "m d"]) -> Float[Array, "n m"]:
+        r"""Gram matrix, computed as `profile` of all pairwise $r^2$ at once (equal to the
+        pointwise definition; see `_pairwise_scaled_sq_dist` for why)."""
+        X1, X2 = check_pair(X1, X2)
+        return self.profile(_pairwise_scaled_sq_dist(X1, X2, self.log_lengthscale))
+
 
 class SquaredExponential(AbstractKernel):
     r"""The paper's squared-exponential kernel (Frankel et al., eq. 5):
@@ -85,6 +120,13 @@ class SquaredExponential(AbstractKernel):
     def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
         return jnp.exp(self.log_theta1 - jnp.exp(self.log_theta2) * sq_dist(x, y))
 
+    def __call__(self, X1: Float[ArrayLike, "n d"], X2: Float[ArrayLike, "m d"]) -> Float[Array, "n m"]:
+        """Gram matrix from all pairwise squared distances at once (same values as
+        `evaluate` under `vmap`, much cheaper to differentiate on CPU)."""
+        X1, X2 = check_pair(X1, X2)
+        r2 = _pairwise_scaled_sq_dist(X1, X2, jnp.zeros((), X1.dtype))
+        return jnp.exp(self.log_theta1 - jnp.exp(self.log_theta2) * r2)
+
 
 class ExpQuad(_LengthscaleKernel):
     r"""Squared-exponential kernel in lengthscale form (scikit-learn `C * RBF`):
@@ -94,8 +136,7 @@ class ExpQuad(_LengthscaleKernel):
     `ExpQuad(variance=σ², lengthscale=ℓ)`, `ℓ` scalar or ARD vector `(d,)`.
     """
 
-    def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
-        r2 = _scaled_sq_dist(x, y, self.log_lengthscale)
+    def profile(self, r2: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
         return jnp.exp(self.log_variance - 0.5 * r2)
 
 
@@ -106,9 +147,8 @@ class Matern12(_LengthscaleKernel):
     observations; the gradient of $r$ at $x = x'$ is taken as 0 (safe square root).
     """
 
-    def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
-        r = safe_sqrt(_scaled_sq_dist(x, y, self.log_lengthscale))
-        return jnp.exp(self.log_variance - r)
+    def profile(self, r2: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+        return jnp.exp(self.log_variance - safe_sqrt(r2))
 
 
 @jax.custom_jvp
@@ -155,9 +195,8 @@ class Matern32(_LengthscaleKernel):
     Once mean-square differentiable: value/gradient cross-covariances are exact.
     """
 
-    def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
-        u = 3.0 * _scaled_sq_dist(x, y, self.log_lengthscale)
-        return jnp.exp(self.log_variance) * _m32(u)
+    def profile(self, r2: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+        return jnp.exp(self.log_variance) * _m32(3.0 * r2)
 
 
 class Matern52(_LengthscaleKernel):
@@ -167,9 +206,8 @@ class Matern52(_LengthscaleKernel):
     observations are exact at $x = x'$.
     """
 
-    def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
-        u = 5.0 * _scaled_sq_dist(x, y, self.log_lengthscale)
-        return jnp.exp(self.log_variance) * _m52(u)
+    def profile(self, r2: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+        return jnp.exp(self.log_variance) * _m52(5.0 * r2)
 
 
 class RationalQuadratic(_LengthscaleKernel):
@@ -196,8 +234,7 @@ class RationalQuadratic(_LengthscaleKernel):
     def alpha(self) -> Float[Array, ""]:
         return jnp.exp(self.log_alpha)
 
-    def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
-        r2 = _scaled_sq_dist(x, y, self.log_lengthscale)
+    def profile(self, r2: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
         alpha = jnp.exp(self.log_alpha)
         return jnp.exp(self.log_variance - alpha * jnp.log1p(r2 / (2.0 * alpha)))
 

@@ -147,3 +147,32 @@ def test_float32_dtype_follows():
     k = K.ExpQuad(jnp.float32(1.0), jnp.float32(0.5))
     X = jnp.ones((3, 2), jnp.float32)
     assert k(X, X).dtype == jnp.float32
+
+
+def _pointwise_gram(kernel, X1, X2):
+    """The definition: `evaluate` under a double vmap (what AbstractKernel.__call__ does)."""
+    return jax.vmap(jax.vmap(kernel.evaluate, (None, 0)), (0, None))(X1, X2)
+
+
+@pytest.mark.parametrize("name", list(KERNELS))
+def test_batched_gram_equals_pointwise_definition(name, points):
+    """Stationary kernels override the Gram with an all-pairs form (fast reverse mode on CPU);
+    values, hyperparameter gradients and input gradients must equal the pointwise ones."""
+    X1, X2 = (jnp.asarray(p) for p in points)
+    kernel = KERNELS[name]
+    np.testing.assert_allclose(kernel(X1, X2), _pointwise_gram(kernel, X1, X2), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(kernel(X1, X1), _pointwise_gram(kernel, X1, X1), rtol=1e-13, atol=1e-15)
+    W = jnp.asarray(np.random.default_rng(1).normal(size=(7, 5)))
+    loss = lambda k, a, b: jnp.sum(W * k(a, b))
+    loss_ref = lambda k, a, b: jnp.sum(W * _pointwise_gram(k, a, b))
+    for argnums in (1, 2):
+        np.testing.assert_allclose(
+            jax.grad(loss, argnums)(kernel, X1, X2), jax.grad(loss_ref, argnums)(kernel, X1, X2), rtol=1e-11, atol=1e-13
+        )
+    g, g_ref = eqx.filter_grad(loss)(kernel, X1, X2), eqx.filter_grad(loss_ref)(kernel, X1, X2)
+    for a, b in zip(jax.tree_util.tree_leaves(g), jax.tree_util.tree_leaves(g_ref)):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+    # forward mode through the batched Gram works too
+    t = jax.jvp(lambda a: kernel(a, X2), (X1,), (jnp.ones_like(X1),))[1]
+    t_ref = jax.jvp(lambda a: _pointwise_gram(kernel, a, X2), (X1,), (jnp.ones_like(X1),))[1]
+    np.testing.assert_allclose(t, t_ref, rtol=1e-11, atol=1e-13)
