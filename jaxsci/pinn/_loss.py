@@ -18,7 +18,7 @@ import jax.random as jr
 import jax.tree_util as jtu
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._problems import AbstractPDEProblem
+from ._problems import DEFAULT_CHUNK_SIZE, AbstractPDEProblem
 from ._sampling import AbstractSampler, Uniform
 
 
@@ -76,10 +76,18 @@ def residuals(
 
 
 def loss_terms(
-    model: Callable, problem: AbstractPDEProblem, batch: Collocation
+    model: Callable,
+    problem: AbstractPDEProblem,
+    batch: Collocation,
+    *,
+    chunk_size: int | None = DEFAULT_CHUNK_SIZE,
 ) -> dict[str, Float[Array, ""]]:
-    r"""Unweighted named terms: `"pde"` ($L_r$) and one MSE per constraint set."""
-    terms = {"pde": jnp.mean(residuals(model, problem, batch.interior) ** 2)}
+    r"""Unweighted named terms: `"pde"` ($L_r$, by `problem.residual_mse` with `chunk_size`:
+    an int evaluates it chunk-wise with a custom reverse pass, `None` gives the plain
+    expression differentiable in every mode) and one MSE per constraint set."""
+    if batch.interior.ndim != 2:
+        raise ValueError(f"`batch.interior` must have shape (n, d), got {batch.interior.shape}.")
+    terms = {"pde": problem.residual_mse(model, batch.interior, chunk_size=chunk_size)}
     for nm, (pts, vals) in batch.data.items():
         pred = jax.vmap(lambda x: jnp.reshape(model(x), ()))(pts)
         terms[nm] = jnp.mean((pred - vals) ** 2)
@@ -106,13 +114,21 @@ def eq16_weights(batch: Collocation) -> dict[str, float]:
 
 
 class PINNArgs(eqx.Module):
-    """Everything a PINN loss needs besides the model (the `args` of `jaxsci.train.fit`)."""
+    """Everything a PINN loss needs besides the model (the `args` of `jaxsci.train.fit`).
+
+    `chunk_size` (static) is passed to `loss_terms`: residual points per chunk of the
+    chunked residual loss with its custom reverse pass (default 512), or `None` for the plain
+    expression (needed for forward mode, e.g. `jaxsci.train.hessian_matrix`)."""
 
     problem: AbstractPDEProblem
     batch: Collocation
     weights: dict[str, Float[Array, ""]]
+    chunk_size: int | None = eqx.field(static=True)
 
-    def __init__(self, problem, batch, weights=None):
+    def __init__(self, problem, batch, weights=None, chunk_size=DEFAULT_CHUNK_SIZE):
+        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+            raise ValueError(f"`chunk_size` must be a positive int or None, got {chunk_size!r}.")
+        self.chunk_size = chunk_size
         self.problem = problem
         self.batch = batch
         weights = eq16_weights(batch) if weights is None else weights
@@ -121,7 +137,7 @@ class PINNArgs(eqx.Module):
 
 def pinn_loss(model: Callable, args: PINNArgs) -> tuple[Float[Array, ""], dict]:
     """`(weighted loss, unweighted named terms)`: the `loss_fn` for `jaxsci.train.fit`."""
-    terms = loss_terms(model, args.problem, args.batch)
+    terms = loss_terms(model, args.problem, args.batch, chunk_size=args.chunk_size)
     return weighted_sum(terms, args.weights), terms
 
 
@@ -147,7 +163,9 @@ def balance_weights(
     params, static = eqx.partition(model, eqx.is_inexact_array)
 
     def term(p, name):
-        return loss_terms(eqx.combine(p, static), args.problem, args.batch)[name]
+        return loss_terms(
+            eqx.combine(p, static), args.problem, args.batch, chunk_size=args.chunk_size
+        )[name]
 
     def stats(name):
         g = jax.grad(term)(params, name)

@@ -19,7 +19,10 @@ from ._flux import AbstractFlux
 from ._operators import derivatives_1d
 from ._riemann import RiemannSolution
 from ._sampling import AbstractSampler, Box, Uniform
-from ._taylor import batch_derivatives_1d
+from ._chunked import autodiff_chunk_vjp, chunked_mse
+from ._taylor import _is_plain_mlp, batch_derivatives_1d, mlp_sq_residual_vjp
+
+DEFAULT_CHUNK_SIZE = 512
 
 
 class AbstractPDEProblem(eqx.Module):
@@ -51,6 +54,29 @@ class AbstractPDEProblem(eqx.Module):
         problems use the Taylor-mode MLP path of `batch_derivatives_1d` when they can)."""
         return jax.vmap(lambda x: self.residual(model, x))(points)
 
+    def residual_mse(
+        self, model: Callable, points: Float[Array, "n d"], *,
+        chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+    ) -> Float[Array, ""]:
+        r"""Residual loss $L_r = \frac{1}{n}\sum_i r(x_i)^2$ (Fuks & Tchelepi eq. 16).
+
+        With an int `chunk_size` (default 512) the points are processed that many at a time
+        and the gradient is accumulated chunk by chunk inside a `jax.custom_vjp`
+        (`jaxsci.pinn._chunked`: cache-sized working set; for 1-D space-time problems on a
+        plain `eqx.nn.MLP` the chunk gradient is the hand-written Taylor-mode reverse pass).
+        Reverse mode and `vmap` only; `chunk_size=None` gives the plain expression
+        `mean(residuals(model, points) ** 2)`, differentiable in every mode (use it for
+        Hessians / forward mode). Both agree to float rounding.
+        """
+        if chunk_size is None:
+            return jnp.mean(self.residuals(model, points) ** 2)
+        return chunked_mse(
+            lambda pr, m, x, w: pr._chunk_vjp(m, x, w), self, model, points, chunk_size
+        )
+
+    def _chunk_vjp(self, model, x, w):
+        return autodiff_chunk_vjp(self, model, x, w)
+
     def exact(self, x: Float[Array, " d"]) -> Float[Array, ""]:
         """Exact solution at one point, where known."""
         raise NotImplementedError(f"{type(self).__name__} has no closed-form solution.")
@@ -76,6 +102,11 @@ class _SpaceTime1D(AbstractPDEProblem):
 
     def residuals(self, model, points):
         return self.residual_from_derivatives(*batch_derivatives_1d(model, points), points)
+
+    def _chunk_vjp(self, model, x, w):
+        if _is_plain_mlp(model):
+            return mlp_sq_residual_vjp(self, model, x, w)
+        return autodiff_chunk_vjp(self, model, x, w)
 
     @property
     def constraint_names(self):

@@ -1,4 +1,5 @@
-r"""Batched Taylor-mode derivatives $(u, u_x, u_{xx}, u_t)$ of an MLP on space-time points.
+r"""Batched Taylor-mode derivatives $(u, u_x, u_{xx}, u_t)$ of an MLP on space-time points,
+and their hand-written reverse pass.
 
 For a network $h_{\ell+1} = \sigma(W_\ell h_\ell + b_\ell)$ the first and second derivatives
 along the input directions propagate layer by layer in closed form (forward Taylor mode):
@@ -7,10 +8,17 @@ $$z = W h + b,\quad z_x = W h_x,\quad z_t = W h_t,\quad z_{xx} = W h_{xx},$$
 $$h' = \sigma(z),\quad h'_x = \sigma'(z) z_x,\quad h'_t = \sigma'(z) z_t,\quad
 h'_{xx} = \sigma''(z) z_x^2 + \sigma'(z) z_{xx}.$$
 
-The four streams share one matrix product per layer (stacked rows), and there is no
-duplicated first-derivative stream as in nested `jvp`. This is the lean path that
-`jaxsci.pinn` problems use for `eqx.nn.MLP` models; anything else falls back to the generic
-pointwise `derivatives_1d` under `vmap` (same values, checked in the tests).
+The streams are kept feature-major (`(width, n_points)`), so every layer is four matrix
+products $W H$ over the whole batch, and the first layer needs none for the tangents
+($z_x = W_{:,0}$, $z_t = W_{:,1}$, $z_{xx} = 0$). There is no duplicated first-derivative
+stream as in nested `jvp`.
+
+`mlp_sq_residual_vjp` adds the reverse pass written out by hand (the transpose of the
+recursion above: three products per stream and layer, $\partial W = \sum_s G_s H_s^T$,
+$\partial H_s = W^T G_s$, and the chain rule through $\sigma, \sigma', \sigma''$, which needs
+$\sigma'''$). It is what `jaxsci.pinn` problems use, chunk by chunk, for the gradient of the
+residual loss of eqs. (16)/(22) (Fuks & Tchelepi) when the model is a plain `eqx.nn.MLP`;
+anything else falls back to automatic differentiation (same values; checked in the tests).
 """
 
 import equinox as eqx
@@ -21,22 +29,27 @@ from jaxtyping import Array, Float
 from ._operators import derivatives_1d
 
 
-def _activation_derivs(act, z):
-    if act is jnp.tanh or act is jax.nn.tanh:
+def _is_tanh(act) -> bool:
+    return act is jnp.tanh or act is jax.nn.tanh
+
+
+def _activation_derivs(act, z, order: int = 2):
+    r"""$(\sigma, \sigma', \sigma'', [\sigma'''])(z)$ elementwise."""
+    if _is_tanh(act):
         a = jnp.tanh(z)
         d1 = 1 - a * a
-        return a, d1, -2 * a * d1
+        d2 = -2 * a * d1
+        return (a, d1, d2) if order == 2 else (a, d1, d2, d1 * (6 * a * a - 2))
+
+    def deriv(f):
+        return lambda q: jax.jvp(f, (q,), (jnp.ones_like(q),))[1]
+
+    fs = [act]
+    for _ in range(order):
+        fs.append(deriv(fs[-1]))
     flat = z.reshape(-1)
-
-    def scalar(q):
-        def first(r):
-            return jax.jvp(act, (r,), (jnp.ones_like(r),))
-
-        (a, d1), (_, d2) = jax.jvp(first, (q,), (jnp.ones_like(q),))
-        return a, d1, d2
-
-    a, d1, d2 = jax.vmap(scalar)(flat)
-    return a.reshape(z.shape), d1.reshape(z.shape), d2.reshape(z.shape)
+    out = jax.vmap(lambda q: tuple(f(q) for f in fs))(flat)
+    return tuple(o.reshape(z.shape) for o in out)
 
 
 def _is_plain_mlp(model) -> bool:
@@ -52,11 +65,7 @@ def _is_plain_mlp(model) -> bool:
     return identity and callable(model.activation)
 
 
-def mlp_derivatives_1d(
-    model: eqx.nn.MLP, points: Float[Array, "n 2"]
-) -> tuple[Float[Array, " n"], Float[Array, " n"], Float[Array, " n"], Float[Array, " n"]]:
-    r"""$(u, u_x, u_{xx}, u_t)$ at `points` $(x, t)$ for a scalar-output `eqx.nn.MLP` with an
-    elementwise activation and identity final activation (module docstring)."""
+def _check(model, points):
     if not _is_plain_mlp(model):
         raise TypeError(
             "`mlp_derivatives_1d` needs an eqx.nn.MLP with in_size=2, scalar output and an "
@@ -64,22 +73,111 @@ def mlp_derivatives_1d(
         )
     if points.ndim != 2 or points.shape[1] != 2:
         raise ValueError(f"`points` must have shape (n, 2), got {points.shape}.")
-    n = points.shape[0]
-    h = points
-    hx = jnp.zeros_like(points).at[:, 0].set(1)
-    ht = jnp.zeros_like(points).at[:, 1].set(1)
-    hxx = jnp.zeros_like(points)
+
+
+def _forward(model, points):
+    """Taylor-mode forward pass; returns the four output rows and what the reverse pass
+    needs: the pre-activations `(z, zx, zt, zxx)` of every hidden layer and the stream
+    inputs `(h, hx, ht, hxx)` of every layer after the first."""
     layers = model.layers
+    n = points.shape[0]
+    last = len(layers) - 1
+    pre, inputs = [], []
+    h = hx = ht = hxx = None
     for i, layer in enumerate(layers):
-        z_all = jnp.concatenate([h, hx, ht, hxx], axis=0) @ layer.weight.T
-        z, zx, zt, zxx = z_all[:n], z_all[n : 2 * n], z_all[2 * n : 3 * n], z_all[3 * n :]
+        w = layer.weight
+        if i == 0:
+            z = w @ points.T
+            zx, zt, zxx = w[:, 0:1], w[:, 1:2], None
+        else:
+            inputs.append((h, hx, ht, hxx))
+            z, zx, zt = w @ h, w @ hx, w @ ht
+            zxx = w @ hxx
         if layer.bias is not None:
-            z = z + layer.bias[None, :]
-        if i == len(layers) - 1:
-            return z[:, 0], zx[:, 0], zxx[:, 0], zt[:, 0]
+            z = z + layer.bias[:, None]
+        if i == last:
+            zxx = jnp.zeros_like(z) if zxx is None else zxx
+            out = tuple(jnp.broadcast_to(s[0], (n,)) for s in (z, zx, zxx, zt))
+            return out, (pre, inputs)
+        pre.append((z, zx, zt, zxx))
         a, d1, d2 = _activation_derivs(model.activation, z)
-        h, hx, ht, hxx = a, d1 * zx, d1 * zt, d2 * zx * zx + d1 * zxx
+        h, hx, ht = a, d1 * zx, d1 * zt
+        hxx = d2 * zx * zx if zxx is None else d2 * zx * zx + d1 * zxx
     raise AssertionError("unreachable")
+
+
+def _backward(model, points, saved, cotangents):
+    """Reverse pass of `_forward`: cotangents of `(u, u_x, u_xx, u_t)` (each `(n,)`) ->
+    (weight grads, bias grads, point grads)."""
+    pre, inputs = saved
+    layers = model.layers
+    n = points.shape[0]
+    gu, gux, guxx, gut = (c[None, :] for c in cotangents)
+    g_z, g_zx, g_zt, g_zxx = gu, gux, gut, guxx
+    g_w = [None] * len(layers)
+    g_b = [None] * len(layers)
+    for i in range(len(layers) - 1, -1, -1):
+        w = layers[i].weight
+        g_b[i] = jnp.sum(g_z, axis=1) if layers[i].bias is not None else None
+        if i == 0:
+            g_w[0] = (g_z @ points).at[:, 0].add(jnp.sum(g_zx, 1)).at[:, 1].add(jnp.sum(g_zt, 1))
+            g_x = (w.T @ g_z).T
+            return g_w, g_b, jnp.broadcast_to(g_x, (n, 2))
+        h, hx, ht, hxx = inputs[i - 1]
+        g_w[i] = g_z @ h.T + g_zx @ hx.T + g_zt @ ht.T + g_zxx @ hxx.T
+        gh, ghx, ght, ghxx = w.T @ g_z, w.T @ g_zx, w.T @ g_zt, w.T @ g_zxx
+        z, zx, zt, zxx = pre[i - 1]
+        _, d1, d2, d3 = _activation_derivs(model.activation, z, order=3)
+        # cotangent of d1 (sigma') and d2 (sigma'') in the recursion of the module docstring
+        g_d1 = ghx * zx + ght * zt
+        if zxx is not None:
+            g_d1 = g_d1 + ghxx * zxx
+        g_d2 = ghxx * zx * zx
+        g_z = d1 * gh + d2 * g_d1 + d3 * g_d2
+        g_zx = d1 * ghx + 2 * d2 * zx * ghxx
+        g_zt = d1 * ght
+        g_zxx = d1 * ghxx
+    raise AssertionError("unreachable")
+
+
+def mlp_derivatives_1d(
+    model: eqx.nn.MLP, points: Float[Array, "n 2"]
+) -> tuple[Float[Array, " n"], Float[Array, " n"], Float[Array, " n"], Float[Array, " n"]]:
+    r"""$(u, u_x, u_{xx}, u_t)$ at `points` $(x, t)$ for a scalar-output `eqx.nn.MLP` with an
+    elementwise activation and identity final activation (module docstring). Differentiable
+    by JAX in both modes."""
+    _check(model, points)
+    return _forward(model, points)[0]
+
+
+def mlp_sq_residual_vjp(problem, model: eqx.nn.MLP, points: Float[Array, "n 2"],
+                        weights: Float[Array, " n"]):
+    r"""$v = \sum_i w_i\, r_i^2$ for the residual
+    $r = $ `problem.residual_from_derivatives(u, ux, uxx, ut, points)` (e.g. eq. (22)), and its
+    gradient with respect to the model's arrays, the problem's arrays (e.g. $\epsilon$) and
+    the points, by the Taylor-mode forward pass and the hand-written reverse pass.
+
+    **Returns:** `(v, grad_model, grad_problem, grad_points)`; the first two gradients have
+    the structure of `eqx.partition(., eqx.is_inexact_array)[0]` of the model / problem.
+    """
+    _check(model, points)
+    derivs, saved = _forward(model, points)
+    pdyn, pstatic = eqx.partition(problem, eqx.is_inexact_array)
+
+    def res(d, pdyn, x):
+        return eqx.combine(pdyn, pstatic).residual_from_derivatives(*d, x)
+
+    r, vjp = jax.vjp(res, derivs, pdyn, points)
+    value = jnp.sum(weights * r * r)
+    g_derivs, g_problem, g_x_res = vjp(2 * weights * r)
+    g_w, g_b, g_x = _backward(model, points, saved, g_derivs)
+    params = eqx.filter(model, eqx.is_inexact_array)
+    g_model = eqx.tree_at(lambda m: [layer.weight for layer in m.layers], params, g_w)
+    with_bias = [i for i, layer in enumerate(model.layers) if layer.bias is not None]
+    g_model = eqx.tree_at(
+        lambda m: [m.layers[i].bias for i in with_bias], g_model, [g_b[i] for i in with_bias]
+    )
+    return value, g_model, g_problem, g_x + g_x_res
 
 
 def batch_derivatives_1d(

@@ -134,12 +134,15 @@ def fit(
         raise ValueError(f"`update_every` must be >= 1, got {update_every}.")
     if update_args is not None and key is None:
         key = jr.key(0)
-    step, params, static = make_step(loss_fn, optimizer, model)
+    params, static = eqx.partition(model, eqx.is_inexact_array)
     if opt_state is None:
         opt_state = optax.with_extra_args_support(optimizer).init(params)
     args_dyn, args_static = eqx.partition(args, eqx.is_array)
+    # the step is built inside the compiled function from hashable pieces, so a second `fit`
+    # with the same loss_fn / optimizer / model structure reuses the compiled loop
     return _fit(
-        step,
+        loss_fn,
+        optimizer,
         static,
         args_static,
         update_args,
@@ -156,7 +159,8 @@ def fit(
 
 @eqx.filter_jit
 def _fit(
-    step,
+    loss_fn,
+    optimizer,
     static,
     args_static,
     update_args,
@@ -170,6 +174,8 @@ def _fit(
     update_every,
     progress_every,
 ):
+    step, _, _ = make_step(loss_fn, optimizer, eqx.combine(params, static))
+
     def body(carry, i):
         params, opt_state, args_dyn, key = carry
         if update_args is not None:
