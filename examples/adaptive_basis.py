@@ -76,13 +76,30 @@ def _batched_resnets(n_seeds, width, depth, init, key, in_size=1):
 
 
 # ----------------------------------------------------------------------------- part (i)
-def part_i(out, quick):
-    n_seeds, steps, depth = (4, 300, 4) if quick else (16, 1000, 4)
+I_OPTIMISERS = {  # name -> (factory of the number of steps, fixed rate?)
+    "GD 1e-2": (lambda n: optax.sgd(1e-2), True),
+    "Adam 1e-3": (lambda n: optax.adam(1e-3), True),
+    "Adam 1e-2": (lambda n: optax.adam(1e-2), True),
+    "Adam cos 1e-2": (lambda n: optax.adam(optax.cosine_decay_schedule(1e-2, n, 1e-2)), False),
+}
+
+
+def part_i(out, quick, steps=None, optimisers=None):
+    """Joint training (optimiser X on all parameters) vs LSGD (optimiser X on the hidden
+    parameters, head by least squares), same X, same number of gradient steps, same seeds.
+    A fixed-rate optimiser's loss after n steps of a longer run equals that of an n-step
+    run, so one run per (optimiser, method) gives the ratio at every checkpoint; the
+    cosine-decayed Adam (rate 1e-2 -> 1e-4 over the run) is reported at the end only."""
+    n_seeds, depth = (4, 4) if quick else (16, 4)
+    steps = (300 if quick else 1000) if steps is None else steps
+    optimisers = list(I_OPTIMISERS) if optimisers is None else optimisers
+    checkpoints = [n for n in (100, 300, 1000, 3000, 10000) if n < steps] + [steps]
     terms = sin_terms()
     models = _batched_resnets(n_seeds, 32, depth, "Box", jr.key(0))
     rows, curves = [], {}
-    for opt_name, opt in [("Adam 1e-3", optax.adam(1e-3)), ("GD 1e-2", optax.sgd(1e-2))]:
-        for name, fn in [("GD (joint)", joint_gd), ("LSGD", lsgd)]:
+    for opt_name in optimisers:
+        opt = I_OPTIMISERS[opt_name][0](steps)
+        for name, fn in [("joint", joint_gd), ("LSGD", lsgd)]:
             run = eqx.filter_jit(eqx.filter_vmap(
                 lambda m, fn=fn, opt=opt: fn(m, terms, opt, num_steps=steps, throw=False)
             ))
@@ -95,21 +112,26 @@ def part_i(out, quick):
                          f"{hist[:, -1].std():.2f}", f"{np.mean(10 ** hist[:, -1]):.2e}",
                          f"{dt:.1f}"))
     ratios = []
-    for opt_name in ("Adam 1e-3", "GD 1e-2"):
-        gd, ls = curves[(opt_name, "GD (joint)")], curves[(opt_name, "LSGD")]
-        ratios.append((opt_name, f"{10 ** (gd[:, -1].mean() - ls[:, -1].mean()):.1f}",
-                       f"{np.mean(10 ** gd[:, -1]) / np.mean(10 ** ls[:, -1]):.1f}"))
+    for opt_name in optimisers:
+        gd, ls = curves[(opt_name, "joint")], curves[(opt_name, "LSGD")]
+        # a decaying schedule's loss after n < steps is not that of an n-step run
+        for n in checkpoints if I_OPTIMISERS[opt_name][1] else [steps]:
+            ratios.append((opt_name, n, f"{gd[:, n].mean():.2f} +- {gd[:, n].std():.2f}",
+                           f"{ls[:, n].mean():.2f} +- {ls[:, n].std():.2f}",
+                           f"{10 ** (gd[:, n].mean() - ls[:, n].mean()):.1f}",
+                           f"{np.mean(10 ** gd[:, n]) / np.mean(10 ** ls[:, n]):.1f}"))
     _table(f"(i) sin(2 pi x), 256 pts, ResNet width 32 depth {depth}, Box init, {n_seeds} seeds",
-           ["optimiser", "method", "steps", "log10 final loss", "mean loss", "wall s"], rows)
-    _table("(i) GD / LSGD final-loss ratio", ["optimiser", "10^(mean log10 gap)",
-                                               "ratio of mean losses"], ratios)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, opt_name in zip(axes, ("Adam 1e-3", "GD 1e-2")):
-        for name, c in [("GD (joint)", "C0"), ("LSGD", "C3")]:
+           ["optimiser X", "method", "steps", "log10 final loss", "mean loss", "wall s"], rows)
+    _table("(i) joint-X / LSGD-X final-loss ratio after n gradient steps (same X, same seeds)",
+           ["optimiser X", "n", "joint log10 loss", "LSGD log10 loss",
+            "10^(mean log10 gap)", "ratio of mean losses"], ratios)
+    fig, axes = plt.subplots(1, len(optimisers), figsize=(5 * len(optimisers), 4))
+    for ax, opt_name in zip(np.atleast_1d(axes), optimisers):
+        for name, c in [("joint", "C0"), ("LSGD", "C3")]:
             h = curves[(opt_name, name)]
             mu, sd = h.mean(0), h.std(0)
             it = np.arange(h.shape[1])
-            ax.plot(it, mu, c, label=name)
+            ax.plot(it, mu, c, label=f"{name} ({opt_name})")
             ax.fill_between(it, mu - sd, mu + sd, color=c, alpha=0.25)
         ax.set(xlabel="gradient step", ylabel="log10 loss", title=opt_name)
         ax.legend()
@@ -246,7 +268,8 @@ def tri(x, p):
     return 2 * jnp.abs(p * x - jnp.floor(p * x + 0.5)) - 1
 
 
-def part_iv(out, quick, tri_p=None, cross=True, tri2=True):
+def part_iv(out, quick, tri_p=None, cross=True, tri2=True, tri_l2=1e-3, l2_scaled=True,
+            baselines=True):
     rows_cross, rows_tri = [], []
     # cross-shaped sine on [-1, 1]^2, 501 samples per axis, RBF partitions
     s = jnp.linspace(-1, 1, 101 if quick else 501)
@@ -287,27 +310,34 @@ def part_iv(out, quick, tri_p=None, cross=True, tri2=True):
             part = eqx.tree_at(lambda q: q.resnet,
                                part, jaxsci.init.box(part.resnet, key=jr.key(p + 1)))
             pou = jaxsci.nn.POUNet(part, jaxsci.nn.LegendreSpace(1, m), key=jr.key(2))
-            # Phase 1 with a strong l2 penalty separates the partitions; cosine-decayed Adam
+            # Phase 1 with an l2 penalty against collapsing partitions; cosine-decayed Adam
             # lets phase 2 settle (a constant rate leaves the kinks oscillating ~1e-4).
             opt = optax.adam(optax.cosine_decay_schedule(1e-2, max(pre, post), 1e-3))
+            # The penalty must stay small against the loss at the localised solution, whose
+            # global-Legendre coefficients have |c|^2 ~ q^3 for TRI(x; q), q = 2^(p-1).
+            lam = tri_l2 * 8.0 ** (-(p - 1)) if l2_scaled else tri_l2
             sol_p = two_phase_lsgd(pou, terms, opt, num_pre_steps=pre, num_steps=post,
-                                   l2=1e-3, rho=0.5, n_stag=50, throw=False)
-            base = jaxsci.init.box(jaxsci.nn.ResNet(1, width, 8, key=jr.key(p)),
-                                   key=jr.key(p + 3))
-            sol_b = lsgd(base, terms, opt, num_steps=pre + post, throw=False)
-            # "standard training" baseline: He init, joint Adam on all parameters
-            std = jaxsci.init.he(jaxsci.nn.ResNet(1, width, 8, key=jr.key(p)),
-                                 key=jr.key(p + 3))
-            sol_s = joint_gd(std, terms, opt, num_steps=pre + post, throw=False)
+                                   l2=lam, rho=0.5, n_stag=50, throw=False)
             r_p = np.sqrt(float(sol_p.stats["loss"]))
-            r_b = np.sqrt(float(sol_b.stats["loss"]))
-            r_s = np.sqrt(float(sol_s.stats["loss"]))
+            r_b = r_s = np.nan
+            if baselines:
+                base = jaxsci.init.box(jaxsci.nn.ResNet(1, width, 8, key=jr.key(p)),
+                                       key=jr.key(p + 3))
+                sol_b = lsgd(base, terms, opt, num_steps=pre + post, throw=False)
+                # "standard training" baseline: He init, joint Adam on all parameters
+                std = jaxsci.init.he(jaxsci.nn.ResNet(1, width, 8, key=jr.key(p)),
+                                     key=jr.key(p + 3))
+                sol_s = joint_gd(std, terms, opt, num_steps=pre + post, throw=False)
+                r_b = np.sqrt(float(sol_b.stats["loss"]))
+                r_s = np.sqrt(float(sol_s.stats["loss"]))
             rows_tri.append((fname, p, 2**p, width, f"{r_p:.2e}", f"{r_b:.2e}", f"{r_s:.2e}"))
-            print(f"  {fname} p={p}: POUnet RMSE {r_p:.2e}, ResNet (Box+LSGD) RMSE {r_b:.2e},"
+            print(f"  {fname} p={p} (lambda {lam:.1e}): POUnet RMSE {r_p:.2e}, ResNet (Box+LSGD) RMSE {r_b:.2e},"
                   f" ResNet (He+Adam) RMSE {r_s:.2e}", flush=True)
             ax = axes[i, j]
             ax.plot(x[:, 0], y, "k", lw=1, label="target")
-            ax.plot(x[:, 0], jax.vmap(sol_b.value)(x), color="limegreen", lw=1, label="ResNet")
+            if baselines:
+                ax.plot(x[:, 0], jax.vmap(sol_b.value)(x), color="limegreen", lw=1,
+                        label="ResNet")
             ax.plot(x[:, 0], jax.vmap(sol_p.value)(x), color="orange", lw=1, ls="--",
                     label="POUnet")
             ax.set_title(f"{fname}, p={p}", fontsize=9)
@@ -341,8 +371,19 @@ def main(argv=None):
                         choices=["i", "ii", "iii", "iv"])
     parser.add_argument("--tri-p", nargs="*", type=int, default=None,
                         help="(iv) frequencies p to run (default 1..5, quick 1..3)")
+    parser.add_argument("--tri-l2", type=float, default=1e-3,
+                        help="(iv) phase-1 regulariser lambda of the TRI POUnets")
+    parser.add_argument("--tri-l2-fixed", action="store_true",
+                        help="(iv) lambda = tri_l2 for every p (default: tri_l2 * 8^-(p-1), "
+                             "since the localised solution's |c|^2 grows ~q^3)")
+    parser.add_argument("--tri-no-baselines", action="store_true",
+                        help="(iv) POUnets only (skip the ResNet baselines)")
     parser.add_argument("--no-cross", action="store_true", help="(iv) skip the cross sine")
     parser.add_argument("--no-tri2", action="store_true", help="(iv) skip TRI^2")
+    parser.add_argument("--i-steps", type=int, default=None,
+                        help="(i) gradient steps (default 1000, quick 300)")
+    parser.add_argument("--i-optimisers", nargs="*", default=None, choices=list(I_OPTIMISERS),
+                        help="(i) optimisers X (default all)")
     parser.add_argument("--ii-train-steps", type=int, default=None,
                         help="(ii) LSGD steps per depth (0: ranks only)")
     args = parser.parse_args(argv)
@@ -350,12 +391,16 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     results = {}
     def iv(out, quick):
-        return part_iv(out, quick, args.tri_p, not args.no_cross, not args.no_tri2)
+        return part_iv(out, quick, args.tri_p, not args.no_cross, not args.no_tri2, args.tri_l2,
+                       not args.tri_l2_fixed, not args.tri_no_baselines)
 
     def ii(out, quick):
         return part_ii(out, quick, args.ii_train_steps)
 
-    for name, fn in (("i", part_i), ("ii", ii), ("iii", part_iii), ("iv", iv)):
+    def i(out, quick):
+        return part_i(out, quick, args.i_steps, args.i_optimisers)
+
+    for name, fn in (("i", i), ("ii", ii), ("iii", part_iii), ("iv", iv)):
         if name in args.parts:
             t0 = time.perf_counter()
             results[name] = fn(out, args.quick)
