@@ -68,7 +68,10 @@ def permanently_dead(
 ) -> Bool[Array, "n *batch"]:
     r"""Exact permanent-death rule for a layer $t > 1$ (inputs $x^{t-1} \ge 0$):
     $w \le 0$ and $b \le 0$ componentwise (section 3.2)."""
-    return jnp.all(w <= 0, axis=1) & (b <= 0)
+    if w.shape[1] > 32:
+        return jnp.all(w <= 0, axis=1) & (b <= 0)
+    # Unrolled: an XLA:CPU reduce over a non-minor axis of batch-last arrays is slow.
+    return functools.reduce(jnp.logical_and, [w[:, i] <= 0 for i in range(w.shape[1])], b <= 0)
 
 
 def _check_params(params: Sequence[LayerParams], name: str = "params") -> None:
@@ -279,9 +282,13 @@ def neuron_states(
 def state_counts(states: Sequence[Int[Array, "n_t *batch"]]) -> Int[Array, "L 3 *batch"]:
     """Per hidden layer: `[#active, #tentatively dead, #permanently dead]` (shape
     `(L, 3, *batch)`)."""
+
+    def count(s, k):
+        if s.shape[0] > 64:
+            return jnp.sum(s == k, axis=0, dtype=jnp.int32)
+        # Unrolled sum over neurons (see `_constant`: leading-axis reduces are slow on CPU).
+        return functools.reduce(jnp.add, [(s[i] == k).astype(jnp.int32) for i in range(s.shape[0])])
+
     return jnp.stack(
-        [
-            jnp.stack([jnp.sum(s == k, axis=0, dtype=jnp.int32) for k in (ACTIVE, TENTATIVE, PERMANENT)])
-            for s in states
-        ]
+        [jnp.stack([count(s, k) for k in (ACTIVE, TENTATIVE, PERMANENT)]) for s in states]
     )

@@ -6,12 +6,15 @@ $(P_t)_{i+1, j+1} = \Pr(m_t = j \mid m_{t-1} = i)$, and the empirical trainabili
 (Definition 3 / Lemma 8: $m_t \ge 1$ and at most $n_t - \underline m_t$ permanently dead
 neurons in every hidden layer).
 
-`init_statistics` draws `num` networks (one key each, `jax.random.split(key, num)`), classifies
-every hidden neuron, and returns the per-layer counts. It is a chunked `vmap`: a Python loop
-(with optional tqdm progress) over one jitted chunk function; with `sharding` (e.g. a
-`NamedSharding` over a 1-D `Mesh` of all devices, partitioning axis 0) each chunk of keys is
-laid out across devices and XLA's SPMD partitioner spreads the work. The result depends only
-on the keys, so it is identical on one or many devices.
+`init_statistics` draws `num` networks in chunks (chunk $c$ from `jax.random.fold_in(key, c)`,
+batch-last), classifies every hidden neuron, and returns the per-layer counts. A Python loop
+(with optional progress display) dispatches one jitted function per chunk that samples and
+classifies; for $d_\text{in} = 1$ and small networks the classification is the packed kernel
+of `_counts1d` (one fused elementwise loop, one int32 per network back to the host), otherwise
+`state_counts(neuron_states_1d(...))` or the sampled variant. With `sharding` (e.g. a
+`NamedSharding` over a 1-D `Mesh` of all devices, partitioning axis 0) each chunk is laid out
+across devices and XLA's SPMD partitioner spreads the work. The result depends only on the
+key and `chunk_size`, so it is identical on one or many devices.
 """
 
 import functools
@@ -25,6 +28,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from .._misc import progress as progress_iter
 from ..init._relu import AbstractReLUInit, _schemes, sample_relu_params
+from ._counts1d import packed_counts_1d, packed_counts_supported, unpack_counts
 from ._states import neuron_states_1d, neuron_states_sampled, state_counts
 
 __all__ = [
@@ -64,16 +68,20 @@ def _build_chunk_fn(widths, schemes, r, dtype, x, chunk, sharding):
         def constrain(a):
             return a
 
-    def run(k):
-        params = sample_relu_params(k, widths, schemes, dtype, (chunk,))
+    packed = x is None and packed_counts_supported(widths)
+
+    def run(key, c):
+        params = sample_relu_params(jax.random.fold_in(key, c), widths, schemes, dtype, (chunk,))
         params = jax.tree_util.tree_map(constrain, params)
+        if packed:
+            return constrain(packed_counts_1d(params, r))  # (chunk,) int32 codes
         if x is None:
             states = neuron_states_1d(params, r)
         else:
             states = neuron_states_sampled(params, x, r)
         return constrain(state_counts(states))  # (L, 3, chunk)
 
-    return jax.jit(run)
+    return jax.jit(run), packed
 
 
 def init_statistics(
@@ -102,14 +110,17 @@ def init_statistics(
     - `r`: radius of the input ball $B_r(0)$.
     - `x`: sample points for $d_\text{in} > 1$ (`sample_ball`); `None` requires
       $d_\text{in} = 1$ and uses the exact kink-based classification.
-    - `chunk_size`: networks per jitted call (memory bound; the last chunk is computed in
-      full and truncated, so results depend on `chunk_size` but not on the devices).
+    - `chunk_size`: networks per jitted call (the last chunk is computed in full and
+      truncated, so results depend on `chunk_size` but not on the devices). On CPU, chunks
+      whose parameters fit in cache are fastest: JAX lowers threefry to a rolled loop over
+      whole arrays there, and $2^{14}$ networks of widths (1, 6, 4, 2) sample and classify
+      2-3x faster per network than the default $2^{17}$ (`docs/benchmarks.md`).
     - `sharding`: optional `NamedSharding(mesh, PartitionSpec(axis))` saying how the network
       axis is split over devices; `chunk_size` must then be a multiple of the axis size. The
       counter-based PRNG (`jax_threefry_partitionable`, default on) makes the draws, hence
       the result, independent of the layout.
     - `dtype`: parameter dtype (default: JAX's default float).
-    - `progress`: show a tqdm bar over chunks.
+    - `progress`: show a progress display over chunks (tqdm when installed).
 
     **Returns:** NumPy int array of shape `(num, L-1, 3)`: per network and hidden layer,
     `[#active, #tentatively dead, #permanently dead]`.
@@ -135,12 +146,15 @@ def init_statistics(
             raise ValueError(
                 f"`chunk_size` ({chunk}) must be a multiple of the {ndev} devices of `sharding`."
             )
-    fn = _chunk_fn(widths, schemes, float(r), dtype, x, chunk, sharding)
+    fn, packed = _chunk_fn(widths, schemes, float(r), dtype, x, chunk, sharding)
     nchunks = -(-num // chunk)
     it = progress_iter(range(nchunks), desc="initialisations", unit="chunk", enabled=progress)
-    outs = [fn(jax.random.fold_in(key, i)) for i in it]
-    counts = np.concatenate([np.moveaxis(np.asarray(o), -1, 0) for o in outs])[:num]
-    return counts
+    # All chunks are dispatched before the first result is read back (JAX's asynchronous
+    # dispatch overlaps the host loop with the computation).
+    outs = [fn(key, np.int32(i)) for i in it]
+    if packed:
+        return unpack_counts(np.concatenate([np.asarray(o) for o in outs])[:num], widths)
+    return np.concatenate([np.moveaxis(np.asarray(o), -1, 0) for o in outs])[:num]
 
 
 def active_distribution(
