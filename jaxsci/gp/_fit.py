@@ -1,18 +1,21 @@
 r"""Multistart L-BFGS maximisation of the log marginal likelihood (Frankel et al., eq. 12).
 
 The paper tunes the kernel hyperparameters by maximising $\mathcal{L}$ from 20 random
-starts. Here every start runs at once, in lockstep: the starts are stacked along a leading
-axis and one `lax.while_loop` advances all of them with ONE batched evaluation of the
-objective and its gradient per iteration (L-BFGS with a backtracking Armijo search folded
-into the outer loop; see `_lbfgs_lockstep`), inside one `jit`. The objective is a function of the kernel's inexact-array leaves (via
-`eqx.partition`), so any kernel works, including sums, products and user kernels.
+starts. Here the starts (of one dataset, or of many with `fit_batched`) share a pool of
+slots inside one `jit`: one `lax.while_loop` advances every slot with ONE batched
+evaluation of the objective and its gradient per iteration (L-BFGS with a backtracking
+Armijo search folded into the outer loop), and a slot whose start has finished takes the
+next queued start; see `_lbfgs_pool`. The objective is a function of the kernel's
+inexact-array leaves (via `eqx.partition`), so any kernel works, including sums, products
+and user kernels.
 
 **Prior box.** Start 0 is the given kernel (as scikit-learn does); starts 1..R-1 draw every
 stored leaf independently and uniformly in $[\log a, \log b]$ with `prior_box = (a, b)`,
 default $(10^{-5}, 10^{5})$: scikit-learn's default hyperparameter bounds, sampled the way
 its `n_restarts_optimizer` does (uniform in log-space). All jaxsci kernels store positive
-hyperparameters as logarithms, so this is a log-uniform prior on each of them. The box only
-places the starts; the optimisation itself is unconstrained in log-space.
+hyperparameters as logarithms, so this is a log-uniform prior on each of them. With
+`bounded=True` (default) the box also bounds the optimisation, like scikit-learn's
+hyperparameter bounds (projected L-BFGS); with `bounded=False` it only places the starts.
 """
 
 import math
@@ -76,7 +79,7 @@ def _phase_sizes(num_problems: int, batch_size: int) -> tuple[int, ...]:
     return (first,) if first <= 4 else (first, max(first // 8, 2))
 
 
-def _lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: float, ftol: float):
+def _lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: float, ftol: float, lower=-jnp.inf, upper=jnp.inf):
     r"""Minimise `N` problems with starts `x0 (N, P)`: ONE batched objective evaluation per
     loop iteration over a pool of slots, refilled from a queue as problems finish.
 
@@ -91,7 +94,12 @@ def _lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: fl
     is empty and at most `B/8` problems are left, they are compacted into `B/8` slots
     (`_phase_sizes`) so the tail of slow starts runs on a small batch.
 
-    Stopping rules per problem (scipy L-BFGS-B's): $\max_i |g_i| \le$ `gtol`, or relative
+    Box constraints `lower <= x <= upper` (scalars; infinite = unbounded) are handled by
+    projection, as in L-BFGS-B: trial points are clipped to the box, variables held at a
+    bound by the gradient are frozen in the direction, and the gradient in the stopping
+    rule is the projected one, $P(x - g) - x$.
+
+    Stopping rules per problem (scipy L-BFGS-B's): $\max_i |(\text{projected } g)_i| \le$ `gtol`, or relative
     decrease $\le$ `ftol`, or `max_steps` accepted steps, or `4 max_steps` evaluations, or
     the line search stalling at working precision (counted as converged; flagged `lsfail`).
     Problems are independent: the result of each is the same for any `batch_size`, up to the
@@ -117,24 +125,37 @@ def _lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: fl
     )
     state = dict(slots=slots, out=out, next=jnp.array(B), it=jnp.array(0))
 
+    clip = lambda v: jnp.clip(v, lower, upper)
+
+    def held(x, g):
+        # components a bound holds fixed: at the bound with the gradient pushing outwards
+        return ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
+
+    def free_gradient(x, g):
+        return jnp.where(held(x, g), 0.0, g)
+
+    def projected_gmax(x, g):
+        return jnp.max(jnp.abs(clip(x - g) - x), axis=1)
+
     def body(st):
         sl, out = st["slots"], st["out"]
         x, f, g, d, t, fresh, active = (sl[k] for k in ("x", "f", "g", "d", "t", "fresh", "active"))
-        xt = jnp.where(fresh[:, None], x, x + t[:, None] * d)
+        xt = jnp.where(fresh[:, None], x, clip(x + t[:, None] * d))
         ft, gt = value_and_grad(xt, sl["pid"])
         ok = jnp.isfinite(ft) & jnp.all(jnp.isfinite(gt), axis=1)
         evals = sl["evals"] + active
         # -- a fresh slot: this was its start point's evaluation
         f0 = jnp.where(ok, ft, jnp.inf)
         g0 = jnp.where(ok[:, None], gt, 0.0)
-        gmax0 = jnp.max(jnp.abs(g0), axis=1)
-        t0 = jnp.minimum(1.0, 1.0 / jnp.maximum(gmax0, 1e-12)).astype(dtype)
+        gf0 = free_gradient(x, g0)
+        gmax0 = projected_gmax(x, g0)
+        t0 = jnp.minimum(1.0, 1.0 / jnp.maximum(jnp.max(jnp.abs(gf0), axis=1), 1e-12)).astype(dtype)
         conv0 = ok & (gmax0 <= gtol)
         done0 = ~ok | conv0
-        # -- a running slot: Armijo test of the trial step, L-BFGS update if accepted
+        # -- a running slot: Armijo test of the (projected) trial step, L-BFGS update if accepted
         run = active & ~fresh
-        gd = jnp.sum(g * d, axis=1)
-        accept = run & ok & (ft <= f + ARMIJO_C1 * t * gd)
+        pred = jnp.sum(g * (xt - x), axis=1)  # = t g.d without projection
+        accept = run & ok & (ft <= f + ARMIJO_C1 * pred)
         reject = run & ~accept
         s = xt - x
         yv = gt - g
@@ -147,19 +168,22 @@ def _lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: fl
         x_run = jnp.where(accept[:, None], xt, x)
         f_run = jnp.where(accept, ft, f)
         g_run = jnp.where(accept[:, None], gt, g)
-        d_acc = jax.vmap(_two_loop)(g_run, S, Y, rho)
-        descent = jnp.sum(d_acc * g_run, axis=1) < 0
-        d_acc = jnp.where(descent[:, None], d_acc, -g_run)
+        held_run = held(x_run, g_run)
+        gf_run = jnp.where(held_run, 0.0, g_run)
+        d_acc = jnp.where(held_run, 0.0, jax.vmap(_two_loop)(gf_run, S, Y, rho))
+        descent = jnp.sum(d_acc * gf_run, axis=1) < 0
+        d_acc = jnp.where(descent[:, None], d_acc, -gf_run)
         d_run = jnp.where(accept[:, None], d_acc, d)
-        # Backtracking: minimiser of the quadratic through f, f'(0) = gd and f(t),
+        # Backtracking: minimiser of the quadratic through f, f'(0) = pred / t and f(t),
         # safeguarded to [t/10, t/2] (plain halving if the trial was not finite).
-        curv = ft - f - gd * t
-        t_quad = jnp.where(ok & (curv > 0), -gd * t * t / (2.0 * jnp.where(curv > 0, curv, 1.0)), 0.5 * t)
+        curv = ft - f - pred
+        use_quad = ok & (curv > 0) & (pred < 0)
+        t_quad = jnp.where(use_quad, -pred * t / (2.0 * jnp.where(use_quad, curv, 1.0)), 0.5 * t)
         t_back = jnp.clip(t_quad, 0.1 * t, 0.5 * t)
         t_run = jnp.where(accept, jnp.ones_like(t), t_back)
         nit = sl["nit"] + accept
         nback = jnp.where(accept, 0, sl["nback"] + reject)
-        gmax = jnp.max(jnp.abs(g_run), axis=1)
+        gmax = projected_gmax(x_run, g_run)
         rel = (f - f_run) / jnp.maximum(jnp.maximum(jnp.abs(f), jnp.abs(f_run)), 1.0)
         # A line search that cannot decrease f even with a step ~1e-30 along a descent
         # direction means f is minimal to working precision (scipy reports this as
@@ -173,7 +197,7 @@ def _lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: fl
         x_new = sel(x, x_run)
         f_new = sel(f0, f_run)
         g_new = sel(g0, g_run)
-        d_new = sel(-g0, d_run)
+        d_new = sel(-gf0, d_run)
         t_new = sel(t0, t_run)
         lsfail = sl["lsfail"] | stall
         conv = sel(conv0, conv_run)
@@ -262,7 +286,7 @@ def _assemble(flat, values, steps, conv, lsfail, iters, unravel, static):
     )
 
 
-def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size):
+def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded):
     """`b` datasets (leading axis of X, y, which, keys), all `b * R` starts in one pool."""
     b = X.shape[0]
     params, static, unravel = _problem(kernel, X[0], None, noise, jitter)
@@ -270,6 +294,8 @@ def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_ste
     flat0 = jax.vmap(jax.vmap(lambda p: ravel_pytree(p)[0]))(starts)  # (b, R, P)
     P = flat0.shape[-1]
     flat0 = flat0.reshape(b * num_restarts, P)
+    lower, upper = (math.log(v) for v in prior_box) if bounded else (-math.inf, math.inf)
+    flat0 = jnp.clip(flat0, lower, upper)  # start 0 (the given kernel) may lie outside
 
     def one(v, i):
         w = None if which is None else which[i]
@@ -279,7 +305,8 @@ def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_ste
         return jax.vmap(one)(v, pid // num_restarts)
 
     flat, values, steps, conv, lsfail, iters = _lbfgs_pool(
-        value_and_grad, flat0, batch_size=batch_size, max_steps=max_steps, gtol=gtol, ftol=ftol
+        value_and_grad, flat0, batch_size=batch_size, max_steps=max_steps, gtol=gtol, ftol=ftol,
+        lower=lower, upper=upper,
     )
     split = lambda a: a.reshape(b, num_restarts, *a.shape[1:])
     return jax.vmap(lambda *a: _assemble(*a, iters, unravel, static))(
@@ -314,6 +341,7 @@ def fit(
     gtol: float = 1e-5,
     ftol: float = 2.2e-9,
     jitter: float | None = None,
+    bounded: bool = True,
     batch_size: int | None = None,
     throw: bool = True,
 ) -> Solution:
@@ -331,7 +359,13 @@ def fit(
       iterations; stop when $\max_i |\partial_i (-\mathcal{L})| \le$ `gtol` or the relative
       decrease of $-\mathcal{L}$ is $\le$ `ftol` (scipy's L-BFGS-B defaults, as used by
       scikit-learn).
-    - `batch_size`: number of starts evaluated together per iteration (default: all $R$).
+    - `bounded`: keep every (log-)hyperparameter inside the prior box during the
+      optimisation too, as scikit-learn does with its hyperparameter bounds (projected
+      L-BFGS, see `_lbfgs_pool`); `False`: the box only places the starts. Default `True`:
+      starts that drift towards zero or infinite lengthscales stop at the box instead of
+      spending their steps there.
+    - `batch_size`: number of starts evaluated together per iteration (default
+      `default_batch_size(R, n)`: all 20 starts up to n = 125, 2 at n = 400).
       Starts run in a pool of that many slots, refilled as starts finish; once all have
       started the survivors are compacted into smaller batches (see `_lbfgs_pool`). Every
       start's result is independent of `batch_size` up to rounding; only speed changes.
@@ -350,29 +384,41 @@ def fit(
     all datasets (no dataset waits for another's slowest start).
     """
     X, y, which, noise = _validate(kernel, X, y, which, noise, num_restarts, prior_box)
-    batch_size = _check_batch_size(batch_size, num_restarts)
+    batch_size = _check_batch_size(batch_size, num_restarts, X.shape[0])
     sols = _fit_many(
         kernel, X[None], y[None], None if which is None else which[None], noise, key[None],
-        num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size,
+        num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded,
     )
     sol = jtu.tree_map(lambda a: a[0], sols)
     return raise_if_failed(sol, throw)
 
 
 @eqx.filter_jit
-def _fit_batched(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, throw):
+def _fit_batched(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded, throw):
     # leading axis: device groups (1 without sharding); each group is one pool
     def group(X_, y_, w_, k_):
-        return _fit_many(kernel, X_, y_, w_, noise, k_, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size)
+        return _fit_many(
+            kernel, X_, y_, w_, noise, k_, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded
+        )
 
     sols = jax.vmap(group, in_axes=(0, 0, None if which is None else 0, 0))(X, y, which, keys)
     sols = jtu.tree_map(lambda a: a.reshape(-1, *a.shape[2:]), sols)
     return jax.vmap(lambda s: raise_if_failed(s, throw))(sols)
 
 
-def _check_batch_size(batch_size, num_problems):
+def default_batch_size(num_problems: int, n: int) -> int:
+    r"""Default pool size: `min(num_problems, 128 (50 / n)^2)`, at least 2.
+
+    Small GPs are overhead-bound, so many evaluations per iteration pay off (128 slots of
+    n = 50 is the measured sweet spot on a 2-core CPU: larger batches fall out of cache).
+    Large GPs are bound by their O(n^3) Cholesky work, which batching does not speed up,
+    while every slot holding a finished start wastes that work: few slots, refilled."""
+    return max(1, min(num_problems, max(2, int(DEFAULT_POOL * (50.0 / n) ** 2))))
+
+
+def _check_batch_size(batch_size, num_problems, n):
     if batch_size is None:
-        return min(num_problems, DEFAULT_POOL)
+        return default_batch_size(num_problems, n)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive int or None, got {batch_size!r}.")
     return min(batch_size, num_problems)
@@ -392,6 +438,7 @@ def fit_batched(
     gtol: float = 1e-5,
     ftol: float = 2.2e-9,
     jitter: float | None = None,
+    bounded: bool = True,
     batch_size: int | None = None,
     sharding: jax.sharding.Sharding | None = None,
     throw: bool = True,
@@ -400,7 +447,7 @@ def fit_batched(
 
     Equivalent to a loop of `fit(kernel, X[i], y[i], key=keys[i], ...)` with `keys =
     jr.split(key, b)`, but all `b * num_restarts` L-BFGS runs share one pool inside one
-    `jit`: `batch_size` slots (default `min(b * num_restarts, 128)`) are evaluated together
+    `jit`: `batch_size` slots (default `default_batch_size(b * num_restarts, n)`: 128 for n = 50) are evaluated together
     per iteration, and a slot whose start has finished takes the next queued start (of any
     dataset), so the batch stays full and nobody waits for the slowest start.
     `sharding`: an optional `jax.sharding.Sharding` for the leading (dataset) axis (e.g.
@@ -429,7 +476,7 @@ def fit_batched(
             f"With `sharding` over {groups} devices the number of datasets b = {b} must be "
             "divisible by the number of devices; pad the batch or use fewer devices."
         )
-    batch_size = _check_batch_size(batch_size, (b // groups) * num_restarts)
+    batch_size = _check_batch_size(batch_size, (b // groups) * num_restarts, X.shape[1])
     split = lambda a: None if a is None else a.reshape(groups, b // groups, *a.shape[1:])
     X, y, which, keys = split(X), split(y), split(which), split(keys)
     if sharding is not None:
@@ -438,5 +485,5 @@ def fit_batched(
             which = jax.device_put(which, sharding)
     return _fit_batched(
         kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter,
-        batch_size, throw,
+        batch_size, bounded, throw,
     )

@@ -93,6 +93,24 @@ def test_pool_size_does_not_change_results(fitted):
         gp.fit(kernel, X0, Y0, key=jr.key(0), batch_size=0)
 
 
+def test_bounded_keeps_hyperparameters_in_the_box():
+    """`bounded=True` is projected L-BFGS on the prior box (scikit-learn's bounds): a narrow
+    box that excludes the optimum leaves some hyperparameter on a bound, with an LML no
+    better than the unconstrained fit's."""
+    X, Y = _data(0)
+    box = (0.9, 1.1)
+    kw = dict(key=jr.key(0), noise=1e-6, num_restarts=4, prior_box=box, throw=False)
+    kernel = K.ExpQuad(1.0, jnp.ones(D))
+    b = gp.fit(kernel, X, Y, bounded=True, **kw)
+    u = gp.fit(kernel, X, Y, bounded=False, **kw)
+    leaves = np.concatenate([np.ravel(b.aux["kernels"].log_variance), np.ravel(b.aux["kernels"].log_lengthscale)])
+    lo, hi = np.log(box)
+    assert np.all(leaves >= lo - 1e-12) and np.all(leaves <= hi + 1e-12)
+    assert np.any(np.isclose(leaves, lo) | np.isclose(leaves, hi))
+    assert float(u.stats["log_marginal_likelihood"]) >= float(b.stats["log_marginal_likelihood"]) - 1e-8
+    assert b.result == RESULTS.successful
+
+
 def test_singular_and_bad_input():
     class Indefinite(K.AbstractKernel):
         scale: jax.Array
