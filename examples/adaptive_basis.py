@@ -269,7 +269,7 @@ def tri(x, p):
 
 
 def part_iv(out, quick, tri_p=None, cross=True, tri2=True, tri_l2=1e-3, l2_scaled=True,
-            baselines=True):
+            baselines=True, lr_scaled=True):
     rows_cross, rows_tri = [], []
     # cross-shaped sine on [-1, 1]^2, 501 samples per axis, RBF partitions
     s = jnp.linspace(-1, 1, 101 if quick else 501)
@@ -313,10 +313,14 @@ def part_iv(out, quick, tri_p=None, cross=True, tri2=True, tri_l2=1e-3, l2_scale
             # Phase 1 with an l2 penalty against collapsing partitions; cosine-decayed Adam
             # lets phase 2 settle (a constant rate leaves the kinks oscillating ~1e-4).
             opt = optax.adam(optax.cosine_decay_schedule(1e-2, max(pre, post), 1e-3))
+            # Rate ~ 1/width for the partition: at width 128 the first Adam steps at 1e-2
+            # saturate the softmax into one part, whose rivals then get no gradient.
+            lr_p = 1e-2 * 2.0 ** (-(p - 1)) if lr_scaled else 1e-2
+            opt_p = optax.adam(optax.cosine_decay_schedule(lr_p, max(pre, post), 1e-3))
             # The penalty must stay small against the loss at the localised solution, whose
             # global-Legendre coefficients have |c|^2 ~ q^3 for TRI(x; q), q = 2^(p-1).
             lam = tri_l2 * 8.0 ** (-(p - 1)) if l2_scaled else tri_l2
-            sol_p = two_phase_lsgd(pou, terms, opt, num_pre_steps=pre, num_steps=post,
+            sol_p = two_phase_lsgd(pou, terms, opt_p, num_pre_steps=pre, num_steps=post,
                                    l2=lam, rho=0.5, n_stag=50, throw=False)
             r_p = np.sqrt(float(sol_p.stats["loss"]))
             r_b = r_s = np.nan
@@ -331,8 +335,9 @@ def part_iv(out, quick, tri_p=None, cross=True, tri2=True, tri_l2=1e-3, l2_scale
                 r_b = np.sqrt(float(sol_b.stats["loss"]))
                 r_s = np.sqrt(float(sol_s.stats["loss"]))
             rows_tri.append((fname, p, 2**p, width, f"{r_p:.2e}", f"{r_b:.2e}", f"{r_s:.2e}"))
-            print(f"  {fname} p={p} (lambda {lam:.1e}): POUnet RMSE {r_p:.2e}, ResNet (Box+LSGD) RMSE {r_b:.2e},"
-                  f" ResNet (He+Adam) RMSE {r_s:.2e}", flush=True)
+            print(f"  {fname} p={p} (lambda {lam:.1e}, rate {lr_p:.1e}): POUnet RMSE "
+                  f"{r_p:.2e}, ResNet (Box+LSGD) RMSE {r_b:.2e}, ResNet (He+Adam) RMSE "
+                  f"{r_s:.2e}", flush=True)
             ax = axes[i, j]
             ax.plot(x[:, 0], y, "k", lw=1, label="target")
             if baselines:
@@ -376,6 +381,8 @@ def main(argv=None):
     parser.add_argument("--tri-l2-fixed", action="store_true",
                         help="(iv) lambda = tri_l2 for every p (default: tri_l2 * 8^-(p-1), "
                              "since the localised solution's |c|^2 grows ~q^3)")
+    parser.add_argument("--tri-lr-fixed", action="store_true",
+                        help="(iv) POUnet Adam rate 1e-2 for every p (default 1e-2 * 2^-(p-1))")
     parser.add_argument("--tri-no-baselines", action="store_true",
                         help="(iv) POUnets only (skip the ResNet baselines)")
     parser.add_argument("--no-cross", action="store_true", help="(iv) skip the cross sine")
@@ -392,7 +399,7 @@ def main(argv=None):
     results = {}
     def iv(out, quick):
         return part_iv(out, quick, args.tri_p, not args.no_cross, not args.no_tri2, args.tri_l2,
-                       not args.tri_l2_fixed, not args.tri_no_baselines)
+                       not args.tri_l2_fixed, not args.tri_no_baselines, not args.tri_lr_fixed)
 
     def ii(out, quick):
         return part_ii(out, quick, args.ii_train_steps)
