@@ -269,7 +269,7 @@ def tri(x, p):
 
 
 def part_iv(out, quick, tri_p=None, cross=True, tri2=True, tri_l2=1e-3, l2_scaled=True,
-            baselines=True, lr_scaled=True):
+            baselines=True, lr_scaled=True, tri_post=None):
     rows_cross, rows_tri = [], []
     # cross-shaped sine on [-1, 1]^2, 501 samples per axis, RBF partitions
     s = jnp.linspace(-1, 1, 101 if quick else 501)
@@ -297,6 +297,7 @@ def part_iv(out, quick, tri_p=None, cross=True, tri2=True, tri_l2=1e-3, l2_scale
     n_pts = 1000
     x = jnp.linspace(0, 1, n_pts)[:, None]
     pre, post = (300, 300) if quick else (2000, 3000)
+    post = post if tri_post is None else tri_post
     targets = (("TRI", 1), ("TRI^2", 2)) if tri2 else (("TRI", 1),)
     fig, axes = plt.subplots(len(targets), len(ps), figsize=(3.2 * len(ps), 3 * len(targets)))
     axes = np.asarray(axes).reshape(len(targets), len(ps))
@@ -383,6 +384,8 @@ def main(argv=None):
                              "since the localised solution's |c|^2 grows ~q^3)")
     parser.add_argument("--tri-lr-fixed", action="store_true",
                         help="(iv) POUnet Adam rate 1e-2 for every p (default 1e-2 * 2^-(p-1))")
+    parser.add_argument("--tri-post", type=int, default=None,
+                        help="(iv) phase-2 steps of the TRI POUnets (default 3000, quick 300)")
     parser.add_argument("--tri-no-baselines", action="store_true",
                         help="(iv) POUnets only (skip the ResNet baselines)")
     parser.add_argument("--no-cross", action="store_true", help="(iv) skip the cross sine")
@@ -399,7 +402,8 @@ def main(argv=None):
     results = {}
     def iv(out, quick):
         return part_iv(out, quick, args.tri_p, not args.no_cross, not args.no_tri2, args.tri_l2,
-                       not args.tri_l2_fixed, not args.tri_no_baselines, not args.tri_lr_fixed)
+                       not args.tri_l2_fixed, not args.tri_no_baselines, not args.tri_lr_fixed,
+                       args.tri_post)
 
     def ii(out, quick):
         return part_ii(out, quick, args.ii_train_steps)
