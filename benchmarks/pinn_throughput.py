@@ -209,14 +209,15 @@ def main(argv=None):
     def measure(name):
         go, n, _ = runners[name]
         out, wall, cpu = _timed(go)
-        results.setdefault(name, []).append((n / wall, cpu / n * 1e3, float(out[-1])))
+        results.setdefault(name, []).append((n / wall, cpu / n * 1e3, float(out[-1]), n))
 
     def measure_dde():
         _, wall, cpu = _timed(
             lambda: model.train(iterations=a.steps, display_every=10**9, verbose=0))
+        # DeepXDE continues from its previous state: the loss is after train_state.step steps
         loss = float(np.sum(model.train_state.loss_train))
         results.setdefault("deepxde (torch) adam", []).append(
-            (a.steps / wall, cpu / a.steps * 1e3, loss))
+            (a.steps / wall, cpu / a.steps * 1e3, loss, model.train_state.step))
 
     for _ in range(a.repeats):
         measure("jaxsci adam")
@@ -227,14 +228,14 @@ def main(argv=None):
 
     best = {}
     for name, rows in results.items():
-        rate, cpu_ms, loss = max(rows, key=lambda r: r[0])
+        rate, cpu_ms, loss, at = max(rows, key=lambda r: r[0])
         best[name] = rate
         unit = "it/s" if "l-bfgs" in name else "steps/s"
         extra = (f"compile {runners[name][2]:5.1f} s" if name in runners
                  else f"warm-up {t_warm:5.1f} s")
         all_rates = "/".join(f"{r[0]:.1f}" for r in rows)
         print(f"{name:30s} {rate:7.1f} {unit:7s} ({all_rates})  cpu {cpu_ms:6.1f} ms/step  "
-              f"{extra}  last loss {loss:.3e}", flush=True)
+              f"{extra}  loss {loss:.3e} after {at} steps", flush=True)
     print(f"torch {tv}, deepxde {dv}; load average after: {os.getloadavg()[0]:.2f}")
     print(f"l-bfgs: {best['jaxsci l-bfgs']:.1f} it/s; chunked vs whole-batch autodiff: "
           f"{best['jaxsci adam'] / best['jaxsci adam, chunk_size=None']:.2f}x; "
