@@ -286,32 +286,63 @@ def _assemble(flat, values, steps, conv, lsfail, iters, unravel, static):
     )
 
 
+def _key_parts(keys):
+    """(raw key data, rebuild) so that typed keys can pass through `custom_vmap`."""
+    if jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key):
+        impl = jr.key_impl(keys)
+        return jr.key_data(keys), lambda data: jr.wrap_key_data(data, impl=impl)
+    return keys, lambda data: data
+
+
 def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded):
-    """`b` datasets (leading axis of X, y, which, keys), all `b * R` starts in one pool."""
+    """`b` datasets (leading axis of X, y, which, keys), all `b * R` starts in one pool.
+
+    The pool is wrapped in `jax.custom_batching.custom_vmap`: when a caller `vmap`s `fit`
+    (e.g. over the trials of a study) the batch axis is merged into the dataset axis, so the
+    starts of all trials share ONE pool instead of running one lockstep pool per trial.
+    """
     b = X.shape[0]
     params, static, unravel = _problem(kernel, X[0], None, noise, jitter)
-    starts = jax.vmap(lambda k: _draw_starts(params, k, num_restarts, prior_box))(keys)
-    flat0 = jax.vmap(jax.vmap(lambda p: ravel_pytree(p)[0]))(starts)  # (b, R, P)
-    P = flat0.shape[-1]
-    flat0 = flat0.reshape(b * num_restarts, P)
+    flat_k, _ = ravel_pytree(params)
+    P = flat_k.shape[0]
+    noise = jnp.asarray(noise, X.dtype)
+    has_which = which is not None
+    which = which if has_which else jnp.zeros(X.shape[:2], jnp.int32)
+    keydata, rebuild = _key_parts(keys)
     lower, upper = (math.log(v) for v in prior_box) if bounded else (-math.inf, math.inf)
-    flat0 = jnp.clip(flat0, lower, upper)  # start 0 (the given kernel) may lie outside
 
-    def one(v, i):
-        w = None if which is None else which[i]
-        return jax.value_and_grad(_negative_lml)(v, unravel, static, X[i], y[i], w, noise, jitter)
+    @jax.custom_batching.custom_vmap
+    def pool(flat_k, X, y, which, noise, keydata):
+        b = X.shape[0]
+        starts = jax.vmap(lambda v, k: _draw_starts(unravel(v), k, num_restarts, prior_box))(flat_k, rebuild(keydata))
+        flat0 = jax.vmap(jax.vmap(lambda p: ravel_pytree(p)[0]))(starts).reshape(b * num_restarts, P)
+        flat0 = jnp.clip(flat0, lower, upper)  # start 0 (the given kernel) may lie outside
 
-    def value_and_grad(v, pid):
-        return jax.vmap(one)(v, pid // num_restarts)
+        def one(v, i):
+            w = which[i] if has_which else None
+            return jax.value_and_grad(_negative_lml)(v, unravel, static, X[i], y[i], w, noise[i], jitter)
 
-    flat, values, steps, conv, lsfail, iters = _lbfgs_pool(
-        value_and_grad, flat0, batch_size=batch_size, max_steps=max_steps, gtol=gtol, ftol=ftol,
-        lower=lower, upper=upper,
-    )
-    split = lambda a: a.reshape(b, num_restarts, *a.shape[1:])
-    return jax.vmap(lambda *a: _assemble(*a, iters, unravel, static))(
-        split(flat), split(values), split(steps), split(conv), split(lsfail)
-    )
+        def value_and_grad(v, pid):
+            return jax.vmap(one)(v, pid // num_restarts)
+
+        size = default_batch_size(b * num_restarts, X.shape[1]) if batch_size is None else batch_size
+        flat, values, steps, conv, lsfail, iters = _lbfgs_pool(
+            value_and_grad, flat0, batch_size=min(size, b * num_restarts), max_steps=max_steps,
+            gtol=gtol, ftol=ftol, lower=lower, upper=upper,
+        )
+        split = lambda a: a.reshape(b, num_restarts, *a.shape[1:])
+        return split(flat), split(values), split(steps), split(conv), split(lsfail), jnp.full(b, iters)
+
+    @pool.def_vmap
+    def _pool_vmap(axis_size, in_batched, *args):
+        args = [a if bt else jnp.broadcast_to(a, (axis_size, *a.shape)) for a, bt in zip(args, in_batched)]
+        outs = pool(*(a.reshape(axis_size * a.shape[1], *a.shape[2:]) for a in args))
+        outs = tuple(o.reshape(axis_size, -1, *o.shape[1:]) for o in outs)
+        return outs, (True,) * len(outs)
+
+    bcast = lambda a: jnp.broadcast_to(a, (b, *a.shape))
+    flat, values, steps, conv, lsfail, iters = pool(bcast(flat_k), X, y, which, bcast(noise), keydata)
+    return jax.vmap(lambda *a: _assemble(*a, unravel, static))(flat, values, steps, conv, lsfail, iters)
 
 
 def _validate(kernel, X, y, which, noise, num_restarts, prior_box):
@@ -384,7 +415,7 @@ def fit(
     all datasets (no dataset waits for another's slowest start).
     """
     X, y, which, noise = _validate(kernel, X, y, which, noise, num_restarts, prior_box)
-    batch_size = _check_batch_size(batch_size, num_restarts, X.shape[0])
+    _check_batch_size(batch_size, num_restarts, X.shape[0])
     sols = _fit_many(
         kernel, X[None], y[None], None if which is None else which[None], noise, key[None],
         num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded,
@@ -394,16 +425,21 @@ def fit(
 
 
 @eqx.filter_jit
-def _fit_batched(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded, throw):
-    # leading axis: device groups (1 without sharding); each group is one pool
-    def group(X_, y_, w_, k_):
-        return _fit_many(
+def _fit_batched(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded, throw, mesh_axis):
+    def run(X_, y_, w_, k_):
+        sols = _fit_many(
             kernel, X_, y_, w_, noise, k_, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded
         )
+        return jax.vmap(lambda s: raise_if_failed(s, throw))(sols)
 
-    sols = jax.vmap(group, in_axes=(0, 0, None if which is None else 0, 0))(X, y, which, keys)
-    sols = jtu.tree_map(lambda a: a.reshape(-1, *a.shape[2:]), sols)
-    return jax.vmap(lambda s: raise_if_failed(s, throw))(sols)
+    if mesh_axis is None:
+        return run(X, y, which, keys)
+    # one pool per device, on its own block of datasets (no cross-device gathers)
+    mesh, axis = mesh_axis
+    spec = jax.sharding.PartitionSpec(axis)
+    return jax.shard_map(run, mesh=mesh, in_specs=(spec, spec, spec, spec), out_specs=spec, check_vma=False)(
+        X, y, which, keys
+    )
 
 
 def default_batch_size(num_problems: int, n: int) -> int:
@@ -440,7 +476,7 @@ def fit_batched(
     jitter: float | None = None,
     bounded: bool = True,
     batch_size: int | None = None,
-    sharding: jax.sharding.Sharding | None = None,
+    sharding: jax.sharding.NamedSharding | None = None,
     throw: bool = True,
 ) -> Solution:
     r"""Fit `b` independent GPs (same kernel family and start) in one batched call.
@@ -450,9 +486,11 @@ def fit_batched(
     `jit`: `batch_size` slots (default `default_batch_size(b * num_restarts, n)`: 128 for n = 50) are evaluated together
     per iteration, and a slot whose start has finished takes the next queued start (of any
     dataset), so the batch stays full and nobody waits for the slowest start.
-    `sharding`: an optional `jax.sharding.Sharding` for the leading (dataset) axis (e.g.
-    `NamedSharding(mesh, P("data"))`): the datasets are split into one group per device
-    (`b` must be divisible by the number of devices), each group running its own pool.
+    `sharding`: an optional `jax.sharding.NamedSharding` for the leading (dataset) axis
+    (e.g. `NamedSharding(mesh, P("data"))`): the datasets are split into one block per
+    device (`b` must be divisible by the number of devices), each device running its own
+    pool (`jax.shard_map`). `vmap`ping `fit` over datasets also pools all their starts
+    (a `custom_vmap` rule), so `jax.vmap(gp.fit)` and `fit_batched` cost the same.
 
     **Returns:** a `Solution` whose every leaf has a leading axis `b`.
     """
@@ -470,20 +508,26 @@ def fit_batched(
     _validate(kernel, X[0], y[0], None if which is None else which[0], noise, num_restarts, prior_box)
     b = X.shape[0]
     keys = jr.split(key, b)
-    groups = 1 if sharding is None else len(sharding.device_set)
-    if b % groups:
-        raise ValueError(
-            f"With `sharding` over {groups} devices the number of datasets b = {b} must be "
-            "divisible by the number of devices; pad the batch or use fewer devices."
-        )
-    batch_size = _check_batch_size(batch_size, (b // groups) * num_restarts, X.shape[1])
-    split = lambda a: None if a is None else a.reshape(groups, b // groups, *a.shape[1:])
-    X, y, which, keys = split(X), split(y), split(which), split(keys)
+    mesh_axis = None
     if sharding is not None:
+        spec = getattr(sharding, "spec", None)
+        if not isinstance(sharding, jax.sharding.NamedSharding) or not spec or spec[0] is None:
+            raise TypeError(
+                "`sharding` must be a jax.sharding.NamedSharding that partitions the leading "
+                f"(dataset) axis, e.g. NamedSharding(mesh, PartitionSpec('data')); got {sharding!r}."
+            )
+        mesh_axis = (sharding.mesh, spec[0])
+        groups = sharding.mesh.shape[spec[0]] if isinstance(spec[0], str) else math.prod(sharding.mesh.shape[a] for a in spec[0])
+        if b % groups:
+            raise ValueError(
+                f"With `sharding` over {groups} devices the number of datasets b = {b} must be "
+                "divisible by the number of devices; pad the batch or use fewer devices."
+            )
         X, y, keys = jax.device_put((X, y, keys), sharding)
         if which is not None:
             which = jax.device_put(which, sharding)
+    _check_batch_size(batch_size, b * num_restarts, X.shape[1])
     return _fit_batched(
         kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter,
-        batch_size, bounded, throw,
+        batch_size, bounded, throw, mesh_axis,
     )

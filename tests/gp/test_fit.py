@@ -91,6 +91,14 @@ def test_pool_size_does_not_change_results(fitted):
     np.testing.assert_allclose(a.aux["log_marginal_likelihoods"], c.aux["log_marginal_likelihoods"], rtol=1e-12)
     with pytest.raises(ValueError, match="batch_size"):
         gp.fit(kernel, X0, Y0, key=jr.key(0), batch_size=0)
+    # vmap over datasets pools all their starts (custom_vmap rule): same answers as
+    # fit_batched, and one shared pool (same iteration count for every dataset)
+    keys = jr.split(jr.key(5), 3)
+    v = jax.vmap(lambda X_, Y_, k_: gp.fit(kernel, X_, Y_, key=k_, noise=1e-6, throw=False, num_restarts=6))(
+        jnp.asarray(Xb), jnp.asarray(Yb), keys
+    )
+    np.testing.assert_allclose(v.stats["log_marginal_likelihood"], a.stats["log_marginal_likelihood"], rtol=1e-9)
+    assert len(set(np.asarray(v.stats["num_iterations"]).tolist())) == 1
 
 
 def test_bounded_keeps_hyperparameters_in_the_box():
