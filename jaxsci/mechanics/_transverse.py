@@ -25,13 +25,18 @@ $C$: every $A_i$ is then diagonal in $C$'s eigenbasis; or $C = \lambda I$), and 
 scaled near $C = I$ where $I, C, C^2$ are almost parallel. So (i) we expand in the shifted
 basis $\{I, E, E^2, G, EG+GE, E^2G+GE^2\}$ with $E = C - \tfrac{I_1}{3} I$ and map back exactly
 (the analogue of the Newton form used for the isotropic eq. 23), (ii) normalise the
-columns, and (iii) solve the Tikhonov-regularised problem
+columns (but not below $\epsilon^{1/4}$ of their natural size $1, \lVert C\rVert,
+\lVert C\rVert^2$), and (iii) solve the Tikhonov-regularised problem
 $\min \lVert \hat A d - s\rVert^2 + \tau^2\lVert d\rVert^2$ by QR of the stacked matrix
 $[\hat A; \tau I]$ (`lineax.QR`; never forms the Gram matrix, full column rank by
-construction, differentiable). For a well-posed basis this is the exact solution up to a
-relative bias $\tau^2/\sigma_{\min}^2$; on degenerate directions it returns the minimum-norm
-coefficients (as eqs. 24-25 set the redundant isotropic coefficients to zero) instead of
-blowing up. $\tau = \sqrt{\epsilon_{mach}}$.
+construction, differentiable), $\tau = \epsilon_{mach}^{3/4}$. For a well-posed basis this is
+the exact solution up to a relative bias $\tau^2/\sigma_{\min}^2$ (negligible down to
+$\sigma_{\min} \sim 10^{-9}$ in float64); on degenerate directions it returns the
+minimum-norm coefficients (as eqs. 24-25 set the redundant isotropic coefficients to zero)
+instead of blowing up: round-off in $S$ moves a coefficient by at most
+$\epsilon/(2\tau\,\epsilon^{1/4})\lVert S\rVert = \lVert S\rVert/2$. (A larger
+$\tau = \sqrt{\epsilon}$ leaked its bias from the large coefficients into those of small
+columns: coefficient errors up to 1 on near-degenerate samples, see docs/mechanics.md.)
 
 **Materials.** Any strain energy $\Phi(I_1, \dots, I_5)$ gives $S = 2\,\partial\Phi/\partial C$
 (autodiff over the full matrix, symmetrised); in closed form
@@ -152,21 +157,22 @@ def extract_transverse_coefficients(
     shifted basis $E = C - \tfrac{I_1}{3}I$, by QR of $[\hat A; \tau I]$ (module docs): exact
     for a linearly independent basis, bounded minimum-norm coefficients when it degenerates.
     `tau`: Tikhonov parameter relative to unit-norm basis columns, default
-    $\sqrt{\epsilon_{mach}}$. Pointwise: vmap over triples.
+    $\epsilon_{mach}^{3/4}$ (raise it for noisy `S`). Pointwise: vmap over triples.
     """
     C, g = _common(check_tensor(C, "C"), check_fibre(g))
     S = check_tensor(S, "S").astype(C.dtype)
     C = 0.5 * (C + C.T)
     G = structure_tensor(g)
     eps = jnp.finfo(C.dtype).eps
-    tau = jnp.sqrt(eps) if tau is None else tau
+    tau = eps**0.75 if tau is None else tau
     m = jnp.trace(C) / 3.0
     A = jax.vmap(_mandel)(_basis(C - m * jnp.eye(3, dtype=C.dtype), G)).T  # (6 comps, 6 basis)
-    # Columns are normalised for scale invariance; the floor keeps a vanishing column (E = 0)
-    # at zero instead of amplifying round-off to unit length.
+    # Columns are normalised for scale invariance, but not below eps^(1/4) of their natural
+    # size: a vanishing column (E -> 0) is then not blown up to unit length, and round-off in
+    # S (~eps |S|) can move a coefficient by at most eps / (2 tau floor) |S| = |S| / 2.
     n = jnp.sqrt(jnp.sum(C * C))
     ref = jnp.stack([1.0, n, n * n, 1.0, n, n * n]).astype(C.dtype)
-    scale = jnp.maximum(safe_norm(A, axis=0), jnp.sqrt(eps) * ref)
+    scale = jnp.maximum(safe_norm(A, axis=0), eps**0.25 * ref)
     aug = jnp.concatenate([A / scale[None, :], tau * jnp.eye(6, dtype=C.dtype)])
     rhs = jnp.concatenate([_mandel(0.5 * (S + S.T)), jnp.zeros(6, C.dtype)])
     d = lx.linear_solve(lx.MatrixLinearOperator(aug), rhs, lx.QR()).value / scale

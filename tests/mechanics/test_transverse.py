@@ -178,6 +178,15 @@ def test_extraction_recovers_material_coefficients(test_set):
     # near-degenerate ones still represent S (the coefficients are then not unique)
     np.testing.assert_allclose(expands(got, Cs, gs), S, atol=1e-9)
     assert np.all(want[:, 5] == 0)  # hyperelastic: no C^2 G + G C^2 term
+    # nearly degenerate but still determined (two eigenvalues 1.6e-4 apart, g almost in their
+    # complement; smallest singular values 6e-6, 2e-6): a Tikhonov tau = sqrt(eps) erred by 1.0
+    Q = mech.sample_rotation(key=jr.key(8))
+    C = Q @ jnp.diag(jnp.array([1.22922697, 1.25100057, 1.25116551])) @ Q.T
+    g = Q @ jnp.array([0.757938441, -0.652326046, -2.22262079e-4])
+    g = g / jnp.linalg.norm(g)
+    I = mech.transverse_invariants(C, g)
+    want = mech.transverse_coefficients_from_energy_gradient(I, jax.grad(MAT)(I))
+    np.testing.assert_allclose(extract(C, g, stress_ad(C, g)), want, atol=1e-4)
 
 
 # ----------------------------------------------------------------------------- material
