@@ -2,16 +2,23 @@
 active / tentatively dead / permanently dead classification on B_1 = [-1, 1].
 
 jaxsci: `jaxsci.diagnostics.init_statistics` (batch-last sampling + exact kink-based
-classification, jitted chunks of 2^17 networks). Reference: the same computation written as
-vectorised NumPy (batch-last arrays, `np.argsort` for the knots, the same knot / interpolation algorithm), same process, same sizes.
-For d_in = 1 the network is piecewise linear, so each neuron is classified from its values at
-the interval ends and the kinks of earlier layers: no dense sampling.
+classification; for this small network the classification is the packed kernel of
+`jaxsci/diagnostics/_counts1d.py`: one fused elementwise loop per chunk, one int32 of packed
+counts per network back to the host). Reference: the same computation written as vectorised
+NumPy (batch-last arrays, `np.argsort` for the knots, the same knot / interpolation
+algorithm), same process, same chunk size. For d_in = 1 the network is piecewise linear, so
+each neuron is classified from its values at the interval ends and the kinks of earlier
+layers: no dense sampling.
 
-Both sample the unit-hypersphere-with-bias scheme (eq. 3) in float32. Agreement check: the
-NumPy classifier applied to the parameters drawn by JAX for one chunk reproduces jaxsci's
-counts exactly. Last line: `ratio: <NumPy time / jaxsci time>`.
+Both sample the unit-hypersphere-with-bias scheme (eq. 3) in float32, in chunks of 2^15
+networks: cache-sized chunks are fastest for both (JAX's threefry runs as a rolled loop over
+whole arrays on CPU; NumPy's temporaries stay in cache); NumPy was timed at 2^12 ... 2^18
+and 2^14-2^15 are at its best too. Agreement checks: on 2^17 networks drawn by JAX, the NumPy
+classifier, jaxsci's packed kernel and `state_counts(neuron_states_1d(...))` give identical
+counts, and the NumPy classifier reproduces `init_statistics`' first chunk exactly.
+Last line: `ratio: <NumPy time / jaxsci time>`.
 
-    python benchmarks/relu_init_stats.py [--num 1000000]
+    python benchmarks/relu_init_stats.py [--num 1000000] [--chunk 32768] [--no-shard]
 """
 
 import argparse
@@ -27,11 +34,13 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxsci.diagnostics import init_statistics, neuron_states_1d, state_counts  # noqa: E402
+from jaxsci.diagnostics._counts1d import packed_counts_1d, unpack_counts  # noqa: E402
 from jaxsci.init import UnitHypersphereInit, sample_relu_params  # noqa: E402
 
 WIDTHS = (1, 6, 4, 2)
 SCHEME = UnitHypersphereInit(with_bias=True)
-CHUNK = 2**17
+CHUNK = 2**15  # networks per chunk, both tools
+CLS_N = 2**17  # networks for the classification-only comparison and agreement check
 
 
 def np_sample(rng, n):
@@ -86,62 +95,81 @@ def np_counts(params, r=1.0):
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--num", type=int, default=10**6)
+    ap.add_argument("--chunk", type=int, default=CHUNK, help="networks per chunk (both tools)")
+    ap.add_argument(
+        "--no-shard", action="store_true", help="run jaxsci on one device (no sharding)"
+    )
     ap.add_argument(
         "--prng",
         default="threefry2x32",
         choices=["rbg", "threefry2x32"],
-        help="JAX PRNG implementation for the keys (jax.random.key(0, impl=...)); 'rbg' is "
-        "JAX's faster generator on CPU/GPU, threefry2x32 its default. Sampling dominates.",
+        help="JAX PRNG implementation for the keys (jax.random.key(0, impl=...)); threefry2x32 "
+        "is JAX's default.",
     )
     args = ap.parse_args(argv)
-    num = args.num
+    num, chunk = args.num, args.chunk
     key = jax.random.key(0, impl=args.prng)
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-    mesh = Mesh(np.array(jax.devices()), ("d",))
-    sharding = NamedSharding(mesh, PartitionSpec("d"))
-    kw = dict(num=num, chunk_size=CHUNK, dtype=jnp.float32, sharding=sharding)
+    sharding = None
+    if not args.no_shard:
+        mesh = Mesh(np.array(jax.devices()), ("d",))
+        sharding = NamedSharding(mesh, PartitionSpec("d"))
+    kw = dict(num=num, chunk_size=chunk, dtype=jnp.float32, sharding=sharding)
 
     t0 = time.perf_counter()
-    init_statistics(key, WIDTHS, SCHEME, **dict(kw, num=min(num, CHUNK)))
+    first = init_statistics(key, WIDTHS, SCHEME, **dict(kw, num=min(num, chunk)))
     t_compile = time.perf_counter() - t0  # compile + one chunk
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     counts = init_statistics(key, WIDTHS, SCHEME, **kw)
-    t_jax = time.perf_counter() - t0
+    t_jax, c_jax = time.perf_counter() - t0, time.process_time() - c0
 
-    # agreement on identical parameters (chunk 0 of the jaxsci run)
-    p = sample_relu_params(jax.random.fold_in(key, 0), WIDTHS, SCHEME, jnp.float32, (CHUNK,))
-    p = [(np.asarray(w), np.asarray(b)) for w, b in p]
-    m = min(num, CHUNK)
+    # agreement 1: init_statistics' first chunk against NumPy on the same parameters
+    p0 = sample_relu_params(jax.random.fold_in(key, 0), WIDTHS, SCHEME, jnp.float32, (chunk,))
+    np_first = np_counts([(np.asarray(w), np.asarray(b)) for w, b in p0])[: min(num, chunk)]
+    agree_sweep = np.array_equal(np_first, first) and np.array_equal(counts[: len(first)], first)
+    # agreement 2 + classification-only timing on CLS_N networks drawn by JAX (one device)
+    p = sample_relu_params(jax.random.fold_in(key, 1), WIDTHS, SCHEME, jnp.float32, (CLS_N,))
+    pn = [(np.asarray(w), np.asarray(b)) for w, b in p]
+    np_counts(pn)  # warm-up (page faults of the first large temporaries)
     t0 = time.perf_counter()
-    np_chunk = np_counts(p)
+    np_cls = np_counts(pn)
     t_np_cls = time.perf_counter() - t0
-    agree = np.array_equal(np_chunk[:m], counts[:m])
-    classify = jax.jit(lambda q: state_counts(neuron_states_1d(q, 1.0)))
-    pj = [(jnp.asarray(w), jnp.asarray(b)) for w, b in p]
-    jax.block_until_ready(classify(pj))
+    packed = jax.jit(lambda q: packed_counts_1d(q, 1.0))
+    arrays = jax.jit(lambda q: state_counts(neuron_states_1d(q, 1.0)))
+    pj = [(jnp.asarray(w), jnp.asarray(b)) for w, b in pn]
+    jax.block_until_ready((packed(pj), arrays(pj)))
     t0 = time.perf_counter()
-    jax.block_until_ready(classify(pj))
+    code = jax.block_until_ready(packed(pj))
     t_jax_cls = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    arr = jax.block_until_ready(arrays(pj))
+    t_arr_cls = time.perf_counter() - t0
+    agree_cls = np.array_equal(np_cls, unpack_counts(code, WIDTHS)) and np.array_equal(
+        np_cls, np.moveaxis(np.asarray(arr), -1, 0)
+    )
 
     rng = np.random.default_rng(0)
-    t0 = time.perf_counter()
-    ref = [np_counts(np_sample(rng, min(CHUNK, num - i))) for i in range(0, num, CHUNK)]
+    t0, c0 = time.perf_counter(), time.process_time()
+    ref = [np_counts(np_sample(rng, min(chunk, num - i))) for i in range(0, num, chunk)]
     ref = np.concatenate(ref)
-    t_np = time.perf_counter() - t0
+    t_np, c_np = time.perf_counter() - t0, time.process_time() - c0
 
     act = counts[:, :, 0]
     act_np = ref[:, :, 0]
     print(f"networks: {num}, widths {WIDTHS}, unit hypersphere with bias, r = 1, float32, "
-          f"JAX PRNG {args.prng}")
-    print(f"devices: {jax.devices()}")
+          f"JAX PRNG {args.prng}, chunks of {chunk}")
+    print(f"devices: {jax.devices()}, sharded: {sharding is not None}")
     print(f"jaxsci compile + first chunk: {t_compile:.2f} s")
-    print(f"jaxsci run (sample + classify): {t_jax:.2f} s")
-    print(f"numpy  run (sample + classify): {t_np:.2f} s")
-    print(f"identical counts on identical parameters: {agree}")
+    print(f"jaxsci run (sample + classify): {t_jax:.3f} s")
+    print(f"numpy  run (sample + classify): {t_np:.3f} s")
+    print(f"cpu time of these runs (all threads): jaxsci {c_jax:.3f} s, numpy {c_np:.3f} s")
+    print(f"identical counts on identical parameters: sweep chunk 0 {agree_sweep}, "
+          f"{CLS_N} networks (numpy / packed kernel / array form) {agree_cls}")
     print(
-        f"classification only, one chunk of {CHUNK} (single device): jaxsci {t_jax_cls:.3f} s, "
-        f"numpy {t_np_cls:.3f} s, ratio {t_np_cls / t_jax_cls:.2f}"
+        f"classification only, {CLS_N} networks (single device): jaxsci packed {t_jax_cls:.4f} s, "
+        f"jaxsci array form {t_arr_cls:.4f} s, numpy {t_np_cls:.3f} s, "
+        f"ratio {t_np_cls / t_jax_cls:.1f}"
     )
     print(f"mean active per layer  jaxsci {act.mean(0).round(4)}  numpy {act_np.mean(0).round(4)}")
     print(f"ratio: {t_np / t_jax:.2f}")

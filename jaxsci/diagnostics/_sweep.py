@@ -113,8 +113,9 @@ def init_statistics(
     - `chunk_size`: networks per jitted call (the last chunk is computed in full and
       truncated, so results depend on `chunk_size` but not on the devices). On CPU, chunks
       whose parameters fit in cache are fastest: JAX lowers threefry to a rolled loop over
-      whole arrays there, and $2^{14}$ networks of widths (1, 6, 4, 2) sample and classify
-      2-3x faster per network than the default $2^{17}$ (`docs/benchmarks.md`).
+      whole arrays there, and chunks of $2^{14}$-$2^{15}$ networks of widths (1, 6, 4, 2)
+      sample and classify about 2x faster per network than the default $2^{17}$
+      (`docs/benchmarks.md`).
     - `sharding`: optional `NamedSharding(mesh, PartitionSpec(axis))` saying how the network
       axis is split over devices; `chunk_size` must then be a multiple of the axis size. The
       counter-based PRNG (`jax_threefry_partitionable`, default on) makes the draws, hence
