@@ -6,11 +6,14 @@ Reproduces, at a reduced scale stated in the output:
   points and on rotated training points;
 - Fig. 2: Mooney-Rivlin stress RMSE against n for eigenvalues of B in [1.0, 1.5] and
   [0.9, 2.0], all three formulations;
-- Fig. 5/6: strain-energy RMSE of the strain-energy GP, and predicted vs true energy.
+- Fig. 5/6: strain-energy RMSE of the strain-energy GP, and predicted vs true energy;
+- beyond the paper's figures (its section 7, eqs. 44-45): transversely isotropic TBGP vs
+  the component GP on a fibre-reinforced Mooney-Rivlin material (`--ti-only` runs just this).
 
 All trials of one size and all their hyperparameter restarts run in one `vmap`
 (`jaxsci.mechanics.stress_rmse_trials`). Usage:
-`python examples/hyperelastic_gp.py [--quick] [--trials T] [--restarts R] [--out DIR]`.
+`python examples/hyperelastic_gp.py [--quick] [--trials T] [--restarts R] [--out DIR]
+[--ti-only] [--ti-sizes N ...]`.
 """
 
 import argparse
@@ -27,6 +30,12 @@ jax.config.update("jax_enable_x64", True)
 from jaxsci import mechanics as mech  # noqa: E402
 
 
+def _print_rows(rows):
+    print(f"{'case':<14}{'model':<11}{'n':>5}{'median RMSE':>14}{'max/rot/UV':>14}")
+    for c, m, n_, r1, r2 in rows:
+        print(f"{c:<14}{m:<11}{n_:>5}{r1:>14.3e}{r2:>14.3e}")
+
+
 def _rotated_rmse_trials(fit, Bs, Ss, key, R, fn):
     """Fig. 1 right: error on the training tensors after a random rotation."""
 
@@ -40,6 +49,49 @@ def _rotated_rmse_trials(fit, Bs, Ss, key, R, fn):
     return jax.jit(jax.vmap(one))(Bs, Ss, jr.split(key, Bs.shape[0]))
 
 
+def transverse_study(a, out, plt):
+    """Section 7 (eqs. 44-45): TI TBGP vs component GP, stress RMSE against n (S in MPa)."""
+    mat = mech.FibreReinforcedMooneyRivlin()
+    stress = jax.jit(jax.vmap(jax.vmap(lambda C, g: mech.transverse_stress(mat, C, g))))
+    Ct, gt = mech.sample_transverse_deformations(200, key=jr.key(17))
+    St = stress(Ct[None], gt[None])[0]
+    rows, curves = [], {}
+    for n in tqdm(a.ti_sizes, desc="TI (section 7)"):
+        Cs, gs = mech.sample_transverse_deformations(a.trials * n, key=jr.key(2000 + n))
+        Cs, gs = Cs.reshape(a.trials, n, 3, 3), gs.reshape(a.trials, n, 3)
+        Ss = stress(Cs, gs)
+        for name, fit in (("TI TBGP", mech.fit_transverse_tbgp), ("GP", mech.fit_transverse_component_gp)):
+            r = np.asarray(mech.transverse_stress_rmse_trials(
+                fit, Cs, gs, Ss, Ct, gt, St, key=jr.key(4), num_restarts=a.restarts))
+            curves.setdefault(name, []).append((n, np.median(r)))
+            rows.append(("TI [1.0,1.5]", name, n, float(np.median(r)), float(np.max(r))))
+    # equivariance of one trained TI TBGP (n = first size) on the rotated test set, and the
+    # coefficient round trip S = sum c_i A_i -> c on the test set with random coefficients
+    n = a.ti_sizes[0]
+    Cs, gs = mech.sample_transverse_deformations(n, key=jr.key(2000 + n))
+    tb = mech.fit_transverse_tbgp(Cs, gs, stress(Cs[None], gs[None])[0], key=jr.key(4), num_restarts=a.restarts, throw=False)
+    Q = mech.sample_rotation(key=jr.key(18))
+    pred = jax.jit(jax.vmap(lambda C, g: tb(C, g)[0]))
+    P, Pr = pred(Ct, gt), pred(jnp.einsum("ij,njk,lk->nil", Q, Ct, Q), gt @ Q.T)
+    rel = jnp.linalg.norm(jnp.einsum("ij,njk,lk->nil", Q, P, Q) - Pr, axis=(1, 2)) / jnp.linalg.norm(Pr, axis=(1, 2))
+    c = jr.normal(jr.key(19), (Ct.shape[0], 6))
+    c_back = jax.jit(jax.vmap(mech.extract_transverse_coefficients))(Ct, gt, jax.vmap(mech.transverse_expand)(c, Ct, gt))
+    err = jnp.max(jnp.abs(c_back - c), axis=1)
+    print(f"TI TBGP n={n}: equivariance error max {float(rel.max()):.2e}, median {float(jnp.median(rel)):.2e} "
+          f"(theta1 {float(tb.posterior.kernel.theta1):.3g}, theta2 {float(tb.posterior.kernel.theta2):.3g}); coefficient round trip |c - c_back|_max: "
+          f"median {float(jnp.median(err)):.1e}, 95% {float(jnp.quantile(err, 0.95)):.1e}, max {float(err.max()):.1e}")
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for name, v in curves.items():
+        v = np.array(v)
+        ax.loglog(v[:, 0], v[:, 1], "o-", label=name)
+    ax.set_title("transversely isotropic (section 7)"); ax.set_xlabel("n"); ax.set_ylabel("median stress RMSE (MPa)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "transverse_gp.png", dpi=110)
+    plt.close(fig)
+    return rows
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true")
@@ -49,9 +101,11 @@ def main(argv=None):
     p.add_argument("--energy-sizes", type=int, nargs="*", default=[10, 20])
     p.add_argument("--skip-fig1", action="store_true", help="only Figs. 2, 5, 6")
     p.add_argument("--out", default="jaxsci-out/hyperelastic_gp")
+    p.add_argument("--ti-only", action="store_true", help="only the transversely isotropic study")
+    p.add_argument("--ti-sizes", type=int, nargs="*", default=[10, 20, 40])
     a = p.parse_args(argv)
     if a.quick:
-        a.trials, a.restarts, a.sizes, a.energy_sizes = 2, 3, [5, 10], [5]
+        a.trials, a.restarts, a.sizes, a.energy_sizes, a.ti_sizes = 2, 3, [5, 10], [5], [5, 10]
     out = pathlib.Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     import matplotlib
@@ -62,7 +116,12 @@ def main(argv=None):
     mr = mech.MooneyRivlin()
     mr_stress = lambda B: mech.stress(mr, B)
     expm = lambda B: mech.isotropic_function(jnp.exp, B)
-    print(f"scale: {a.trials} trials per size, {a.restarts} restarts, sizes {a.sizes}")
+    sizes = a.ti_sizes if a.ti_only else a.sizes
+    print(f"scale: {a.trials} trials per size, {a.restarts} restarts, sizes {sizes}")
+    if a.ti_only:
+        rows = transverse_study(a, out, plt)
+        _print_rows(rows)
+        return rows
     rows = []
     results = {}
     # ---- Fig. 1: matrix exponential on symmetric uniform matrices --------------------
@@ -102,10 +161,8 @@ def main(argv=None):
     e_rmse = float(jnp.sqrt(jnp.mean((phi_pred - phi_true) ** 2)))
     unexplained = float(jnp.mean((phi_pred - phi_true) ** 2) / jnp.var(phi_true))
     rows.append(("energy", "energy GP", n, e_rmse, unexplained))
-
-    print(f"{'case':<14}{'model':<11}{'n':>5}{'median RMSE':>14}{'max/rot/UV':>14}")
-    for c, m, n_, r1, r2 in rows:
-        print(f"{c:<14}{m:<11}{n_:>5}{r1:>14.3e}{r2:>14.3e}")
+    rows += transverse_study(a, out, plt)
+    _print_rows(rows)
     fig, axs = plt.subplots(1, 4, figsize=(17, 4))
     for (case, name), v in results.items():
         v = np.array(v, dtype=float)
