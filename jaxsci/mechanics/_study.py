@@ -2,8 +2,9 @@ r"""Batched accuracy studies: many independent trials of a fit, one `jit`, one `
 
 The paper's Figs. 1-2 and 5 repeat every fit over independent random training sets
 (100 trials; 20 hyperparameter restarts each) and report the root-mean-square stress error
-on held-out points. Here all trials run together: `vmap` over trials of a fit whose
-restarts are themselves `vmap`ped (`jaxsci.gp.fit`), inside one compiled function.
+on held-out points. Here all trials run together: `vmap` over trials of a fit, inside one
+compiled function; `jaxsci.gp.fit`'s `custom_vmap` rule puts the restarts of all trials
+into one pool of L-BFGS slots (see docs/gp.md).
 """
 
 from collections.abc import Callable
