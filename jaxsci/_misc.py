@@ -104,3 +104,23 @@ def _plain_progress(iterable, desc: str):
     for i, item in enumerate(items, 1):
         yield item
         print(f"\r{desc}: {i}/{len(items)}", end="\n" if i == len(items) else "", file=sys.stderr, flush=True)
+
+
+def after(x: Array, *deps: Array) -> Array:
+    r"""`x`, with a data dependency on `deps`: XLA will not start any consumer of the result
+    before every `deps` array is computed.
+
+    Used to serialise independent batched LAPACK custom calls. jaxlib 0.10's CPU LAPACK
+    kernels split a batch over XLA's intra-op thread pool and block a pool thread until
+    the pieces finish (`jax::ParallelBatchMap`); two such calls running concurrently (e.g.
+    two `cho_solve`s on the same factor) can each hold a pool thread while waiting for
+    work queued behind the other, and on a machine whose pool is that small (2 cores) the
+    program deadlocks at 0 % CPU. See docs/gp.md, "XLA:CPU deadlock". `lax.optimization_barrier`
+    does not help: XLA drops it when the operand is otherwise unused. The dependency here
+    is `x + 0 * sum(deps)`, which XLA does not fold for floating-point types (0 * inf is
+    NaN); it costs one elementwise pass over `x`.
+    """
+    if not deps:
+        return x
+    zero = sum(jnp.sum(d).astype(x.dtype) for d in deps) * jnp.zeros((), x.dtype)
+    return x + zero

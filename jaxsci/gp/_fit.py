@@ -62,7 +62,7 @@ def _negative_lml(flat, unravel, static, X, y, which, noise, jitter):
     return -log_marginal_likelihood(k, X, y, noise=noise, which=which, jitter=jitter)
 
 
-def _assemble(flat, values, steps, conv, lsfail, iters, unravel, static):
+def _assemble(flat, values, steps, conv, lsfail, evals, iters, unravel, static):
     """Solution for one dataset from its R starts' final points."""
     finals = jax.vmap(unravel)(flat)
     finite = jnp.isfinite(values)
@@ -87,6 +87,7 @@ def _assemble(flat, values, steps, conv, lsfail, iters, unravel, static):
         aux={
             "log_marginal_likelihoods": lmls,
             "num_steps": steps,
+            "num_evaluations": evals,
             "converged": conv,
             "line_search_stalled": lsfail,
             "kernels": eqx.combine(finals, static),
@@ -134,12 +135,12 @@ def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_ste
             return jax.vmap(one)(v, pid // num_restarts)
 
         size = default_batch_size(b * num_restarts, X.shape[1]) if batch_size is None else batch_size
-        flat, values, steps, conv, lsfail, iters = lbfgs_pool(
+        flat, values, steps, conv, lsfail, evals, iters = lbfgs_pool(
             value_and_grad, flat0, batch_size=min(size, b * num_restarts), max_steps=max_steps,
             gtol=gtol, ftol=ftol, lower=lower, upper=upper,
         )
         split = lambda a: a.reshape(b, num_restarts, *a.shape[1:])
-        return split(flat), split(values), split(steps), split(conv), split(lsfail), jnp.full(b, iters)
+        return split(flat), split(values), split(steps), split(conv), split(lsfail), split(evals), jnp.full(b, iters)
 
     @pool.def_vmap
     def _pool_vmap(axis_size, in_batched, *args):
@@ -149,8 +150,8 @@ def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_ste
         return outs, (True,) * len(outs)
 
     bcast = lambda a: jnp.broadcast_to(a, (b, *a.shape))
-    flat, values, steps, conv, lsfail, iters = pool(bcast(flat_k), X, y, which, bcast(noise), keydata)
-    return jax.vmap(lambda *a: _assemble(*a, unravel, static))(flat, values, steps, conv, lsfail, iters)
+    outs = pool(bcast(flat_k), X, y, which, bcast(noise), keydata)
+    return jax.vmap(lambda *a: _assemble(*a, unravel, static))(*outs)
 
 
 def _validate(kernel, X, y, which, noise, num_restarts, prior_box):
@@ -215,9 +216,11 @@ def fit(
     every start gave a non-positive-definite covariance), `stats` (`log_marginal_likelihood`,
     `num_steps`, `best_start`, `max_steps_all`, `num_iterations` = batched evaluations
     performed) and `aux` (`log_marginal_likelihoods (R,)` of every start's
-    final point, `num_steps (R,)`, `converged (R,)`, `line_search_stalled (R,)` (counted as
-    converged: the line search could not decrease $-\mathcal{L}$ further at working
-    precision), `kernels`: all final kernels stacked).
+    final point, `num_steps (R,)`, `num_evaluations (R,)` (objective evaluations per start,
+    rejected line-search trials included), `converged (R,)`, `line_search_stalled (R,)`
+    (counted as converged: the line search could not decrease $-\mathcal{L}$ by more than
+    `ftol` relative, i.e. $-\mathcal{L}$ is minimal to its rounding noise), `kernels`: all
+    final kernels stacked).
 
     `fit` is `vmap`-able over datasets, but `fit_batched` is faster: it pools the starts of
     all datasets (no dataset waits for another's slowest start).

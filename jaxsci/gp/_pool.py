@@ -64,7 +64,13 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
 
     Stopping rules per problem (scipy L-BFGS-B's): $\max_i |(\text{projected } g)_i| \le$ `gtol`, or relative
     decrease $\le$ `ftol`, or `max_steps` accepted steps, or `4 max_steps` evaluations, or
-    the line search stalling at working precision (counted as converged; flagged `lsfail`).
+    the line search stalling (counted as converged; flagged `lsfail`): a rejected trial whose
+    predicted decrease is already below the `ftol` test, or `MAX_BACKTRACKS` rejections in
+    a row. The first is the noise floor of an objective known only to rounding (a GP with
+    tiny noise: $-\mathcal{L}$ of an ill-conditioned $K$ is accurate to about
+    $\operatorname{cond}(K)\,\epsilon$); backtracking further samples that noise.
+    Returns `(x, f, nit, conv, lsfail, evals, iterations)`, per problem except the last
+    (the number of batched evaluations).
     Problems are independent: the result of each is the same for any `batch_size`, up to the
     rounding of differently-sized batched kernels (visible only where a start stalls in a
     numerically flat region of the objective).
@@ -76,7 +82,7 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
     max_evals = 4 * max_steps
     out = dict(
         x=x0, f=jnp.full(N, jnp.inf, dtype), nit=jnp.zeros(N, jnp.int32),
-        conv=jnp.zeros(N, bool), lsfail=jnp.zeros(N, bool),
+        conv=jnp.zeros(N, bool), lsfail=jnp.zeros(N, bool), evals=jnp.zeros(N, jnp.int32),
     )
     slots = dict(
         pid=jnp.arange(B), x=x0[:B], f=jnp.zeros(B, dtype), g=jnp.zeros((B, P), dtype),
@@ -152,7 +158,13 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
         # direction means f is minimal to working precision (scipy reports this as
         # ABNORMAL_TERMINATION_IN_LNSRCH and scikit-learn keeps the point): count it as
         # converged, and record it in `lsfail`.
-        stall = run & (nback >= MAX_BACKTRACKS)
+        # Noise floor: a rejected trial whose predicted decrease -pred is already below the
+        # `ftol` test (relative to |f|) cannot produce a step that the `ftol` rule would not
+        # stop on; near the optimum of an ill-conditioned objective (a GP with tiny noise,
+        # whose -L is accurate only to ~cond(K) eps) further backtracking only samples
+        # rounding noise. Stop there (flagged in `lsfail` like a stalled search).
+        floor = reject & (-pred <= ftol * jnp.maximum(jnp.abs(f), 1.0))
+        stall = run & ((nback >= MAX_BACKTRACKS) | floor)
         conv_run = (accept & ((gmax <= gtol) | (rel <= ftol))) | stall
         done_run = conv_run | (nit >= max_steps) | (evals >= max_evals)
         # -- merge
@@ -173,6 +185,7 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
             nit=out["nit"].at[idx].set(nit, mode="drop"),
             conv=out["conv"].at[idx].set(conv, mode="drop"),
             lsfail=out["lsfail"].at[idx].set(lsfail, mode="drop"),
+            evals=out["evals"].at[idx].set(evals, mode="drop"),
         )
         new_pid = st["next"] + jnp.cumsum(finish) - 1
         load = finish & (new_pid < N)
@@ -201,4 +214,4 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
             order = jnp.argsort(~state["slots"]["active"], stable=True)[:next_size]
             state = dict(state, slots=jtu.tree_map(lambda a: a[order], state["slots"]))
     out = state["out"]
-    return out["x"], out["f"], out["nit"], out["conv"], out["lsfail"], state["it"]
+    return out["x"], out["f"], out["nit"], out["conv"], out["lsfail"], out["evals"], state["it"]

@@ -13,7 +13,7 @@ import jax.scipy as jsp
 import lineax as lx
 from jaxtyping import Array, ArrayLike, Float, Int
 
-from .._misc import as_float_array, check_finite, jitter_for
+from .._misc import after, as_float_array, check_finite, jitter_for
 from ..kernels import AbstractKernel
 from ._checks import DEFAULT_NOISE, cast_kernel, check_data, check_kernel, check_noise, check_which
 from ._derivative import derivative_gram, observation_covariance
@@ -38,15 +38,24 @@ def diagonal_term(noise, jitter, dtype) -> Float[Array, "*n"]:
     return jnp.maximum(noise, jnp.asarray(jitter, dtype))
 
 
-def factorise(
-    K: Float[Array, "n n"], Y: Float[Array, "n p"]
-) -> tuple[Float[Array, "n n"], Float[Array, "n p"]]:
-    r"""Upper Cholesky factor $U$ of the (jittered) SPD matrix and $K^{-1} Y$ (lineax).
+def cholesky_factor(K: Float[Array, "n n"]) -> Float[Array, "n n"]:
+    r"""Upper Cholesky factor $U$ ($K = U^T U$) of the (jittered) SPD matrix (lineax).
 
     An indefinite matrix gives a NaN factor (detected by the callers).
     """
     operator = lx.MatrixLinearOperator(K, lx.positive_semidefinite_tag)
     factor, _ = lx.Cholesky().init(operator, {})
+    return factor
+
+
+def factorise(
+    K: Float[Array, "n n"], Y: Float[Array, "n p"]
+) -> tuple[Float[Array, "n n"], Float[Array, "n p"]]:
+    r"""Upper Cholesky factor $U$ of the (jittered) SPD matrix and $K^{-1} Y$.
+
+    An indefinite matrix gives a NaN factor (detected by the callers).
+    """
+    factor = cholesky_factor(K)
     # Solve with the factor directly rather than `lx.linear_solve`: lineax raises inside
     # its JVP on non-finite output, but the optimiser must be able to visit hyperparameters
     # whose covariance is numerically indefinite (objective -inf) and step back.
@@ -145,7 +154,10 @@ def predict(
     kernel, X, wtr = posterior.kernel, posterior.X, posterior.which
     Ks = gram(kernel, Xs, which, X, wtr)
     mean = jnp.tensordot(Ks, posterior.weights, axes=1, precision=_HIGHEST)
-    V = jsp.linalg.solve_triangular(posterior.chol, Ks.T, trans="T", lower=False)
+    # `after`: this solve must not run concurrently with the one that made the weights
+    # (possibly in the same jitted program); see `jaxsci._misc.after`.
+    chol = after(posterior.chol, posterior.weights)
+    V = jsp.linalg.solve_triangular(chol, Ks.T, trans="T", lower=False)
     noise = jnp.mean(posterior.noise) if include_noise else 0.0
     if full_cov:
         Kss = gram(kernel, Xs, which, Xs, which)
