@@ -117,10 +117,12 @@ def after(x: Array, *deps: Array) -> Array:
     work queued behind the other, and on a machine whose pool is that small (2 cores) the
     program deadlocks at 0 % CPU. See docs/gp.md, "XLA:CPU deadlock". `lax.optimization_barrier`
     does not help: XLA drops it when the operand is otherwise unused. The dependency here
-    is `x + 0 * sum(deps)`, which XLA does not fold for floating-point types (0 * inf is
-    NaN); it costs one elementwise pass over `x`.
+    is `x + 0 * s` with `s` a finite summary of `deps` (non-finite values mapped to 0, so
+    `x` is returned unchanged even when `deps` hold NaN or inf); XLA does not fold a
+    floating-point multiplication by zero. It costs one elementwise pass over `x`.
     """
     if not deps:
         return x
-    zero = sum(jnp.sum(d).astype(x.dtype) for d in deps) * jnp.zeros((), x.dtype)
+    s = sum(jnp.sum(d).astype(x.dtype) for d in deps)
+    zero = jnp.nan_to_num(s, nan=0.0, posinf=0.0, neginf=0.0) * jnp.zeros((), x.dtype)
     return x + zero

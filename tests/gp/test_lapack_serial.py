@@ -100,3 +100,11 @@ def test_fit_condition_predict_is_serial(full_cov):
     f = jax.vmap(study, in_axes=(None, None, 0))
     hlo = jax.jit(f).lower(X, Y, jr.split(jr.key(2), 2)).compile().as_text()
     assert _unordered_lapack_pairs(hlo) == []
+
+
+def test_after_returns_x_unchanged():
+    x = jnp.arange(6.0).reshape(2, 3)
+    for dep in (jnp.ones(4), jnp.array([jnp.nan, 1.0]), jnp.array([jnp.inf, -jnp.inf])):
+        assert bool(jnp.array_equal(jax.jit(after)(x, dep), x))
+    g = jax.grad(lambda x: jnp.sum(after(x, jnp.ones(3)) ** 2))(x)
+    assert bool(jnp.array_equal(g, 2 * x))
