@@ -31,7 +31,7 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 from .._solution import RESULTS, Solution, raise_if_failed
 from ..kernels import AbstractKernel
 from ._checks import DEFAULT_NOISE, cast_kernel, check_data, check_kernel, check_noise
-from ._lml import log_marginal_likelihood
+from ._lml import lml_and_rounding
 from ._pool import lbfgs_pool
 
 # Default number of pool slots of `fit_batched` (see `jaxsci.gp._pool.lbfgs_pool`).
@@ -58,8 +58,10 @@ def _problem(kernel, X, which, noise, jitter):
 
 
 def _negative_lml(flat, unravel, static, X, y, which, noise, jitter):
+    """`(-L, rounding error of L)` at the flattened hyperparameters (see `lml_and_rounding`)."""
     k = eqx.combine(unravel(flat), static)
-    return -log_marginal_likelihood(k, X, y, noise=noise, which=which, jitter=jitter)
+    lml, delta = lml_and_rounding(k, X, y, noise=noise, which=which, jitter=jitter)
+    return -lml, delta
 
 
 def _assemble(flat, values, steps, conv, lsfail, evals, iters, unravel, static):
@@ -129,7 +131,10 @@ def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_ste
 
         def one(v, i):
             w = which[i] if has_which else None
-            return jax.value_and_grad(_negative_lml)(v, unravel, static, X[i], y[i], w, noise[i], jitter)
+            (f, delta), g = jax.value_and_grad(_negative_lml, has_aux=True)(
+                v, unravel, static, X[i], y[i], w, noise[i], jitter
+            )
+            return f, g, delta
 
         def value_and_grad(v, pid):
             return jax.vmap(one)(v, pid // num_restarts)

@@ -32,6 +32,20 @@ def log_marginal_likelihood(
     covariance is not positive definite even after jitter (so optimisers step back).
     Not jitted itself: call it inside your own `jax.jit` / `jax.grad`.
     """
+    return lml_and_rounding(kernel, X, y, noise=noise, which=which, jitter=jitter)[0]
+
+
+def lml_and_rounding(kernel, X, y, *, noise=DEFAULT_NOISE, which=None, jitter=None):
+    r"""`(L, delta)`: `log_marginal_likelihood` and an estimate `delta` of its rounding
+    error (no derivative flows through `delta`).
+
+    The data-fit term $-\tfrac12 y^T K^{-1} y$ is computed to a relative accuracy of about
+    $\epsilon\,\kappa(K)$; with $K = U^T U$, $\kappa(K) \ge (\max_i U_{ii} / \min_i
+    U_{ii})^2$, so $\delta = \epsilon\,(\max U_{ii}/\min U_{ii})^2\,\lvert y^T K^{-1} y\rvert/2$.
+    Measured on the n = 200 hyperelastic study at its optimum (condition number ~1e13 with
+    noise 1e-10): $\delta = 1.1$ against an observed scatter of about ±1.5 in $\mathcal{L}
+    \approx 5730$. Used by `fit` to stop where $\mathcal{L}$ no longer resolves progress.
+    """
     check_kernel(kernel)
     X, y, which = check_data(X, y, which)
     noise = check_noise(noise, X.dtype, X.shape[0])
@@ -43,19 +57,27 @@ def log_marginal_likelihood(
     # factorise the identity instead and report -inf.
     bad = ~jnp.all(jnp.isfinite(K))
     K = jnp.where(bad, jnp.eye(n, dtype=K.dtype), K)
-    lml = gaussian_log_likelihood(K, y.reshape(n, -1))
-    return jnp.where(jnp.isfinite(lml) & ~bad, lml, -jnp.inf)
+    lml, delta = _gaussian_log_likelihood_and_rounding(K, y.reshape(n, -1))
+    ok = jnp.isfinite(lml) & ~bad
+    return jnp.where(ok, lml, -jnp.inf), jnp.where(ok & jnp.isfinite(delta), delta, 0.0)
 
 
-def _lml_and_alpha(K, Y):
+def _terms(K, Y, chol, alpha):
     n, p = Y.shape
-    chol, alpha = factorise(K, Y)
     data_fit = -0.5 * jnp.sum(Y * alpha)
-    log_det = jnp.sum(jnp.log(jnp.diagonal(chol)))
-    return data_fit - p * log_det - 0.5 * n * p * math.log(2 * math.pi), chol, alpha
+    d = jnp.diagonal(chol)
+    log_det = jnp.sum(jnp.log(d))
+    lml = data_fit - p * log_det - 0.5 * n * p * math.log(2 * math.pi)
+    delta = jnp.finfo(K.dtype).eps * (jnp.max(d) / jnp.min(d)) ** 2 * jnp.abs(data_fit)
+    return lml, jax.lax.stop_gradient(delta)
 
 
 @jax.custom_jvp
+def _gaussian_log_likelihood_and_rounding(K, Y):
+    chol, alpha = factorise(K, Y)
+    return _terms(K, Y, chol, alpha)
+
+
 def gaussian_log_likelihood(K: Float[Array, "n n"], Y: Float[Array, "n p"]) -> Float[Array, ""]:
     r"""$\sum_j \log \mathcal{N}(Y_{:j} \mid 0, K)$ for an SPD `K` (eq. 12 per output).
 
@@ -65,10 +87,10 @@ def gaussian_log_likelihood(K: Float[Array, "n n"], Y: Float[Array, "n p"]) -> F
     triangular-solve pair (2n^3 flops, as scikit-learn) instead of differentiating through
     the Cholesky factorisation. Forward and reverse mode, and higher derivatives, all work.
     """
-    return _lml_and_alpha(K, Y)[0]
+    return _gaussian_log_likelihood_and_rounding(K, Y)[0]
 
 
-@gaussian_log_likelihood.defjvp
+@_gaussian_log_likelihood_and_rounding.defjvp
 def _gaussian_log_likelihood_jvp(primals, tangents):
     K, Y = primals
     dK, dY = tangents
@@ -79,8 +101,6 @@ def _gaussian_log_likelihood_jvp(primals, tangents):
     rhs = jnp.concatenate([Y, jnp.eye(n, dtype=K.dtype)], axis=1)
     Z = jsp.linalg.cho_solve((chol, False), rhs)
     alpha, K_inv = Z[:, :p], Z[:, p:]
-    data_fit = -0.5 * jnp.sum(Y * alpha)
-    log_det = jnp.sum(jnp.log(jnp.diagonal(chol)))
-    lml = data_fit - p * log_det - 0.5 * n * p * math.log(2 * math.pi)
+    lml, delta = _terms(K, Y, chol, alpha)
     A = jnp.matmul(alpha, alpha.T, precision=jax.lax.Precision.HIGHEST) - p * K_inv
-    return lml, 0.5 * jnp.sum(A * dK) - jnp.sum(alpha * dY)
+    return (lml, delta), (0.5 * jnp.sum(A * dK) - jnp.sum(alpha * dY), jnp.zeros_like(delta))

@@ -47,7 +47,9 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
     loop iteration over a pool of slots, refilled from a queue as problems finish.
 
     `value_and_grad(x (B, P), pid (B,))` evaluates problem `pid[b]` at `x[b]` for every slot
-    (`pid` selects the dataset, so one pool serves many datasets). Each problem carries its
+    (`pid` selects the dataset, so one pool serves many datasets) and returns `(f, g)`, or
+    `(f, g, err)` with `err (B,)` an estimate of the absolute rounding error of `f` (used
+    by the noise-floor stop below). Each problem carries its
     own L-BFGS memory and backtracking Armijo line search, folded into the outer loop (a
     rejected trial shrinks that problem's step for the next iteration) instead of nested
     loops: nested `while_loop`s under `vmap` run every branch in lockstep and cost ~20
@@ -65,8 +67,9 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
     Stopping rules per problem (scipy L-BFGS-B's): $\max_i |(\text{projected } g)_i| \le$ `gtol`, or relative
     decrease $\le$ `ftol`, or `max_steps` accepted steps, or `4 max_steps` evaluations, or
     the line search stalling (counted as converged; flagged `lsfail`): a rejected trial whose
-    predicted decrease is already below the `ftol` test, or `MAX_BACKTRACKS` rejections in
-    a row. The first is the noise floor of an objective known only to rounding (a GP with
+    predicted decrease is already below the `ftol` test or below the reported rounding
+    error `err` (at the current or the trial point), or `MAX_BACKTRACKS` rejections in a
+    row. The first is the noise floor of an objective known only to rounding (a GP with
     tiny noise: $-\mathcal{L}$ of an ill-conditioned $K$ is accurate to about
     $\operatorname{cond}(K)\,\epsilon$); backtracking further samples that noise.
     Returns `(x, f, nit, conv, lsfail, evals, iterations)`, per problem except the last
@@ -91,6 +94,7 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
         rho=jnp.zeros((B, MEMORY), dtype), nit=jnp.zeros(B, jnp.int32),
         nback=jnp.zeros(B, jnp.int32), evals=jnp.zeros(B, jnp.int32),
         lsfail=jnp.zeros(B, bool), fresh=jnp.ones(B, bool), active=jnp.ones(B, bool),
+        err=jnp.zeros(B, dtype),
     )
     state = dict(slots=slots, out=out, next=jnp.array(B), it=jnp.array(0))
 
@@ -110,7 +114,10 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
         sl, out = st["slots"], st["out"]
         x, f, g, d, t, fresh, active = (sl[k] for k in ("x", "f", "g", "d", "t", "fresh", "active"))
         xt = jnp.where(fresh[:, None], x, clip(x + t[:, None] * d))
-        ft, gt = value_and_grad(xt, sl["pid"])
+        res = value_and_grad(xt, sl["pid"])
+        ft, gt = res[0], res[1]
+        # absolute rounding error of f at the trial point, if the objective reports one
+        et = jnp.where(jnp.isfinite(res[2]), res[2], 0.0).astype(dtype) if len(res) > 2 else jnp.zeros_like(ft)
         ok = jnp.isfinite(ft) & jnp.all(jnp.isfinite(gt), axis=1)
         evals = sl["evals"] + active
         # -- a fresh slot: this was its start point's evaluation
@@ -135,6 +142,7 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
         Y = jnp.where(good[:, None, None], roll(sl["Y"], yv), sl["Y"])
         rho = jnp.where(good[:, None], roll(sl["rho"], 1.0 / jnp.where(good, sy, 1.0)), sl["rho"])
         x_run = jnp.where(accept[:, None], xt, x)
+        err_run = jnp.where(accept, et, sl["err"])
         f_run = jnp.where(accept, ft, f)
         g_run = jnp.where(accept[:, None], gt, g)
         held_run = held(x_run, g_run)
@@ -159,11 +167,13 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
         # ABNORMAL_TERMINATION_IN_LNSRCH and scikit-learn keeps the point): count it as
         # converged, and record it in `lsfail`.
         # Noise floor: a rejected trial whose predicted decrease -pred is already below the
-        # `ftol` test (relative to |f|) cannot produce a step that the `ftol` rule would not
-        # stop on; near the optimum of an ill-conditioned objective (a GP with tiny noise,
-        # whose -L is accurate only to ~cond(K) eps) further backtracking only samples
-        # rounding noise. Stop there (flagged in `lsfail` like a stalled search).
-        floor = reject & (-pred <= ftol * jnp.maximum(jnp.abs(f), 1.0))
+        # `ftol` test (relative to |f|), or below the rounding error of f that the objective
+        # reports, cannot produce a step that resolves progress; near the optimum of an
+        # ill-conditioned objective (a GP with tiny noise, whose -L is accurate only to
+        # ~cond(K) eps) further backtracking only samples rounding noise. Stop there
+        # (flagged in `lsfail` like a stalled search).
+        resolved = jnp.maximum(ftol * jnp.maximum(jnp.abs(f), 1.0), jnp.maximum(et, sl["err"]))
+        floor = reject & (-pred <= resolved)
         stall = run & ((nback >= MAX_BACKTRACKS) | floor)
         conv_run = (accept & ((gmax <= gtol) | (rel <= ftol))) | stall
         done_run = conv_run | (nit >= max_steps) | (evals >= max_evals)
@@ -174,6 +184,7 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
         g_new = sel(g0, g_run)
         d_new = sel(-gf0, d_run)
         t_new = sel(t0, t_run)
+        err_new = sel(jnp.where(ok, et, 0.0), err_run)
         lsfail = sl["lsfail"] | stall
         conv = sel(conv0, conv_run)
         finish = active & sel(done0, done_run)
@@ -196,7 +207,7 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
             pid=pid, x=jnp.where(load[:, None], x_load, x_new), f=f_new, g=g_new, d=d_new,
             t=t_new, S=zero(S), Y=zero(Y), rho=zero(rho), nit=zero(nit), nback=zero(nback),
             evals=zero(evals), lsfail=zero(lsfail), fresh=load,
-            active=jnp.where(finish, load, active),
+            active=jnp.where(finish, load, active), err=zero(err_new),
         )
         return dict(slots=slots, out=out, next=st["next"] + jnp.sum(finish), it=st["it"] + 1)
 

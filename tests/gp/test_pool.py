@@ -41,3 +41,27 @@ def test_noise_floor_stops_the_line_search_early():
     assert bool(jnp.all(conv)) and bool(jnp.all(lsfail))
     np.testing.assert_allclose(x, 1.0, atol=2e-3)  # at the minimum up to the noise
     assert int(jnp.max(evals - nit)) < 20
+
+
+def test_reported_rounding_error_ends_the_search_at_the_noise():
+    # Same noisy Rosenbrock, noise 1e-3 absolute: when the objective reports that error as
+    # a third output, the line search stops once its predicted decrease is below it, with
+    # fewer evaluations than when it has to find the floor through `ftol` by itself.
+    amp = 1e-3
+
+    def noisy(x, pid, report):
+        def f(v):
+            base = 1.0 + jnp.sum(100.0 * (v[1:] - v[:-1] ** 2) ** 2 + (1.0 - v[:-1]) ** 2)
+            return base + jax.lax.stop_gradient(amp * jnp.sin(1e9 * jnp.sum(v)))
+        fx, g = jax.vmap(jax.value_and_grad(f))(x)
+        return (fx, g, jnp.full_like(fx, amp)) if report else (fx, g)
+
+    x0 = jnp.asarray(np.random.default_rng(2).uniform(-2, 2, (8, 2)))
+    run = lambda report: jax.jit(
+        lambda x0: lbfgs_pool(lambda x, p: noisy(x, p, report), x0, batch_size=8, max_steps=200, gtol=1e-12, ftol=2.2e-9)
+    )(x0)
+    x_r, f_r, _, conv_r, _, evals_r, _ = run(True)
+    x_n, f_n, _, conv_n, _, evals_n, _ = run(False)
+    assert bool(jnp.all(conv_r)) and bool(jnp.all(conv_n))
+    assert bool(jnp.all(f_r <= 1.0 + 50 * amp))  # reached the noise level of the minimum
+    assert int(jnp.sum(evals_r)) < 0.9 * int(jnp.sum(evals_n))  # measured: 268 vs 326
