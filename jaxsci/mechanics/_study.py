@@ -54,10 +54,20 @@ def stress_rmse_trials(
         raise ValueError(
             f"`Bs` and `sigmas` must both have shape (t, n, 3, 3), got {Bs.shape}, {sigmas.shape}."
         )
-    keys = jr.split(key, Bs.shape[0])
+    return fit_and_score_trials(
+        fit, (Bs, sigmas), lambda model: stress_rmse(model, Bs_test, sigmas_test),
+        key=key, num_restarts=num_restarts,
+    )
 
-    def one(B, S, k):
-        model = fit(B, S, key=k, num_restarts=num_restarts, throw=False)
-        return stress_rmse(model, Bs_test, sigmas_test)
 
-    return jax.vmap(one)(Bs, sigmas, keys)
+def fit_and_score_trials(fit: Callable, data: tuple, score: Callable, *, key: PRNGKeyArray, num_restarts: int):
+    """`vmap` over the leading (trial) axis of every array in `data`: fit one model per trial
+    with `fit(*data_t, key=k_t, num_restarts=..., throw=False)` and return `score(model)`
+    per trial. Shared by the isotropic and transversely isotropic studies."""
+    keys = jr.split(key, data[0].shape[0])
+
+    def one(*args):
+        *arrays, k = args
+        return score(fit(*arrays, key=k, num_restarts=num_restarts, throw=False))
+
+    return jax.vmap(one)(*data, keys)

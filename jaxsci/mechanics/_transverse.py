@@ -63,6 +63,7 @@ from ..kernels import AbstractKernel, SquaredExponential
 from ._kinematics import check_tensor, invariants, require_spd, sym_to_vec, vec_to_sym
 from ._materials import MooneyRivlin
 from ._sampling import sample_finger_tensor
+from ._study import fit_and_score_trials
 from ._tbgp import _fit_or_condition
 
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -421,9 +422,7 @@ def transverse_stress_rmse_trials(
             "`Cs`, `gs`, `Ss` must have shapes (t, n, 3, 3), (t, n, 3), (t, n, 3, 3), got "
             f"{Cs.shape}, {gs.shape}, {Ss.shape}."
         )
-
-    def one(C, g, S, k):
-        model = fit(C, g, S, key=k, num_restarts=num_restarts, throw=False)
-        return transverse_stress_rmse(model, Cs_test, gs_test, Ss_test)
-
-    return jax.vmap(one)(Cs, gs, Ss, jr.split(key, Cs.shape[0]))
+    return fit_and_score_trials(
+        fit, (Cs, gs, Ss), lambda model: transverse_stress_rmse(model, Cs_test, gs_test, Ss_test),
+        key=key, num_restarts=num_restarts,
+    )
