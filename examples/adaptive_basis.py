@@ -397,6 +397,9 @@ def main(argv=None):
     parser.add_argument("--ii-train-steps", type=int, default=None,
                         help="(ii) LSGD steps per depth (0: ranks only)")
     args = parser.parse_args(argv)
+    from jaxsci import enable_compilation_cache
+
+    enable_compilation_cache()  # opt-in persistent XLA cache: re-runs skip most compiles
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {}

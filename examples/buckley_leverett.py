@@ -180,6 +180,9 @@ def main(argv=None):
     p.add_argument("--resample", action="store_true",
                    help="fresh residual points every Adam step (L-BFGS keeps a fixed set)")
     a = p.parse_args(argv)
+    from jaxsci import enable_compilation_cache
+
+    enable_compilation_cache()  # opt-in persistent XLA cache: re-runs skip most compiles
     if a.quick:
         a.n_residual, a.n_data, a.adam_steps, a.lbfgs_steps = 500, 100, 300, 50
         a.cases = [c for c in a.cases if c in ("concave M=2, eps=0", "non-convex M=1, eps=0")]

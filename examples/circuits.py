@@ -405,6 +405,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="jaxsci-out/circuits")
     args = parser.parse_args(argv)
+    from jaxsci import enable_compilation_cache
+
+    enable_compilation_cache()  # opt-in persistent XLA cache: re-runs skip most compiles
     import matplotlib
 
     matplotlib.use("Agg")

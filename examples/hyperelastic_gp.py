@@ -104,6 +104,9 @@ def main(argv=None):
     p.add_argument("--ti-only", action="store_true", help="only the transversely isotropic study")
     p.add_argument("--ti-sizes", type=int, nargs="*", default=[10, 20, 40])
     a = p.parse_args(argv)
+    from jaxsci import enable_compilation_cache
+
+    enable_compilation_cache()  # opt-in persistent XLA cache: re-runs skip most compiles
     if a.quick:
         a.trials, a.restarts, a.sizes, a.energy_sizes, a.ti_sizes = 2, 3, [5, 10], [5], [5, 10]
     out = pathlib.Path(a.out)

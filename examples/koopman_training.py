@@ -175,6 +175,9 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="reduced sizes (well under a minute of compute)")
     ap.add_argument("--out", default="jaxsci-out/koopman_training")
     args = ap.parse_args(argv)
+    from jaxsci import enable_compilation_cache
+
+    enable_compilation_cache()  # opt-in persistent XLA cache: re-runs skip most compiles
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     q = args.quick

@@ -174,6 +174,9 @@ def main(argv=None):
     parser.add_argument("--out", default="jaxsci-out/optimizers")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    from jaxsci import enable_compilation_cache
+
+    enable_compilation_cache()  # opt-in persistent XLA cache: re-runs skip most compiles
     jax.config.update("jax_enable_x64", True)
     import matplotlib
 

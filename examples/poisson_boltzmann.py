@@ -84,6 +84,9 @@ def main(argv=None):
     p.add_argument("--lbfgs-steps", type=int, default=1000)
     p.add_argument("--grid", type=int, default=41)
     a = p.parse_args(argv)
+    from jaxsci import enable_compilation_cache
+
+    enable_compilation_cache()  # opt-in persistent XLA cache: re-runs skip most compiles
     if a.quick:
         a.n_residual, a.adam_steps, a.lbfgs_steps, a.grid = 400, 200, 50, 21
     import matplotlib

@@ -269,6 +269,9 @@ def main(argv=None):
     ap.add_argument("--steps6", type=int, default=20000, help="momentum-GD epochs, Fig 6")
     ap.add_argument("--only", nargs="*", default=None, choices=["e1", "45", "23", "6"])
     args = ap.parse_args(argv)
+    from jaxsci import enable_compilation_cache
+
+    enable_compilation_cache()  # opt-in persistent XLA cache: re-runs skip most compiles
     jax.config.update("jax_enable_x64", True)
     if args.quick:
         args.num, args.runs, args.steps45, args.steps23, args.steps6 = 20000, 16, 300, 300, 300

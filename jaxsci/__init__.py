@@ -18,6 +18,10 @@ from . import (
     surrogates as surrogates,
     train as train,
 )
+from ._cache import (
+    default_cache_dir as default_cache_dir,
+    enable_compilation_cache as enable_compilation_cache,
+)
 from ._solution import RESULTS as RESULTS, Solution as Solution
 
 __version__ = "0.1.0"

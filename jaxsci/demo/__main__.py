@@ -32,11 +32,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", nargs="*", default=None, choices=CAPABILITIES, help="run only these"
     )
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="persistent compilation cache (default: jaxsci.default_cache_dir(), "
+        "i.e. $JAXSCI_CACHE_DIR or ~/.cache/jaxsci/xla)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="do not use the persistent compilation cache"
+    )
     args = parser.parse_args(argv)
 
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    import jaxsci
+
+    if not args.no_cache:
+        cache = jaxsci.enable_compilation_cache(args.cache_dir)
+        print(f"compilation cache: {cache} (--no-cache to switch off)", flush=True)
     import matplotlib
 
     matplotlib.use("Agg")
