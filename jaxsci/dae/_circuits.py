@@ -21,13 +21,21 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, Float
 
+from .._misc import as_float_array
 from ._box import ParameterBox
 from ._junction import junction_current
 from ._term import MassMatrixTerm
 
 
+def _strong(value) -> Array:
+    # Strongly typed arrays: `nominal` built from Python floats would otherwise be weakly
+    # typed and `simulate(circuit, circuit.nominal, ...)` would compile a second program
+    # beside the one for `circuit.box(p)` (DESIGN rule 14).
+    return as_float_array(value, "parameter")
+
+
 def _scalar(default: float):
-    return eqx.field(default=default, converter=jnp.asarray)
+    return eqx.field(default=default, converter=_strong)
 
 
 class AbstractCircuit(eqx.Module):
@@ -77,10 +85,10 @@ class TestSetAmplifierParams(eqx.Module):
     alpha: Float[Array, ""] = _scalar(0.99)
     beta: Float[Array, ""] = _scalar(1e-6)
     R: Float[Array, "10"] = eqx.field(
-        default=(1000.0,) + (9000.0,) * 9, converter=jnp.asarray
+        default=(1000.0,) + (9000.0,) * 9, converter=_strong
     )
     C: Float[Array, "5"] = eqx.field(
-        default=(1e-6, 2e-6, 3e-6, 4e-6, 5e-6), converter=jnp.asarray
+        default=(1e-6, 2e-6, 3e-6, 4e-6, 5e-6), converter=_strong
     )
 
 

@@ -140,9 +140,11 @@ def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_ste
             return jax.vmap(one)(v, pid // num_restarts)
 
         size = default_batch_size(b * num_restarts, X.shape[1]) if batch_size is None else batch_size
+        size = min(size, b * num_restarts)
         flat, values, steps, conv, lsfail, evals, iters = lbfgs_pool(
-            value_and_grad, flat0, batch_size=min(size, b * num_restarts), max_steps=max_steps,
+            value_and_grad, flat0, batch_size=size, max_steps=max_steps,
             gtol=gtol, ftol=ftol, lower=lower, upper=upper,
+            compact=_compact_tail(b * num_restarts, size, X.shape[1]),
         )
         split = lambda a: a.reshape(b, num_restarts, *a.shape[1:])
         return split(flat), split(values), split(steps), split(conv), split(lsfail), split(evals), jnp.full(b, iters)
@@ -256,6 +258,15 @@ def _fit_batched(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_
     return jax.shard_map(run, mesh=mesh, in_specs=(spec, spec, spec, spec), out_specs=spec, check_vma=False)(
         X, y, which, keys
     )
+
+
+def _compact_tail(num_problems: int, batch_size: int, n: int) -> bool:
+    """Whether the pool compacts its tail into fewer slots (a second compiled copy of the
+    loop body, ~0.9 s of XLA compile at n = 50 on a 2-core CPU). It pays when the run is
+    long (a queue of starts behind the slots) or each evaluation is costly (n >= 100); a
+    single `fit` of 20 starts at n = 50 ran 6 ms (15 %) slower without it and compiled
+    1 s faster."""
+    return num_problems > batch_size or n >= 100
 
 
 def default_batch_size(num_problems: int, n: int) -> int:

@@ -16,33 +16,42 @@ MAX_BACKTRACKS = 30
 
 
 def _two_loop(g, S, Y, rho):
-    """L-BFGS two-loop recursion -H g; memory rows with rho == 0 are inactive."""
-    q = g
-    alphas = []
-    for i in reversed(range(S.shape[0])):
-        a = rho[i] * jnp.dot(S[i], q)
-        q = q - a * Y[i]
-        alphas.append(a)
-    alphas = alphas[::-1]
+    """L-BFGS two-loop recursion -H g; memory rows with rho == 0 are inactive.
+
+    Both loops are `lax.scan`s over the memory rows rather than unrolled Python loops: the
+    unrolled form put 4 x MEMORY slices and dot products into every compiled copy of the
+    pool body, which cost ~0.5 s of XLA compile time per `fit` at no run-time gain."""
+
+    def first(q, row):
+        s, y, r = row
+        a = r * jnp.dot(s, q)
+        return q - a * y, a
+
+    q, alphas = jax.lax.scan(first, g, (S, Y, rho), reverse=True)
     sy, yy = jnp.dot(S[-1], Y[-1]), jnp.dot(Y[-1], Y[-1])
     gamma = jnp.where(rho[-1] > 0, sy / jnp.where(yy > 0, yy, 1.0), 1.0)
-    r = gamma * q
-    for i in range(S.shape[0]):
-        b = rho[i] * jnp.dot(Y[i], r)
-        r = r + (alphas[i] - b) * S[i]
+
+    def second(r, row):
+        s, y, rh, a = row
+        b = rh * jnp.dot(y, r)
+        return r + (a - b) * s, None
+
+    r, _ = jax.lax.scan(second, gamma * q, (S, Y, rho, alphas))
     return -r
 
 
-def _phase_sizes(num_problems: int, batch_size: int) -> tuple[int, ...]:
-    """Slot counts of the pool's phases: `batch_size`, then 8x fewer (at least 2) for the
-    tail. Only two phases: each phase is another compiled copy of the loop body, and XLA's
-    compile time grows faster than linearly with their number (measured: 1 phase 12 s,
-    2 phases 16-22 s, 3 phases 38 s for one small `fit`, on a loaded 2-core machine)."""
+def _phase_sizes(num_problems: int, batch_size: int, compact: bool = True) -> tuple[int, ...]:
+    """Slot counts of the pool's phases: `batch_size`, then (if `compact`) 8x fewer (at
+    least 2) for the tail. At most two phases: each phase is another compiled copy of the
+    loop body, and XLA's compile time grows faster than linearly with their number
+    (measured: 1 phase 12 s, 2 phases 16-22 s, 3 phases 38 s for one small `fit`, on a
+    loaded 2-core machine with jaxlib 0.10; jax 0.12, quiet: 1.8 s vs 2.7 s of compile for
+    `fit` at n = 50, R = 20)."""
     first = min(batch_size, num_problems)
-    return (first,) if first <= 4 else (first, max(first // 8, 2))
+    return (first,) if (first <= 4 or not compact) else (first, max(first // 8, 2))
 
 
-def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: float, ftol: float, lower=-jnp.inf, upper=jnp.inf):
+def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: float, ftol: float, lower=-jnp.inf, upper=jnp.inf, compact: bool = True):
     r"""Minimise `N` problems with starts `x0 (N, P)`: ONE batched objective evaluation per
     loop iteration over a pool of slots, refilled from a queue as problems finish.
 
@@ -57,7 +66,9 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
     the next queued problem (its first iteration evaluates the start point), so the batch
     stays full and no slot waits for the slowest start, as plain lockstep would. Once the queue
     is empty and at most `B/8` problems are left, they are compacted into `B/8` slots
-    (`_phase_sizes`) so the tail of slow starts runs on a small batch.
+    (`_phase_sizes`) so the tail of slow starts runs on a small batch. `compact=False` keeps
+    one phase: one compiled copy of the loop body instead of two, for problems so cheap
+    that compile time outweighs the tail's savings.
 
     Box constraints `lower <= x <= upper` (scalars; infinite = unbounded) are handled by
     projection, as in L-BFGS-B: trial points are clipped to the box, variables held at a
@@ -80,7 +91,7 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
     """
     N, P = x0.shape
     dtype = x0.dtype
-    sizes = _phase_sizes(N, batch_size)
+    sizes = _phase_sizes(N, batch_size, compact)
     B = sizes[0]
     max_evals = 4 * max_steps
     out = dict(
