@@ -18,7 +18,11 @@ def as_float_array(x: ArrayLike, name: str) -> Float[Array, "..."]:
     """Convert `x` to a floating JAX array, keeping float32/float64 as given.
 
     Integers and Python scalars are promoted to the default floating dtype. Raises
-    `TypeError` (naming `name`) for complex or non-numeric input.
+    `TypeError` (naming `name`) for complex or non-numeric input. The result is always
+    *strongly* typed: a Python float gives a weakly typed array, and a module built from
+    Python floats would otherwise hit a different `jit` cache entry (a recompile) than the
+    same module built from arrays, e.g. `ExpQuad(1.0, 1.0)` against a kernel updated by an
+    optimiser (DESIGN rule 14).
     """
     arr = jnp.asarray(x)
     if jnp.issubdtype(arr.dtype, jnp.complexfloating):
@@ -27,6 +31,8 @@ def as_float_array(x: ArrayLike, name: str) -> Float[Array, "..."]:
         if not (jnp.issubdtype(arr.dtype, jnp.integer) or arr.dtype == jnp.bool_):
             raise TypeError(f"`{name}` must be numeric, got dtype {arr.dtype}.")
         arr = arr.astype(default_floating_dtype())
+    if getattr(arr, "weak_type", False):
+        arr = jnp.asarray(arr, dtype=arr.dtype)
     return arr
 
 
