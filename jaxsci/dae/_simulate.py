@@ -84,6 +84,11 @@ def _solve_batch(
     )(params)
 
 
+# One trajectory without a batch axis: a `vmap` of size one used to cost ~0.8 s of tracing
+# (the batching of diffrax's while loop) on every first call.
+_solve_single = eqx.filter_jit(_solve_one)
+
+
 def simulate(
     circuit: AbstractCircuit,
     params,
@@ -121,14 +126,13 @@ def simulate(
     """
     ts = _check_ts(ts, circuit)
     rtol, atol = _tols(rtol, atol, ts.dtype)
-    batched = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[None], params)
-    ys, code, nacc, nrej = _solve_batch(
-        circuit, batched, ts, solver, rtol, atol, max_steps, save_state, step_to_ts
+    ys, code, nacc, nrej = _solve_single(
+        circuit, params, ts, solver, rtol, atol, max_steps, save_state, step_to_ts
     )
     sol = Solution(
-        value=ys[0],
-        result=_code_to_result(code[0]),
-        stats={"num_steps": nacc[0], "num_rejected": nrej[0]},
+        value=ys,
+        result=_code_to_result(code),
+        stats={"num_steps": nacc, "num_rejected": nrej},
     )
     return raise_if_failed(sol, throw)
 
