@@ -1,5 +1,6 @@
 """Shared test helpers: tree comparison, finite-difference checks, problems with known answers."""
 
+import contextlib
 from collections.abc import Callable
 
 import equinox as eqx
@@ -99,3 +100,19 @@ def smooth_nd_grad(x: jax.Array) -> jax.Array:
 def linear_ode_solution(a: jax.Array, y0: jax.Array, t: float) -> jax.Array:
     """Exact solution y(t) = expm(a t) y0 of y' = a y."""
     return jax.scipy.linalg.expm(a * t) @ y0
+
+
+@contextlib.contextmanager
+def count_compiles():
+    """Number of XLA compilations inside the block (a one-element list, read after it)."""
+    n = [0]
+
+    def listener(name, duration, **kwargs):
+        if name == "/jax/core/compile/backend_compile_duration":
+            n[0] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield n
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)

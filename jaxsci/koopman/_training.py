@@ -11,6 +11,13 @@ candidate jump lengths the one with the lowest true loss is taken.
 
 Each cycle costs `window * every` gradient evaluations plus `len(jumps) + 1` loss evaluations
 and a few small SVDs; `jumps=()` gives the plain optimiser with the same bookkeeping.
+
+`koopman_train` is jitted (one `eqx.filter_jit` program for the whole run). The loss and the
+optimiser are passed as pytrees (`jaxsci.train._hoist`), the number of cycles is a traced loop
+bound (the per-cycle history is preallocated for the next power of two and cut afterwards),
+and `jumps`, `rtol` and `target` values are traced, so a re-created loss closure, a new
+optimiser object, new data of the same shapes, another `num_cycles` or other jump lengths
+reuse the compiled program.
 """
 
 from collections.abc import Callable, Sequence
@@ -18,10 +25,13 @@ from collections.abc import Callable, Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jaxtyping import Array, Float, PyTree
 
 from .._solution import RESULTS, Solution, raise_if_failed
+from ..train._hoist import call_hoisted, unhoist
+from ..train._loop import _bucket, _trim
 from ..train._trajectory import optax_step, record_trajectory
 from ._dmd import stabilized
 from ._predict import fit_weight_koopman
@@ -64,9 +74,11 @@ def koopman_train(
         loss_fn: `params -> scalar` (full-batch or fixed-sample loss).
         optimizer: any optax optimiser; its state is kept across jumps unless `reset_state`.
         params: initial parameters (e.g. an `eqx.nn.MLP`).
-        num_cycles, window, every: static ints.
-        jumps: candidate jump lengths in units of windows (static tuple of floats, may be
-            empty: the plain optimiser).
+        num_cycles: maximum number of cycles (a positive int, traced: any value reuses the
+            program compiled for the same power-of-two bucket).
+        window, every: static ints (they fix the snapshot shapes).
+        jumps: candidate jump lengths in units of windows (a sequence of floats, may be
+            empty: the plain optimiser; the number of jumps is static, their values traced).
         rank, rtol, per_neuron, affine: DMD options (see `fit_weight_koopman`); the default
             `rtol=1e-6` drops directions with singular values below `1e-6 * sigma_max`, which
             short windows of nearly collinear weight snapshots otherwise turn into spurious
@@ -78,28 +90,78 @@ def koopman_train(
     Returns: a `Solution` with `value` = trained params, `stats` = {"num_cycles", "grad_evals",
     "loss_evals", "loss", "accepted"} and `aux` = per-cycle history {"loss_before" (loss at the
     end of the optimiser phase), "loss_jump" (best candidate loss), "accepted", "jump",
-    "loss_after", "grad_evals"} (NaN/0 for cycles not run).
+    "loss_after", "grad_evals"}, each of shape `(num_cycles,)` (NaN/0 for cycles not run).
+
+    The call is jitted; it may also be called inside the user's own `jit` / `vmap`.
     """
     for name, v in (("num_cycles", num_cycles), ("window", window), ("every", every)):
-        if not isinstance(v, int) or v < 1:
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ValueError(f"`{name}` must be a positive int, got {v!r}.")
     if window < 2 and len(jumps) > 0:
         raise ValueError(f"`window` must be >= 2 to fit DMD, got {window}.")
     jumps_arr = tuple(float(j) for j in jumps)
     if any(j <= 0 for j in jumps_arr):
         raise ValueError(f"`jumps` must be positive, got {jumps!r}.")
+    sol = call_hoisted(
+        _koopman_train,
+        (loss_fn, optimizer),
+        params,
+        np.int32(num_cycles),
+        np.asarray(jumps_arr) if jumps_arr else None,
+        None if rtol is None else _scalar(rtol),
+        None if target is None else _scalar(target),
+        window=window,
+        every=every,
+        rank=rank,
+        per_neuron=per_neuron,
+        affine=affine,
+        stabilize=stabilize,
+        reset_state=reset_state,
+        throw=throw,
+        bucket=_bucket(num_cycles),
+    )
+    return eqx.tree_at(lambda s: s.aux, sol, _trim(sol.aux, num_cycles))
+
+
+def _scalar(x):
+    # a Python float as a weakly typed device scalar (`jnp.asarray` would compile a program)
+    return jax.device_put(x) if isinstance(x, (int, float)) else x
+
+
+@eqx.filter_jit
+def _koopman_train(
+    loss_fn,
+    optimizer,
+    params,
+    num_cycles,
+    jumps,
+    rtol,
+    target,
+    *,
+    window,
+    every,
+    rank,
+    per_neuron,
+    affine,
+    stabilize,
+    reset_state,
+    throw,
+    bucket,
+):
+    loss_fn, optimizer = unhoist(loss_fn), unhoist(optimizer)
     step = optax_step(loss_fn, optimizer)
     dyn0, static = eqx.partition(params, eqx.is_array)
     state0 = optimizer.init(dyn0)
     dtype = jnp.result_type(*[x.dtype for x in jax.tree_util.tree_leaves(dyn0)])
     tgt = jnp.asarray(-jnp.inf if target is None else target, dtype)
-    nan = jnp.full((num_cycles,), jnp.nan, dtype)
+    num_jumps = 0 if jumps is None else jumps.shape[0]
+    nan = jnp.full((bucket,), jnp.nan, dtype)
     hist0 = {
         "loss_before": nan,
         "loss_jump": nan,
         "loss_after": nan,
-        "accepted": jnp.zeros((num_cycles,), bool),
-        "jump": jnp.zeros((num_cycles,), dtype),
+        "accepted": jnp.zeros((bucket,), bool),
+        "jump": jnp.zeros((bucket,), dtype),
     }
 
     def cycle(carry):
@@ -108,7 +170,7 @@ def koopman_train(
         traj = record_trajectory(step, p, state, num_snapshots=window, every=every)
         p_last, state = traj.final_params, traj.final_state
         loss_last = loss_fn(p_last)
-        if jumps_arr:
+        if num_jumps:
             koop = fit_weight_koopman(
                 _stack(traj.params, p_last), rank=rank, rtol=rtol, per_neuron_dmd=per_neuron,
                 affine=affine,
@@ -116,7 +178,7 @@ def koopman_train(
             )
             if stabilize:
                 koop = eqx.tree_at(lambda k: k.models, koop, [stabilized(m) for m in koop.models])
-            cand_s = jnp.asarray(jumps_arr, dtype) * window
+            cand_s = jnp.asarray(jumps, dtype) * window
             cands = jax.vmap(lambda s: eqx.filter(koop.forecast(p_last, s), eqx.is_array))(cand_s)
             cand_loss = jax.vmap(lambda c: loss_fn(eqx.combine(c, static)))(cands)
             cand_loss = jnp.where(jnp.isfinite(cand_loss), cand_loss, jnp.inf)
@@ -154,11 +216,11 @@ def koopman_train(
     loss = eqx.error_if(loss, ~jnp.isfinite(loss), "Non-finite loss in Koopman training: lower the learning rate.")
     reached = loss <= tgt
     result = RESULTS.where(reached | (target is None), RESULTS.successful, RESULTS.max_steps_reached)
-    hist["grad_evals"] = (jnp.arange(num_cycles) + 1) * window * every
+    hist["grad_evals"] = (jnp.arange(bucket) + 1) * window * every
     stats = {
         "num_cycles": n,
         "grad_evals": n * window * every,
-        "loss_evals": n * (len(jumps_arr) + 1),
+        "loss_evals": n * (num_jumps + 1),
         "loss": loss,
         "accepted": jnp.sum(hist["accepted"]),
     }

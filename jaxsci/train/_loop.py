@@ -9,10 +9,14 @@ step: the optimiser is wrapped with `optax.with_extra_args_support` and always r
 
 Recorded per step: the loss, every named term, and the L2 norm of the loss gradient with
 respect to the weight matrix of every `eqx.nn.Linear` layer (the diagnostic of Fuks &
-Tchelepi, Fig. 7). The whole loop is one `lax.scan` inside one `eqx.filter_jit`; progress is
-reported from inside the compiled loop with `jax.debug.callback` every `progress_every`
-steps. An optional pure hook `update_args(model, args, key) -> args`, applied every
-`update_every` steps before the step, covers collocation resampling and adaptive loss weights.
+Tchelepi, Fig. 7). The whole loop is one `lax.while_loop` inside one `eqx.filter_jit`, with
+the number of steps a traced bound (the history is preallocated for the next power of two and
+cut afterwards), and the loss and optimiser are passed as pytrees (`_hoist.py`), so a new
+optimiser object, a re-created `lambda`, new data of the same shapes or another step count
+reuse the compiled loop. Progress is reported from inside the compiled loop with
+`jax.debug.callback` every `progress_every` steps. An optional pure hook
+`update_args(model, args, key) -> args`, applied every `update_every` steps before the step,
+covers collocation resampling and adaptive loss weights.
 """
 
 from collections.abc import Callable
@@ -23,8 +27,11 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
+import numpy as np
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
+
+from ._hoist import call_hoisted, hoist, unhoist
 
 LossFn = Callable[[Any, Any], tuple[Float[Array, ""], dict[str, Float[Array, ""]]]]
 
@@ -98,6 +105,31 @@ def make_step(
     return step, params, static
 
 
+def _bucket(n: int) -> int:
+    """The history length compiled for `n` steps: the next power of two, so `steps` is a
+    traced loop bound and 257..512 steps share one program."""
+    return 1 << max(n - 1, 0).bit_length()
+
+
+def _trim(x: Any, n: int) -> Any:
+    """`x[:n]` for every array of `x` (the histories, allocated for `_bucket(n)`). For a
+    concrete single-device array the slice is taken on the host and put back on the same
+    device: `x[:n]` or `jnp.asarray` would compile a tiny program per `n`, `device_put` does
+    not. Tracers (inside the user's `jit` / `vmap`) and multi-device arrays are sliced by JAX."""
+
+    def one(a):
+        if not eqx.is_array(a):
+            return a
+        if isinstance(a, jax.core.Tracer) or not isinstance(a, jax.Array):
+            return a[:n]
+        devices = a.devices()
+        if len(devices) != 1:
+            return a[:n]
+        return jax.device_put(np.asarray(a)[:n], next(iter(devices)))
+
+    return jtu.tree_map(one, x)
+
+
 def fit(
     loss_fn: LossFn,
     model: Any,
@@ -112,13 +144,13 @@ def fit(
     progress_every: int | None = None,
     progress_fn: Callable[[Array, dict], None] = _print_progress,
 ) -> FitResult:
-    r"""Full-batch training: `steps` optimiser steps in one compiled `lax.scan`.
+    r"""Full-batch training: `steps` optimiser steps in one compiled `lax.while_loop`.
 
     **Arguments:**
     - `loss_fn(model, args) -> (loss, terms)`: scalar loss and dict of named scalars.
     - `model`: any pytree (typically an `eqx.Module`); its inexact arrays are trained.
     - `optimizer`: an optax transformation, e.g. `optax.adam(1e-3)` or `optax.lbfgs()`.
-    - `steps`: number of steps (static; the loop compiles once per value).
+    - `steps`: number of steps (a positive int; traced, see below).
     - `args`: data passed to `loss_fn` (pytree; e.g. `jaxsci.pinn.PINNArgs`).
     - `opt_state`: resume from this optimiser state (default: fresh).
     - `update_args(model, args, key) -> args`: optional pure hook run before the step every
@@ -126,58 +158,85 @@ def fit(
     - `progress_every`: report every this many steps via `jax.debug.callback`, calling
       `progress_fn(step, {"loss": ..., **terms})` (default: print a line). `None`: silent.
 
+    **Compilation.** A second call reuses the compiled loop when only these change: the
+    data (arrays in `args`, in `loss_fn`'s closure, same shapes and dtypes), the optimiser
+    object (`optax.adam(1e-3)` created anew, or with another learning rate: Python floats
+    in closures are traced), `loss_fn` re-created from the same source (a `lambda` in a
+    loop), `steps` within the same power-of-two bucket ($2^{k-1} < $ `steps` $\le 2^k$: the
+    history is allocated for $2^k$ steps and cut to `steps` afterwards), `update_every`,
+    `progress_every` (but not whether it is `None`). See `jaxsci.train._hoist` for how
+    closures are compared; a closure that needs a concrete Python value (`if lr > 0:`)
+    falls back to being compared by identity, as before.
+
     **Returns:** a `FitResult`.
     """
-    if not isinstance(steps, int) or steps < 1:
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"`steps` must be a positive int, got {steps!r}.")
-    if update_every < 1:
-        raise ValueError(f"`update_every` must be >= 1, got {update_every}.")
+    if not isinstance(update_every, int) or update_every < 1:
+        raise ValueError(f"`update_every` must be a positive int, got {update_every!r}.")
+    if progress_every is not None and (not isinstance(progress_every, int)
+                                       or progress_every < 1):
+        raise ValueError(f"`progress_every` must be None or a positive int, got "
+                         f"{progress_every!r}.")
     if update_args is not None and key is None:
         key = jr.key(0)
     params, static = eqx.partition(model, eqx.is_inexact_array)
-    if opt_state is None:
-        opt_state = optax.with_extra_args_support(optimizer).init(params)
     args_dyn, args_static = eqx.partition(args, eqx.is_array)
-    # the step is built inside the compiled function from hashable pieces, so a second `fit`
-    # with the same loss_fn / optimizer / model structure reuses the compiled loop
-    return _fit(
-        loss_fn,
-        optimizer,
+    out = call_hoisted(
+        _fit,
+        (loss_fn, optimizer, update_args),
+        hoist(progress_fn, arrays=False),
         static,
         args_static,
-        update_args,
-        progress_fn,
         params,
         opt_state,
         args_dyn,
         key,
-        steps=steps,
-        update_every=update_every,
-        progress_every=progress_every,
+        np.int32(steps),
+        np.int32(update_every),
+        None if progress_every is None else np.int32(progress_every),
+        bucket=_bucket(steps),
     )
+    return eqx.tree_at(lambda r: (r.history, r.grad_norms), out,
+                       (_trim(out.history, steps), _trim(out.grad_norms, steps)))
 
 
 @eqx.filter_jit
 def _fit(
     loss_fn,
     optimizer,
-    static,
-    args_static,
     update_args,
     progress_fn,
+    static,
+    args_static,
     params,
     opt_state,
     args_dyn,
     key,
-    *,
     steps,
     update_every,
     progress_every,
+    *,
+    bucket,
 ):
+    loss_fn, optimizer, update_args, progress_fn = (
+        unhoist(loss_fn), unhoist(optimizer), unhoist(update_args), unhoist(progress_fn))
+    if opt_state is None:
+        opt_state = optax.with_extra_args_support(optimizer).init(params)
     step, _, _ = make_step(loss_fn, optimizer, eqx.combine(params, static))
 
-    def body(carry, i):
-        params, opt_state, args_dyn, key = carry
+    def one_step(params, opt_state, args_dyn):
+        params, opt_state, loss, terms, grads = step(
+            params, opt_state, eqx.combine(args_dyn, args_static))
+        return params, opt_state, {"loss": loss, **terms}, layer_gradient_norms(grads)
+
+    # shapes of the recorded values, for the preallocated history (no compilation)
+    _, _, values0, gnorms0 = jax.eval_shape(one_step, params, opt_state, args_dyn)
+    history0 = jtu.tree_map(lambda s: jnp.full((bucket, *s.shape), jnp.nan, s.dtype),
+                            (values0, gnorms0))
+
+    def body(carry):
+        i, params, opt_state, args_dyn, key, (history, gnorms) = carry
         if update_args is not None:
             key, sub = jr.split(key)
 
@@ -188,19 +247,20 @@ def _fit(
                 return eqx.filter(new, eqx.is_array)
 
             args_dyn = jax.lax.cond(i % update_every == 0, upd, lambda a: a, args_dyn)
-        args = eqx.combine(args_dyn, args_static)
-        params, opt_state, loss, terms, grads = step(params, opt_state, args)
-        values = {"loss": loss, **terms}
+        params, opt_state, values, gn = one_step(params, opt_state, args_dyn)
         if progress_every is not None:
             jax.lax.cond(
                 (i % progress_every == 0) | (i == steps - 1),
                 lambda: jax.debug.callback(progress_fn, i, values),
                 lambda: None,
             )
-        return (params, opt_state, args_dyn, key), (values, layer_gradient_norms(grads))
+        history = jtu.tree_map(lambda h, v: h.at[i].set(v), history, values)
+        gnorms = gnorms.at[i].set(gn)
+        return i + 1, params, opt_state, args_dyn, key, (history, gnorms)
 
-    (params, opt_state, args_dyn, _), (history, gnorms) = jax.lax.scan(
-        body, (params, opt_state, args_dyn, key), jnp.arange(steps)
+    carry = (jnp.asarray(0, jnp.int32), params, opt_state, args_dyn, key, history0)
+    _, params, opt_state, args_dyn, _, (history, gnorms) = jax.lax.while_loop(
+        lambda c: c[0] < steps, body, carry
     )
     return FitResult(
         model=eqx.combine(params, static),

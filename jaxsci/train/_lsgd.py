@@ -6,7 +6,11 @@ $\xi^H$. Because $\xi^L$ minimises $\mathcal{J}$ for fixed $\xi^H$, the gradient
 reduced objective $\xi^H \mapsto \mathcal{J}(\xi^H, \mathrm{LS}(\xi^H))$ equals
 $\partial_{\xi^H}\mathcal{J}$ at fixed $\xi^L$ (the "submanifold" of the paper's figure), so
 one iteration costs one forward pass (building $A$), one small least-squares solve and one
-backward pass. The whole loop is a `lax.while_loop` inside one `eqx.filter_jit`.
+backward pass. The whole loop is a `lax.while_loop` inside one `eqx.filter_jit`, with the
+number of steps a traced bound (the loss history is preallocated for the next power of two and
+cut afterwards) and the optimiser passed as a pytree (`_hoist.py`), so another `num_steps`, a
+new optimiser object (same structure, any learning rate) or new data of the same shapes reuse
+the compiled loop.
 """
 
 from typing import Any
@@ -16,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu
 import lineax as lx
+import numpy as np
 import optax
 from jaxtyping import Array, Float
 
@@ -29,6 +34,8 @@ from ._lsgd_solve import (
     term_losses,
     weighted_loss,
 )
+from ._hoist import call_hoisted, unhoist
+from ._loop import _bucket, _trim
 from ._lsgd_terms import LSTerm
 
 __all__ = ["lsgd", "two_phase_lsgd", "joint_gd", "lsgd_step", "hidden_parameters"]
@@ -72,8 +79,9 @@ def _select(pred, a, b):
     return jtu.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
-def _run(model, terms, optimiser, max_steps, l2, rho, n_stag, target, solver, joint):
-    """Shared loop. Returns (model, history, losses, num_steps, final_l2, finite)."""
+def _run(model, terms, optimiser, max_steps, bucket, l2, rho, n_stag, target, solver, joint):
+    """Shared loop; `max_steps` may be traced, `bucket >= max_steps + 1` is the static
+    history length. Returns (model, history, losses, num_steps, final_l2, finite, loss)."""
     if joint:
         spec = jtu.tree_map(eqx.is_inexact_array, model)
     else:
@@ -81,7 +89,7 @@ def _run(model, terms, optimiser, max_steps, l2, rho, n_stag, target, solver, jo
     params, static = eqx.partition(model, spec)
     dtype = model.head.weight.dtype
     opt_state = optimiser.init(params)
-    history = jnp.full((max_steps + 1,), jnp.nan, dtype)
+    history = jnp.full((bucket,), jnp.nan, dtype)
     target = jnp.asarray(-jnp.inf if target is None else target, dtype)
     regularised = l2 is not None
     l2 = jnp.asarray(0.0 if l2 is None else l2, dtype)
@@ -167,37 +175,55 @@ def _validate(num_steps, l2, rho, n_stag):
         raise ValueError(f"`n_stag` must be a positive int, got {n_stag!r}.")
 
 
+def _arr(x, dtype):
+    # Python numbers go to the device by `device_put` (jnp.asarray compiles a tiny program)
+    if isinstance(x, (int, float)):
+        return np.asarray(x, dtype)
+    return jnp.asarray(x, dtype)
+
+
 def _dynamic(l2, rho, n_stag):
     # Python numbers would be static under filter_jit (one compilation per value): make
     # them arrays. l2 == 0 stays a static None so the unregularised solve has no extra rows.
     if isinstance(l2, (int, float)) and l2 == 0:
         l2 = None
     else:
-        l2 = jnp.asarray(l2, float)
-    return l2, jnp.asarray(rho, float), jnp.asarray(n_stag)
+        l2 = _arr(l2, float)
+    return l2, _arr(rho, float), _arr(n_stag, np.int32)
 
 
 def _target(target_loss):
-    return None if target_loss is None else jnp.asarray(target_loss, float)
+    return None if target_loss is None else _arr(target_loss, float)
+
+
+def _trim_history(sol, n, key="loss_history"):
+    return eqx.tree_at(lambda s: s.aux, sol, {**sol.aux, key: _trim(sol.aux[key], n)})
 
 
 @eqx.filter_jit
-def _lsgd_jit(model, terms, optimiser, num_steps, l2, rho, n_stag, target, solver, throw):
-    out = _run(model, terms, optimiser, num_steps, l2, rho, n_stag, target, solver, False)
+def _lsgd_jit(optimiser, model, terms, num_steps, l2, rho, n_stag, target, solver, throw,
+              *, bucket):
+    optimiser = unhoist(optimiser)
+    out = _run(model, terms, optimiser, num_steps, bucket, l2, rho, n_stag, target, solver,
+               False)
     return _solution(*out, target, throw)
 
 
 @eqx.filter_jit
-def _joint_jit(model, terms, optimiser, num_steps, target, throw):
-    out = _run(model, terms, optimiser, num_steps, None, 1.0, 1, target, None, True)
+def _joint_jit(optimiser, model, terms, num_steps, target, throw, *, bucket):
+    optimiser = unhoist(optimiser)
+    out = _run(model, terms, optimiser, num_steps, bucket, None, 1.0, 1, target, None, True)
     return _solution(*out, target, throw)
 
 
 @eqx.filter_jit
-def _two_phase_jit(model, terms, optimiser, num_pre, num_steps, l2, rho, n_stag, solver, throw):
-    pre = _run(model, terms, optimiser, num_pre, l2, rho, n_stag, None, solver, False)
-    post = _run(pre[0], terms, optimiser, num_steps, None, 0.0, max(num_steps, 1), None,
-                solver, False)
+def _two_phase_jit(optimiser, model, terms, num_pre, num_steps, l2, rho, n_stag, solver, throw,
+                   *, bucket_pre, bucket):
+    optimiser = unhoist(optimiser)
+    pre = _run(model, terms, optimiser, num_pre, bucket_pre, l2, rho, n_stag, None, solver,
+               False)
+    post = _run(pre[0], terms, optimiser, num_steps, bucket, None, 0.0,
+                jnp.maximum(num_steps, 1), None, solver, False)
     sol = _solution(*post, None, False)
     sol = eqx.tree_at(lambda s: s.aux, sol, {**sol.aux, "pre_loss_history": pre[1]})
     return raise_if_failed(sol, throw)
@@ -245,8 +271,10 @@ def lsgd(
     """
     check_problem(model, terms)
     _validate(num_steps, l2, rho, n_stag)
-    return _lsgd_jit(model, terms, optimiser, num_steps, *_dynamic(l2, rho, n_stag),
-                     _target(target_loss), solver, throw)
+    sol = call_hoisted(_lsgd_jit, (optimiser,), model, terms, np.int32(num_steps),
+                       *_dynamic(l2, rho, n_stag), _target(target_loss), solver, throw,
+                       bucket=_bucket(num_steps + 1))
+    return _trim_history(sol, num_steps + 1)
 
 
 def joint_gd(
@@ -263,7 +291,9 @@ def joint_gd(
     return value as `lsgd` (no LS step, so no `l2` / `solver`)."""
     check_problem(model, terms)
     _validate(num_steps, 0.0, 1.0, 1)
-    return _joint_jit(model, terms, optimiser, num_steps, _target(target_loss), throw)
+    sol = call_hoisted(_joint_jit, (optimiser,), model, terms, np.int32(num_steps),
+                       _target(target_loss), throw, bucket=_bucket(num_steps + 1))
+    return _trim_history(sol, num_steps + 1)
 
 
 def two_phase_lsgd(
@@ -292,11 +322,13 @@ def two_phase_lsgd(
     check_problem(model, terms)
     _validate(num_pre_steps, l2, rho, n_stag)
     _validate(num_steps, 0.0, 0.0, max(num_steps, 1))
-    return _two_phase_jit(model, terms, optimiser, num_pre_steps, num_steps,
-                          *_dynamic(l2, rho, n_stag), solver, throw)
+    sol = call_hoisted(_two_phase_jit, (optimiser,), model, terms, np.int32(num_pre_steps),
+                       np.int32(num_steps), *_dynamic(l2, rho, n_stag), solver, throw,
+                       bucket_pre=_bucket(num_pre_steps + 1), bucket=_bucket(num_steps + 1))
+    sol = _trim_history(sol, num_steps + 1)
+    return _trim_history(sol, num_pre_steps + 1, "pre_loss_history")
 
 
-@eqx.filter_jit
 def lsgd_step(
     model: AbstractAdaptiveBasisNet,
     opt_state: Any,
@@ -313,8 +345,18 @@ def lsgd_step(
     `opt_state` starts as `optimiser.init(hidden_parameters(model))`.
 
     **Returns:** `(model, opt_state, losses)` with the named losses of the returned model.
+    A new optimiser object of the same structure, or a new Python-float `l2`, reuses the
+    compiled step.
     """
     check_problem(model, terms)
+    if not (isinstance(l2, (int, float)) and l2 == 0):
+        l2 = _arr(l2, float)
+    return call_hoisted(_lsgd_step_jit, (optimiser,), model, opt_state, terms, l2, solver)
+
+
+@eqx.filter_jit
+def _lsgd_step_jit(optimiser, model, opt_state, terms, l2, solver):
+    optimiser = unhoist(optimiser)
     params, static = eqx.partition(model, hidden_filter(model))
     _, _, grad = _ls_and_grad(params, static, terms, l2, solver)
     updates, opt_state = optimiser.update(grad, opt_state, params)

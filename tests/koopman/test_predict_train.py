@@ -7,6 +7,8 @@ import numpy as np
 import optax
 import pytest
 
+from helpers import count_compiles
+
 from jaxsci.koopman import (
     fit_weight_koopman,
     iterations_to_reach,
@@ -137,3 +139,39 @@ def test_scale_up_grows_width_then_depth():
     with pytest.raises(ValueError, match="trial_steps"):
         scale_up(mk, loss_fn, optax.adam(1e-2), width=1, depth=1, target=1.0, budget=100,
                  trial_steps=15, every=10, key=jax.random.key(0))
+
+
+def test_koopman_train_is_jitted_and_unchanged():
+    # issue 14: koopman_train is jitted itself; same numbers as the eqx.filter_jit-wrapped
+    # implementation before (values recorded from it), and a second call with a new closure
+    # over new data, a new optimiser and another num_cycles compiles nothing
+    mlp = _mlp(width=6)
+    kw = dict(window=5, every=4, jumps=(0.5, 1.0, 4.0), target=1e-9, throw=False)
+
+    def run(y, lr, n):
+        return koopman_train(lambda m: jnp.mean((jax.vmap(m)(X) - y) ** 2), optax.adam(lr), mlp,
+                             num_cycles=n, **kw)
+
+    sol = run(Y, 1e-2, 6)
+    np.testing.assert_allclose(sol.aux["loss_after"], [
+        0.13580961585564183, 0.018438568730685202, 0.014476704062364518,
+        0.012465333960562857, 0.010566082364211247, 0.009158056059834736], rtol=1e-10)
+    np.testing.assert_array_equal(sol.aux["accepted"], [1, 0, 1, 1, 1, 0])
+    np.testing.assert_array_equal(sol.aux["jump"], [10.0, 0.0, 10.0, 10.0, 20.0, 0.0])
+    assert int(sol.stats["accepted"]) == 4 and int(sol.stats["loss_evals"]) == 24
+    y2 = jnp.cos(2 * X[:, 0])
+    with count_compiles() as n:
+        second = run(y2, 1e-2, 7)  # bucket 8, as for 6
+        other_lr = run(y2, 2e-2, 7)
+    assert n[0] == 0
+    assert second.aux["loss_after"].shape == (7,) and int(second.stats["num_cycles"]) == 7
+    jax.clear_caches()
+    fresh = run(y2, 1e-2, 7)
+    for a, b in zip(jax.tree_util.tree_leaves(second), jax.tree_util.tree_leaves(fresh)):
+        np.testing.assert_array_equal(a, b)
+    fresh_lr = eqx.filter_jit(lambda p: koopman_train(
+        lambda m: jnp.mean((jax.vmap(m)(X) - y2) ** 2), optax.adam(2e-2), p, num_cycles=7,
+        **kw))(mlp)
+    np.testing.assert_allclose(other_lr.aux["loss_after"], fresh_lr.aux["loss_after"],
+                               rtol=1e-10)
+    assert not np.allclose(other_lr.aux["loss_after"], second.aux["loss_after"])

@@ -8,6 +8,8 @@ import numpy as np
 import optax
 import pytest
 
+from helpers import count_compiles
+
 from jaxsci.train import fit, layer_gradient_norms, make_step
 
 
@@ -90,3 +92,38 @@ def test_update_args_hook_and_progress(data, key, capsys):
     assert "step" in capsys.readouterr().out
     with pytest.raises(ValueError, match="steps"):
         fit(lsq_loss, model, optax.sgd(1e-2), steps=0, args=data)
+
+
+def test_second_fit_compiles_nothing(data, key):
+    # issue 14: a new optimiser object, a re-created closure over new data of the same
+    # shape and another step count (same power-of-two bucket) reuse the compiled loop
+    x, y = data
+    y2 = 2.0 * y
+    model = eqx.nn.Linear(3, "scalar", use_bias=False, key=key)
+
+    def run(y, lr, steps):
+        return fit(lambda m, a: lsq_loss(m, (a, y)), model, optax.adam(lr), steps=steps, args=x)
+
+    run(y, 1e-2, 20)
+    with count_compiles() as n:
+        second = run(y2, 1e-2, 25)
+        other_lr = run(y2, 5e-2, 25)  # x64: the learning rate is traced
+    assert n[0] == 0
+    assert second.history["loss"].shape == (25,) and second.grad_norms.shape == (25, 1)
+    jax.clear_caches()
+    with count_compiles() as n:
+        fresh = run(y2, 1e-2, 25)
+    assert n[0] >= 1
+    for a, b in zip(jax.tree_util.tree_leaves(second), jax.tree_util.tree_leaves(fresh)):
+        np.testing.assert_array_equal(a, b)
+    # no stale program: the other learning rate gives the result of a hand-written loop
+    step, params, static = make_step(lsq_loss, optax.adam(5e-2), model)
+    state = optax.with_extra_args_support(optax.adam(5e-2)).init(params)
+    step = jax.jit(step)
+    for _ in range(25):
+        params, state, *_ = step(params, state, (x, y2))
+    np.testing.assert_allclose(other_lr.model.weight, params.weight, rtol=1e-12)
+    assert not np.allclose(other_lr.model.weight, second.model.weight)
+    # inside the user's jit the history is cut to `steps` as well
+    hist = jax.jit(lambda y: run(y, 1e-2, 25).history["loss"])(y2)
+    np.testing.assert_allclose(hist, second.history["loss"], rtol=1e-12)

@@ -11,6 +11,8 @@ import optax
 import pytest
 from hypothesis import given
 
+from helpers import count_compiles
+
 import jaxsci
 from jaxsci.train import (
     IdentityOperator,
@@ -222,3 +224,29 @@ def test_float32_and_bad_input():
     b = least_squares_head(_net(), TERMS)
     np.testing.assert_allclose(a.head.weight, b.head.weight, rtol=1e-6)
     assert basis_matrices(_net(), TERMS)["data"].shape == (32, 6)
+
+
+def test_second_lsgd_compiles_nothing():
+    # issue 14: new optimiser object, new data of the same shape, another num_steps
+    net = _net()
+    terms2 = {"data": LSTerm(X, jnp.cos(2 * jnp.pi * X[:, 0]))}
+    lsgd(net, TERMS, optax.adam(1e-2), num_steps=40)
+    state = optax.adam(1e-2).init(jaxsci.train.hidden_parameters(net))
+    jaxsci.train.lsgd_step(net, state, TERMS, optax.adam(1e-2))
+    with count_compiles() as n:
+        second = lsgd(net, terms2, optax.adam(1e-2), num_steps=45)  # 46 and 41 -> 64
+        other_lr = lsgd(net, terms2, optax.adam(3e-2), num_steps=45)
+        jaxsci.train.lsgd_step(net, state, terms2, optax.adam(3e-2))
+    assert n[0] == 0
+    assert second.aux["loss_history"].shape == (46,) and int(second.stats["num_steps"]) == 45
+    jax.clear_caches()
+    fresh = lsgd(net, terms2, optax.adam(1e-2), num_steps=45)
+    for a, b in zip(jax.tree_util.tree_leaves(second), jax.tree_util.tree_leaves(fresh)):
+        np.testing.assert_array_equal(a, b)
+    # no stale program: the other learning rate equals a loop of lsgd_step
+    m, s = net, optax.adam(3e-2).init(jaxsci.train.hidden_parameters(net))
+    for _ in range(45):
+        m, s, _ = jaxsci.train.lsgd_step(m, s, terms2, optax.adam(3e-2))
+    np.testing.assert_allclose(other_lr.stats["loss"], basis_losses(m, terms2)["data"],
+                               rtol=1e-8)
+    assert not np.allclose(other_lr.stats["loss"], second.stats["loss"])
