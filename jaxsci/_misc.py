@@ -110,25 +110,3 @@ def _plain_progress(iterable, desc: str):
     for i, item in enumerate(items, 1):
         yield item
         print(f"\r{desc}: {i}/{len(items)}", end="\n" if i == len(items) else "", file=sys.stderr, flush=True)
-
-
-def after(x: Array, *deps: Array) -> Array:
-    r"""`x`, with a data dependency on `deps`: XLA will not start any consumer of the result
-    before every `deps` array is computed.
-
-    Used to serialise independent batched LAPACK custom calls. jaxlib 0.10's CPU LAPACK
-    kernels split a batch over XLA's intra-op thread pool and block a pool thread until
-    the pieces finish (`jax::ParallelBatchMap`); two such calls running concurrently (e.g.
-    two `cho_solve`s on the same factor) can each hold a pool thread while waiting for
-    work queued behind the other, and on a machine whose pool is that small (2 cores) the
-    program deadlocks at 0 % CPU. See docs/gp.md, "XLA:CPU deadlock". `lax.optimization_barrier`
-    does not help: XLA drops it when the operand is otherwise unused. The dependency here
-    is `x + 0 * s` with `s` a finite summary of `deps` (non-finite values mapped to 0, so
-    `x` is returned unchanged even when `deps` hold NaN or inf); XLA does not fold a
-    floating-point multiplication by zero. It costs one elementwise pass over `x`.
-    """
-    if not deps:
-        return x
-    s = sum(jnp.sum(d).astype(x.dtype) for d in deps)
-    zero = jnp.nan_to_num(s, nan=0.0, posinf=0.0, neginf=0.0) * jnp.zeros((), x.dtype)
-    return x + zero

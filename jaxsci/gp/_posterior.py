@@ -13,7 +13,7 @@ import jax.scipy as jsp
 import lineax as lx
 from jaxtyping import Array, ArrayLike, Float, Int
 
-from .._misc import after, as_float_array, check_finite, jitter_for
+from .._misc import as_float_array, check_finite, jitter_for
 from ..kernels import AbstractKernel
 from ._checks import DEFAULT_NOISE, cast_kernel, check_data, check_kernel, check_noise, check_which
 from ._derivative import derivative_gram, observation_covariance
@@ -154,10 +154,7 @@ def predict(
     kernel, X, wtr = posterior.kernel, posterior.X, posterior.which
     Ks = gram(kernel, Xs, which, X, wtr)
     mean = jnp.tensordot(Ks, posterior.weights, axes=1, precision=_HIGHEST)
-    # `after`: this solve must not run concurrently with the one that made the weights
-    # (possibly in the same jitted program); see `jaxsci._misc.after`.
-    chol = after(posterior.chol, posterior.weights)
-    V = jsp.linalg.solve_triangular(chol, Ks.T, trans="T", lower=False)
+    V = jsp.linalg.solve_triangular(posterior.chol, Ks.T, trans="T", lower=False)
     noise = jnp.mean(posterior.noise) if include_noise else 0.0
     if full_cov:
         Kss = gram(kernel, Xs, which, Xs, which)
