@@ -1,0 +1,58 @@
+"""Sharded sweeps on several simulated CPU devices give the one-device results.
+
+jaxlib 0.10 deadlocked `gp.fit_batched(sharding=...)` over several CPU devices (their
+batched LAPACK calls shared and blocked one intra-op pool, docs/gp.md); jaxlib >= 0.11.1
+does not. Each device count runs in one subprocess, since the device count must be fixed
+before JAX starts (`jax_num_cpu_devices`).
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+CHILD = r"""
+import sys
+import jax
+jax.config.update("jax_num_cpu_devices", int(sys.argv[1]))
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp, jax.random as jr, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jaxsci import dae, gp, kernels
+assert len(jax.devices()) == int(sys.argv[1]), jax.devices()
+sh = NamedSharding(Mesh(np.array(jax.devices()), ("b",)), P("b"))
+
+X = jr.uniform(jr.key(0), (4, 12, 2))
+y = jnp.sin(3 * X[..., 0]) * jnp.cos(X[..., 1])
+kw = dict(key=jr.key(1), num_restarts=4, noise=1e-6)
+one = gp.fit_batched(kernels.SquaredExponential(), X, y, **kw)
+many = gp.fit_batched(kernels.SquaredExponential(), X, y, sharding=sh, **kw)
+np.testing.assert_allclose(many.stats["log_marginal_likelihood"], one.stats["log_marginal_likelihood"], rtol=1e-9)
+np.testing.assert_array_equal(many.stats["best_start"], one.stats["best_start"])
+for a, b in zip(jax.tree.leaves(many.value), jax.tree.leaves(one.value)):
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+assert len(many.stats["log_marginal_likelihood"].sharding.device_set) == len(jax.devices())
+
+c = dae.TransistorAmplifier()
+ts = jnp.linspace(c.t0, c.t1, 20)
+s = jr.uniform(jr.key(2), (5, c.box.q))        # 5 samples: the chunk is padded per device
+kw = dict(rtol=1e-5, atol=1e-7, progress=False)
+u = dae.sweep(c, s, ts, **kw)
+v = dae.sweep(c, s, ts, sharding=sh, **kw)
+# batches of different size round differently inside the adaptive solver
+np.testing.assert_allclose(v.value, u.value, rtol=1e-8, atol=1e-10)
+np.testing.assert_array_equal(v.stats["num_steps"], u.stats["num_steps"])
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("devices", [2, 4])
+def test_sharded_fit_batched_and_sweep_equal_one_device(devices):
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    env.pop("XLA_FLAGS", None)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(devices)], capture_output=True, text=True, timeout=300,
+        env=env,
+    )
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-4000:]
