@@ -316,11 +316,9 @@ def fit_batched(
     `sharding`: an optional `jax.sharding.NamedSharding` for the leading (dataset) axis
     (e.g. `NamedSharding(mesh, P("data"))`): the datasets are split into one block per
     device (`b` must be divisible by the number of devices), each device running its own
-    pool (`jax.shard_map`). On several *CPU* devices (`--xla_force_host_platform_device_count`)
-    jaxlib 0.10.x deadlocks: the devices' batched LAPACK calls share one intra-op thread
-    pool and block it (docs/gp.md#xla-cpu-deadlock); use it on GPUs or with jaxlib without
-    that parallel LAPACK path. `vmap`ping `fit` over datasets also pools all their starts
-    (a `custom_vmap` rule), so `jax.vmap(gp.fit)` and `fit_batched` cost the same.
+    pool (`jax.shard_map`); on several CPU devices too (`jax_num_cpu_devices`: jaxlib
+    0.10's CPU deadlock there is fixed upstream, docs/gp.md#xla-cpu-deadlock). `vmap`ping
+    `fit` over datasets also pools all their starts (a `custom_vmap` rule), so `jax.vmap(gp.fit)` and `fit_batched` cost the same.
 
     **Returns:** a `Solution` whose every leaf has a leading axis `b`.
     """

@@ -96,8 +96,8 @@ def _gaussian_log_likelihood_jvp(primals, tangents):
     dK, dY = tangents
     n, p = Y.shape
     chol = cholesky_factor(K)
-    # alpha = K^{-1} Y and K^{-1} from ONE solve of [Y | I]: two independent batched
-    # solves can deadlock jaxlib 0.10's CPU LAPACK kernels (see `jaxsci._misc.after`).
+    # alpha = K^{-1} Y and K^{-1} from ONE solve of [Y | I] (one LAPACK call, one factor
+    # read; it also kept jaxlib 0.10's CPU LAPACK kernels from deadlocking, docs/gp.md).
     rhs = jnp.concatenate([Y, jnp.eye(n, dtype=K.dtype)], axis=1)
     Z = jsp.linalg.cho_solve((chol, False), rhs)
     alpha, K_inv = Z[:, :p], Z[:, p:]
