@@ -176,7 +176,10 @@ def sweep(
     - `solver`, `rtol`, `atol`, `max_steps`, `step_to_ts`: as in `simulate`.
     - `chunk_size`: samples per compiled call (`None`: all at once). Rounded up to a
       multiple of the number of devices of `sharding`.
-    - `sharding`: optional `jax.sharding.Sharding` for the sample axis.
+    - `sharding`: optional `jax.sharding.Sharding` for the sample axis. Over several
+      processes (`jax.distributed`) every process passes the same `samples`; the result
+      is laid out over all processes' devices (`multihost_utils.process_allgather` gives
+      a NumPy copy; docs/index.md#many-devices-and-many-hosts).
     - `progress`: show a tqdm progress bar.
     - `throw`: raise if any sample failed; otherwise failed rows are NaN.
 

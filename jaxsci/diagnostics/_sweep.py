@@ -84,6 +84,16 @@ def _build_chunk_fn(widths, schemes, r, dtype, x, chunk, sharding):
     return jax.jit(run), packed
 
 
+def _to_host(a: jax.Array) -> np.ndarray:
+    """NumPy copy of `a`; over several processes (`jax.distributed`), the chunk is split
+    across hosts, so each process gathers the whole of it."""
+    if a.is_fully_addressable:
+        return np.asarray(a)
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(a, tiled=True))
+
+
 def init_statistics(
     key: PRNGKeyArray,
     widths: Sequence[int],
@@ -119,7 +129,8 @@ def init_statistics(
     - `sharding`: optional `NamedSharding(mesh, PartitionSpec(axis))` saying how the network
       axis is split over devices; `chunk_size` must then be a multiple of the axis size. The
       counter-based PRNG (`jax_threefry_partitionable`, default on) makes the draws, hence
-      the result, independent of the layout.
+      the result, independent of the layout. Over several processes (`jax.distributed`,
+      a mesh of all processes' devices) every process gets the whole result.
     - `dtype`: parameter dtype (default: JAX's default float).
     - `progress`: show a progress display over chunks (tqdm when installed).
 
@@ -154,8 +165,8 @@ def init_statistics(
     # dispatch overlaps the host loop with the computation).
     outs = [fn(key, np.int32(i)) for i in it]
     if packed:
-        return unpack_counts(np.concatenate([np.asarray(o) for o in outs])[:num], widths)
-    return np.concatenate([np.moveaxis(np.asarray(o), -1, 0) for o in outs])[:num]
+        return unpack_counts(np.concatenate([_to_host(o) for o in outs])[:num], widths)
+    return np.concatenate([np.moveaxis(_to_host(o), -1, 0) for o in outs])[:num]
 
 
 def active_distribution(
