@@ -41,7 +41,7 @@ def _unrolled_ops(widths: Sequence[int]) -> int:
     knots, ops = 2, 0
     for t in range(1, len(widths)):
         n_in, n = widths[t - 1], widths[t]
-        ops += knots * n * (n_in + 2)  # affine map + constancy test
+        ops += knots * n * (n_in + 2) + 2 * n * n_in  # affine map + constancy tests
         if t < len(widths) - 1:
             ops += len(_batcher_pairs(knots)) * (n + 2) + (knots - 1) * n * (3 * n + 6)
             knots += (knots - 1) * n
@@ -102,13 +102,20 @@ def packed_counts_1d(params: Sequence[LayerParams], r: float) -> Int[Array, " *b
             z.append(row)
         n_active = jnp.zeros(batch, jnp.int32)
         n_tentative = jnp.zeros(batch, jnp.int32)
+        layer_dead = []
         for j in range(n_out):
             a = [jnp.maximum(zk[j], 0) for zk in z]
             dead = functools.reduce(jnp.maximum, a) == functools.reduce(jnp.minimum, a)
+            if t > 0:  # fed only by dead (constant) neurons: constant (`_inputs_constant`)
+                dead = dead | functools.reduce(
+                    jnp.logical_and, [prev_dead[i] | (wl[j][i] == 0) for i in range(n_in)]
+                )
+            layer_dead.append(dead)
             n_active = n_active + (~dead).astype(jnp.int32)
             if t > 0:  # first layer: every dead neuron is permanently dead (Lemma 1)
                 perm = functools.reduce(jnp.logical_and, [x <= 0 for x in wl[j]], bl[j] <= 0)
                 n_tentative = n_tentative + (dead & ~perm).astype(jnp.int32)
+        prev_dead = layer_dead
         code = code + (n_active + (n_out + 1) * n_tentative) * stride
         stride *= (n_out + 1) ** 2
         if t == len(params) - 1:

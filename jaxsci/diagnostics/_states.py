@@ -168,6 +168,15 @@ def _sort_rows(x, z):
     return jnp.stack(xs), jnp.stack(zs)
 
 
+def _inputs_constant(prev_dead, w) -> Bool[Array, "n *batch"]:
+    # z_j = b_j + sum_i w_ji h_i is constant when every input it uses is a dead (constant)
+    # neuron of the previous layer. Decided structurally, not by comparing z across knots:
+    # XLA:CPU may contract `acc + h * w` into an FMA at some knots and not at others inside
+    # one fusion, so a neuron fed only by constants could differ in its last bit across
+    # knots and be miscounted as active (seen with jax 0.12 in 1 of 2^17 networks).
+    return jnp.all(prev_dead[None] | (w == 0), axis=1)
+
+
 def neuron_states_1d(
     params: Sequence[LayerParams], r: float
 ) -> list[Int[Array, "n_t *batch"]]:
@@ -175,7 +184,8 @@ def neuron_states_1d(
 
     Knots $K_0 = \{-r, r\}$; for layer $t$ every pre-activation $z^t_j$ is linear between
     consecutive knots of $K_{t-1}$, so $\phi(z^t_j)$ is constant on $[-r, r]$ iff its values at
-    $K_{t-1}$ are all equal; $K_t = K_{t-1} \cup \{$zero crossings of $z^t_j$ on each
+    $K_{t-1}$ are all equal (or, decided without rounding, if every input it uses is a
+    dead neuron of layer $t-1$); $K_t = K_{t-1} \cup \{$zero crossings of $z^t_j$ on each
     segment$\}$ (at most $|K_{t-1}| - 1$ per neuron, padded with harmless in-domain points).
 
     **Arguments:** `params`: hidden layers `[(W1, b1), ..., (W_{L-1}, b_{L-1})]`, `W1` of
@@ -195,9 +205,11 @@ def neuron_states_1d(
     knots = jnp.broadcast_to(ends, (2, *batch))  # (K, *batch)
     h = knots[:, None]  # inputs at the knots, (K, n_{t-1}, *batch)
     states = []
+    dead = None
     for t, (w, b) in enumerate(params):
         z = _affine(h, w, b)  # (K, n_t, *batch): exact values at the knots
-        states.append(_classify(t, _constant(z), w, b))
+        dead = _constant(z) if t == 0 else _constant(z) | _inputs_constant(dead, w)
+        states.append(_classify(t, dead, w, b))
         if t == len(params) - 1:
             break
         xs, zs = jax.lax.optimization_barrier(_sort_rows(knots, z))
@@ -232,8 +244,9 @@ def neuron_states_sampled(
     batch = params[0][0].shape[2:]
     zs = _pre_activations(params, x.reshape(x.shape + (1,) * len(batch)))
     states = []
+    dead = None
     for t, ((w, b), z) in enumerate(zip(params, zs)):
-        dead = first_layer_dead(w, b, r) if t == 0 else _constant(z)
+        dead = first_layer_dead(w, b, r) if t == 0 else _constant(z) | _inputs_constant(dead, w)
         states.append(_classify(t, dead, w, b))
     return states
 

@@ -23,6 +23,30 @@ def _packed(p, widths):
     return unpack_counts(_packed_jit(p), widths)
 
 
+def test_neurons_fed_only_by_dead_neurons_are_dead():
+    # Network 35224 of sample_relu_params(fold_in(key(0), 1), (1, 6, 4, 2), UH, float32,
+    # (2**17,)): layer 1 is all dead, so layers 2 and 3 are constant (tentatively dead:
+    # positive constants). Under jax 0.12 XLA:CPU fused the packed kernel's multiply-adds
+    # into FMAs at some knots only, the constant z of layer 3 differed in its last bit across
+    # knots and the kernel counted an active neuron; constancy is now decided structurally.
+    widths = (1, 6, 4, 2)
+    p = jax.jit(lambda k: sample_relu_params(k, widths, UH, jnp.float32, (2**17,)))(
+        jr.fold_in(jr.key(0), 1)
+    )
+    net = [(w[..., 35224:35225], b[..., 35224:35225]) for w, b in p]
+    want = [[[0, 0, 6], [0, 4, 0], [0, 2, 0]]]
+    np.testing.assert_array_equal(_packed(net, widths), want)
+    np.testing.assert_array_equal(_array_form(net), want)
+    # the same structure built by hand: a dead first layer makes every later neuron dead
+    w1, b1 = -jnp.ones((3, 1, 1)), -2.0 * jnp.ones((3, 1))
+    w2, b2 = jnp.ones((2, 3, 1)), jnp.asarray([[0.3], [-0.1]])
+    w3, b3 = jnp.asarray([[[0.7], [-0.2]]]), jnp.asarray([[0.1]])
+    hand = [(w1, b1), (w2, b2), (w3, b3)]
+    # layer 2: positive constant -> tentatively dead, b <= 0 & w >= 0 -> tentatively dead
+    np.testing.assert_array_equal(_array_form(hand), [[[0, 0, 3], [0, 2, 0], [0, 1, 0]]])
+    np.testing.assert_array_equal(_packed(hand, (1, 3, 2, 1)), _array_form(hand))
+
+
 @pytest.mark.parametrize(
     "widths, schemes, dtype",
     [
