@@ -14,8 +14,11 @@ settings), float64, in one process on the same samples:
    M u' - phi in plain Python floats) in a Python loop over the samples.
 
 Compile times are reported separately from run times; the jaxsci run times are the median
-of `--repeats` (3) runs, the Kvaerno5 and IDA loops are timed once (they take minutes). The last line is
-`ratio: <IDA loop time / jaxsci run time (default settings)>`.
+of `--repeats` (3) runs, the Kvaerno5 and IDA loops are timed once (they take minutes). Then
+the end-to-end ratios: the IDA loop time (measured in this process) / jaxsci's first
+`dae.sweep` call on all k samples (default settings) in a fresh process, trace + compile +
+run, with a cold and with a warm persistent compilation cache (see `benchmarks/_timing.py`).
+The last line is `ratio: <IDA loop time / jaxsci run time (default settings)>`.
 
     nice -n 10 .venv/bin/python benchmarks/circuit_sweep.py            # k = 1000
     nice -n 10 .venv/bin/python benchmarks/circuit_sweep.py --quick    # k = 50
@@ -26,6 +29,8 @@ import math
 import time
 
 import numpy as np
+
+import _timing  # benchmarks/, next to this script
 
 
 def _ida_loop(samples_phys, y0s, yp0s, ts, rtol, atol, amplitude, period, progress):
@@ -92,6 +97,29 @@ def _median_time(fn, x, repeats):
     return out, float(np.median(times))
 
 
+def _samples(k, q):
+    """The k parameter samples in [0, 1]^q (the same in the benchmark and its children)."""
+    import jax
+
+    return jax.random.uniform(jax.random.key(0), (k, q))
+
+
+def sweep_e2e(k, chunk_size):
+    """End-to-end child: the first `dae.sweep` call (default settings) on all k samples in
+    a fresh process (data built first, not timed; no progress bar)."""
+    import jax.numpy as jnp
+
+    import jaxsci.dae as dae
+
+    rtol, atol, m = 1e-6, 1e-8, 500
+    circuit = dae.TransistorAmplifier()
+    ts = jnp.linspace(circuit.t0, circuit.t1, m)
+    samples = _samples(k, circuit.box.q)
+    sol, t = _timing.timed(dae.sweep, circuit, samples, ts, rtol=rtol, atol=atol,
+                           chunk_size=min(chunk_size, k), progress=False)
+    return {"jaxsci": t, "mean_steps": float(np.mean(np.asarray(sol.stats["num_steps"])))}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="k = 50 samples")
@@ -105,6 +133,7 @@ def main(argv=None):
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed repeats of the jaxsci sweeps (median reported)")
+    _timing.add_arguments(parser)
     args = parser.parse_args(argv)
     k = args.samples or (50 if args.quick else 1000)
     progress = not args.no_progress
@@ -112,6 +141,9 @@ def main(argv=None):
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    if args.e2e_child:
+        _timing.run_child(args, lambda: sweep_e2e(k, args.chunk_size))
+        return
     import diffrax as dfx
     import equinox as eqx
     import jax.numpy as jnp
@@ -121,7 +153,7 @@ def main(argv=None):
     rtol, atol, m = 1e-6, 1e-8, 500
     circuit = dae.TransistorAmplifier()
     ts = jnp.linspace(circuit.t0, circuit.t1, m)
-    samples = jax.random.uniform(jax.random.key(0), (k, circuit.box.q))
+    samples = _samples(k, circuit.box.q)
     chunk = min(args.chunk_size, k)
     print(f"5-node amplifier: k = {k} samples, m = {m} outputs on [0, 0.03], "
           f"rtol = {rtol}, atol = {atol}, chunk = {chunk}, devices = {jax.devices()}")
@@ -245,6 +277,10 @@ def main(argv=None):
     print(f"max |U5 jaxsci step_to_ts - U5 IDA|    = {np.max(np.abs(y_ts - y_ida)):.2e} V")
     print(f"max |U5 Kvaerno5 - U5 IDA|    = {d_kv_ida:.2e} V")
     print(f"speed-up over Kvaerno5 reduced (per sample): {(t_kv / k_kv) / (t_jaxsci / k):.1f}x")
+    print()
+    e2e = _timing.cold_warm(__file__, argv, args.keep_e2e_cache)
+    _timing.print_ratios(e2e, "jaxsci", t_ida, "SUNDIALS IDA loop",
+                         "jaxsci dae.sweep (default settings)")
     print(f"ratio: {t_ida / t_jaxsci:.2f}")
 
 

@@ -6,7 +6,11 @@ of B in [1.0, 1.5]; fit a component GP (6 -> 6) and a TBGP (invariants -> coeffi
 alpha=1e-10, n_restarts_optimizer=19); test stress RMSE on 200 tensors.
 jaxsci runs all trials and restarts of one size in one vmapped, jitted call; scikit-learn
 loops over trials (its restarts are sequential). jaxsci compile time (first call minus a
-second call) is reported separately. Last line: `ratio: <sklearn wall / jaxsci run wall>`.
+second call) is reported separately. Then the end-to-end ratios: scikit-learn's total wall
+time (measured in this process) / the sum of jaxsci's first `stress_rmse_trials` calls of
+the same fits (GP and TBGP, every size) in a fresh process, trace + compile + run, with a
+cold and with a warm persistent compilation cache (see `benchmarks/_timing.py`).
+Last line: `ratio: <sklearn wall / jaxsci run wall>`.
 """
 
 import argparse
@@ -21,6 +25,43 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 from jaxsci import mechanics as mech  # noqa: E402
+
+import _timing  # noqa: E402  (benchmarks/, next to this script)
+
+R = 20  # hyperparameter restarts
+
+
+def test_data():
+    """The 200 test tensors and their stresses, and the vmapped stress function."""
+    stress = jax.vmap(lambda B: mech.stress(mech.MooneyRivlin(), B))
+    Bt = mech.sample_finger_tensors(200, key=jr.key(7))
+    return stress, Bt, stress(Bt)
+
+
+def train_data(stress, trials, n):
+    """`trials` training sets of n tensors (seeded by n) and their stresses."""
+    Bs = mech.sample_finger_tensors(trials * n, key=jr.key(n)).reshape(trials, n, 3, 3)
+    return Bs, stress(Bs.reshape(-1, 3, 3)).reshape(Bs.shape)
+
+
+FITS = (("GP", mech.fit_component_gp), ("TBGP", mech.fit_tbgp))
+
+
+def study_e2e(trials, sizes):
+    """End-to-end child: the first `stress_rmse_trials` call of every (size, model) pair of
+    the compared study, in a fresh process (data built first, not timed); their sum."""
+    stress, Bt, St = test_data()
+    data = {n: train_data(stress, trials, n) for n in sizes}
+    jax.block_until_ready((St, data))
+    out = {"jaxsci": 0.0}
+    for n in sizes:
+        Bs, Ss = data[n]
+        for name, fit in FITS:
+            _, t = _timing.timed(mech.stress_rmse_trials, fit, Bs, Ss, Bt, St, key=jr.key(1),
+                                 num_restarts=R)
+            out["jaxsci"] += t
+            out[f"{name} n={n}"] = t
+    return out
 
 
 def _sklearn_rmse(feat, Bs, Ss, Bt, St, seed):
@@ -49,14 +90,14 @@ def main(argv=None):
     p.add_argument("--sizes", type=int, nargs="*", default=[10, 20, 50, 100, 200])
     p.add_argument("--energy-sizes", type=int, nargs="*", default=[10, 20, 50],
                    help="sizes for the strain-energy GP's own timing (no scikit-learn counterpart)")
+    _timing.add_arguments(p)
     a = p.parse_args(argv)
     if a.quick:
         a.trials, a.sizes, a.energy_sizes = 3, [10, 20], [10]
-    R = 20
-    mr = mech.MooneyRivlin()
-    stress = jax.vmap(lambda B: mech.stress(mr, B))
-    Bt = mech.sample_finger_tensors(200, key=jr.key(7))
-    St = stress(Bt)
+    if a.e2e_child:
+        _timing.run_child(a, lambda: study_e2e(a.trials, a.sizes))
+        return
+    stress, Bt, St = test_data()
     vi = jax.jit(jax.vmap(mech.invariants))
     vc = jax.jit(jax.vmap(mech.extract_coefficients))
     vv = jax.jit(jax.vmap(mech.sym_to_vec))
@@ -75,9 +116,8 @@ def main(argv=None):
     t_ours_run = t_ours_compile = t_sk = 0.0
     print(f"{'n':>5}{'model':>8}{'jaxsci RMSE':>14}{'sklearn RMSE':>14}{'jax run s':>11}{'jax comp s':>11}{'sk s':>9}")
     for n in a.sizes:
-        Bs = mech.sample_finger_tensors(a.trials * n, key=jr.key(n)).reshape(a.trials, n, 3, 3)
-        Ss = stress(Bs.reshape(-1, 3, 3)).reshape(Bs.shape)
-        for name, fit, feat, rm in (("GP", mech.fit_component_gp, cg_feat, rmse_cg), ("TBGP", mech.fit_tbgp, tb_feat, rmse_tb)):
+        Bs, Ss = train_data(stress, a.trials, n)
+        for (name, fit), feat, rm in zip(FITS, (cg_feat, tb_feat), (rmse_cg, rmse_tb)):
             t0 = time.perf_counter()
             r = mech.stress_rmse_trials(fit, Bs, Ss, Bt, St, key=jr.key(1), num_restarts=R).block_until_ready()
             t1 = time.perf_counter()
@@ -93,8 +133,7 @@ def main(argv=None):
     # The strain-energy GP (3n derivative observations + the grounding value, eqs. 33-40)
     # has no scikit-learn counterpart: its own time only.
     for n in a.energy_sizes:
-        Bs = mech.sample_finger_tensors(a.trials * n, key=jr.key(n)).reshape(a.trials, n, 3, 3)
-        Ss = stress(Bs.reshape(-1, 3, 3)).reshape(Bs.shape)
+        Bs, Ss = train_data(stress, a.trials, n)
         call = lambda: mech.stress_rmse_trials(
             mech.fit_strain_energy_gp, Bs, Ss, Bt, St, key=jr.key(1), num_restarts=R
         ).block_until_ready()
@@ -102,6 +141,10 @@ def main(argv=None):
         print(f"strain-energy GP n = {n:>4} ({3 * n + 1} observations), {a.trials} trials x {R} restarts: "
               f"run {t2 - t1:.2f} s (compile {max(2 * t1 - t0 - t2, 0.0):.2f} s), median stress RMSE "
               f"{float(np.median(r)):.3e}", flush=True)
+    print()
+    e2e = _timing.cold_warm(__file__, argv, a.keep_e2e_cache)
+    _timing.print_ratios(e2e, "jaxsci", t_sk, "scikit-learn (all sizes, GP + TBGP)",
+                         "jaxsci stress_rmse_trials (all sizes, GP + TBGP)")
     print(f"ratio: {t_sk / t_ours_run:.2f}")
 
 

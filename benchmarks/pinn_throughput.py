@@ -22,7 +22,11 @@ N CPUs (`sched_setaffinity`, before JAX and torch start their pools), sets torch
 threads to N and, for N = 1, turns XLA's Eigen pool off, so both frameworks get the same
 cores. Wall-clock and process CPU time per step are both printed (CPU time is the robust
 figure on a shared machine). Last line: `ratio: <jaxsci Adam steps/s / DeepXDE Adam steps/s>`
-(wall clock, best of `--repeats` alternating measurements of the two).
+(wall clock, best of `--repeats` alternating measurements of the two). Just before it, the
+end-to-end ratios: DeepXDE's wall time for the same `--steps` Adam steps (at its best rate
+above; its warm-up call is not counted) / jaxsci's first `fit` call of the "jaxsci adam"
+contender in a fresh process, trace + compile + run, with a cold and with a warm persistent
+compilation cache (see `benchmarks/_timing.py`; same threads and CPUs).
 
     python benchmarks/pinn_throughput.py [--steps 200] [--threads 1] [--repeats 3]
 """
@@ -33,6 +37,8 @@ import time
 
 import numpy as np
 
+import _timing  # benchmarks/, next to this script
+
 
 def _timed(fn):
     w0, c0 = time.perf_counter(), time.process_time()
@@ -40,16 +46,27 @@ def _timed(fn):
     return out, time.perf_counter() - w0, time.process_time() - c0
 
 
-def _jax_setup(x_r, x_u, y_u, eps):
+def _points(a):
+    """Interior points x_r, initial/boundary points x_u and their values y_u (seed 0)."""
+    rng = np.random.default_rng(0)
+    x_r = rng.uniform(size=(a.n_residual, 2)).astype(np.float32)
+    half = a.n_data // 2
+    x_ic = np.stack([rng.uniform(size=half), np.zeros(half)], 1)
+    x_bc = np.stack([np.zeros(a.n_data - half), rng.uniform(size=a.n_data - half)], 1)
+    x_u = np.concatenate([x_ic, x_bc]).astype(np.float32)
+    y_u = np.concatenate([np.zeros(half), np.ones(a.n_data - half)]).astype(np.float32)
+    return x_r, x_u, y_u
+
+
+def _jax_problem(x_r, x_u, y_u, eps):
+    """Problem, collocation batch, loss weights and the Glorot-initialised network."""
     import equinox as eqx
     import jax
     import jax.numpy as jnp
     import jax.random as jr
-    import optax
 
     from jaxsci import pinn
     from jaxsci.init import glorot
-    from jaxsci.train import fit, make_step
 
     problem = pinn.RiemannProblem(pinn.BrooksCoreyFlux(1.0), eps)
     data = {"u": (jnp.asarray(x_u), jnp.asarray(y_u))}
@@ -59,6 +76,34 @@ def _jax_setup(x_r, x_u, y_u, eps):
     net = glorot(eqx.nn.MLP(2, "scalar", 20, 8, activation=jnp.tanh, key=k1), key=k2)
     leaves = jax.tree.leaves(eqx.filter(net, eqx.is_array)) + [problem.epsilon, x_r]
     assert all(x.dtype == np.float32 for x in leaves), "benchmark must run in float32"
+    return problem, batch, weights, net
+
+
+def _jax_e2e(a):
+    """End-to-end child: the first `fit` call of the "jaxsci adam" contender (`--steps`
+    steps, default `PINNArgs`) in a fresh process (data built first, not timed)."""
+    import jax
+    import optax
+
+    from jaxsci import pinn
+    from jaxsci.train import fit
+
+    problem, batch, weights, net = _jax_problem(*_points(a), a.eps)
+    args = pinn.PINNArgs(problem, batch, weights)
+    jax.block_until_ready((batch, net))
+    res, t = _timing.timed(fit, pinn.pinn_loss, net, optax.adam(1e-3), steps=a.steps, args=args)
+    return {"jaxsci": t, "final_loss": float(res.history["loss"][-1])}
+
+
+def _jax_setup(x_r, x_u, y_u, eps):
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from jaxsci import pinn
+    from jaxsci.train import fit, make_step
+
+    problem, batch, weights, net = _jax_problem(x_r, x_u, y_u, eps)
 
     def naive_loss(model, args):
         # reverse-mode derivatives, the textbook way
@@ -165,24 +210,23 @@ def main(argv=None):
                    help="CPUs for the whole process and threads for BOTH frameworks")
     p.add_argument("--repeats", type=int, default=3,
                    help="alternating jaxsci / DeepXDE Adam measurements (best is kept)")
+    _timing.add_arguments(p)
     a = p.parse_args(argv)
     cpus = sorted(os.sched_getaffinity(0))
     if a.threads > len(cpus):
         raise ValueError(f"--threads {a.threads} but only {len(cpus)} CPUs are available")
     os.sched_setaffinity(0, cpus[: a.threads])
-    if a.threads == 1:
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                                   + " --xla_cpu_multi_thread_eigen=false").strip()
+    flag = "--xla_cpu_multi_thread_eigen=false"
+    if a.threads == 1 and flag not in os.environ.get("XLA_FLAGS", "").split():
+        # (end-to-end children inherit it: not added twice)
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flag).strip()
+    if a.e2e_child:  # JAX only: torch is not imported
+        _timing.run_child(a, lambda: _jax_e2e(a))
+        return
     import torch
 
     torch.set_num_threads(a.threads)
-    rng = np.random.default_rng(0)
-    x_r = rng.uniform(size=(a.n_residual, 2)).astype(np.float32)
-    half = a.n_data // 2
-    x_ic = np.stack([rng.uniform(size=half), np.zeros(half)], 1)
-    x_bc = np.stack([np.zeros(a.n_data - half), rng.uniform(size=a.n_data - half)], 1)
-    x_u = np.concatenate([x_ic, x_bc]).astype(np.float32)
-    y_u = np.concatenate([np.zeros(half), np.ones(a.n_data - half)]).astype(np.float32)
+    x_r, x_u, y_u = _points(a)
 
     print(f"Nr={a.n_residual} Nu={a.n_data} eps={a.eps} 8x20 tanh float32, {a.steps} steps, "
           f"{a.threads} thread(s) on CPUs {cpus[: a.threads]}, load average "
@@ -241,6 +285,11 @@ def main(argv=None):
           f"{best['jaxsci adam'] / best['jaxsci adam, chunk_size=None']:.2f}x; "
           f"whole-batch Taylor vs naive reverse mode: "
           f"{best['jaxsci adam, chunk_size=None'] / best['jax reverse-mode adam']:.2f}x")
+    print()
+    e2e = _timing.cold_warm(__file__, argv, a.keep_e2e_cache)
+    _timing.print_ratios(e2e, "jaxsci", a.steps / best["deepxde (torch) adam"],
+                         f"DeepXDE (torch) Adam, {a.steps} steps at its best rate",
+                         f"jaxsci fit, Adam, {a.steps} steps")
     print(f"ratio: {best['jaxsci adam'] / best['deepxde (torch) adam']:.2f}")
 
 

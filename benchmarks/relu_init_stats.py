@@ -16,6 +16,9 @@ whole arrays on CPU; NumPy's temporaries stay in cache); NumPy was timed at 2^12
 and 2^14-2^15 are at its best too. Agreement checks: on 2^17 networks drawn by JAX, the NumPy
 classifier, jaxsci's packed kernel and `state_counts(neuron_states_1d(...))` give identical
 counts, and the NumPy classifier reproduces `init_statistics`' first chunk exactly.
+Then the end-to-end ratios: the NumPy time (measured in this process) / jaxsci's first
+`init_statistics` call on all `--num` networks in a fresh process, trace + compile + run,
+with a cold and with a warm persistent compilation cache (see `benchmarks/_timing.py`).
 Last line: `ratio: <NumPy time / jaxsci time>`.
 
     python benchmarks/relu_init_stats.py [--num 1000000] [--chunk 32768] [--no-shard]
@@ -36,6 +39,8 @@ import numpy as np  # noqa: E402
 from jaxsci.diagnostics import init_statistics, neuron_states_1d, state_counts  # noqa: E402
 from jaxsci.diagnostics._counts1d import packed_counts_1d, unpack_counts  # noqa: E402
 from jaxsci.init import UnitHypersphereInit, sample_relu_params  # noqa: E402
+
+import _timing  # noqa: E402  (benchmarks/, next to this script)
 
 WIDTHS = (1, 6, 4, 2)
 SCHEME = UnitHypersphereInit(with_bias=True)
@@ -67,6 +72,9 @@ def np_counts(params, r=1.0):
             z += h[:, i][:, None] * w[:, i][None]
         a = np.maximum(z, 0)
         dead = a.max(axis=0) == a.min(axis=0)
+        if t > 0:  # fed only by dead neurons: constant (jaxsci's `_inputs_constant`)
+            dead |= np.all(prev_dead[None] | (w == 0), axis=1)
+        prev_dead = dead
         if t == 0:
             perm, tent = dead, np.zeros_like(dead)
         else:
@@ -92,6 +100,27 @@ def np_counts(params, r=1.0):
     return np.moveaxis(np.stack(out), -1, 0)  # (N, L, 3)
 
 
+def sweep_setup(args):
+    """PRNG key and `init_statistics` keywords (the same in the benchmark and its children)."""
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    key = jax.random.key(0, impl=args.prng)
+    sharding = None
+    if not args.no_shard:
+        mesh = Mesh(np.array(jax.devices()), ("d",))
+        sharding = NamedSharding(mesh, PartitionSpec("d"))
+    return key, dict(num=args.num, chunk_size=args.chunk, dtype=jnp.float32, sharding=sharding)
+
+
+def sweep_e2e(args):
+    """End-to-end child: the first `init_statistics` call on all `--num` networks in a
+    fresh process (key and sharding built first, not timed)."""
+    key, kw = sweep_setup(args)
+    jax.block_until_ready(key)
+    counts, t = _timing.timed(init_statistics, key, WIDTHS, SCHEME, **kw)
+    return {"jaxsci": t, "mean_active": np.asarray(counts)[:, :, 0].mean(0).tolist()}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--num", type=int, default=10**6)
@@ -106,16 +135,14 @@ def main(argv=None):
         help="JAX PRNG implementation for the keys (jax.random.key(0, impl=...)); threefry2x32 "
         "is JAX's default.",
     )
+    _timing.add_arguments(ap)
     args = ap.parse_args(argv)
+    if args.e2e_child:
+        _timing.run_child(args, lambda: sweep_e2e(args))
+        return
     num, chunk = args.num, args.chunk
-    key = jax.random.key(0, impl=args.prng)
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-    sharding = None
-    if not args.no_shard:
-        mesh = Mesh(np.array(jax.devices()), ("d",))
-        sharding = NamedSharding(mesh, PartitionSpec("d"))
-    kw = dict(num=num, chunk_size=chunk, dtype=jnp.float32, sharding=sharding)
+    key, kw = sweep_setup(args)
+    sharding = kw["sharding"]
 
     t0 = time.perf_counter()
     first = init_statistics(key, WIDTHS, SCHEME, **dict(kw, num=min(num, chunk)))
@@ -172,6 +199,10 @@ def main(argv=None):
         f"ratio {t_np_cls / t_jax_cls:.1f}"
     )
     print(f"mean active per layer  jaxsci {act.mean(0).round(4)}  numpy {act_np.mean(0).round(4)}")
+    print()
+    e2e = _timing.cold_warm(__file__, argv, args.keep_e2e_cache)
+    _timing.print_ratios(e2e, "jaxsci", t_np, "NumPy (sample + classify)",
+                         "jaxsci init_statistics")
     print(f"ratio: {t_np / t_jax:.2f}")
 
 
