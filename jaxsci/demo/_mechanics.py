@@ -26,13 +26,14 @@ def run(out: pathlib.Path) -> list[tuple[str, str]]:
     from jaxsci import mechanics as mech
 
     mr = mech.MooneyRivlin()
-    stress = jax.vmap(lambda B: mech.stress(mr, B))
-    Bt = mech.sample_finger_tensors(100, key=jr.key(1))
-    St = stress(Bt)
+    stress = jax.jit(jax.vmap(lambda B: mech.stress(mr, B)))  # one program, not op by op
     res = {"TBGP": [], "component GP": []}
     for i, n in enumerate(SIZES):
-        Bs = mech.sample_finger_tensors(TRIALS * n, key=jr.key(10 + i)).reshape(TRIALS, n, 3, 3)
-        S = stress(Bs.reshape(-1, 3, 3)).reshape(Bs.shape)
+        # test and training tensors in one draw: one shape, one sampling program
+        B = mech.sample_finger_tensors(100 + TRIALS * n, key=jr.key(10 + i))
+        S_all = stress(B)
+        Bt, St = B[:100], S_all[:100]
+        Bs, S = B[100:].reshape(TRIALS, n, 3, 3), S_all[100:].reshape(TRIALS, n, 3, 3)
         for name, fit in (("TBGP", mech.fit_tbgp), ("component GP", mech.fit_component_gp)):
             r = mech.stress_rmse_trials(fit, Bs, S, Bt, St, key=jr.key(i), num_restarts=RESTARTS)
             res[name].append(float(np.mean(np.asarray(r))))

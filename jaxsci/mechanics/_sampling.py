@@ -5,6 +5,8 @@ uniform in $[l^2, u^2]$ (eqs. 42-43). All samplers are pointwise in the key: vma
 `jr.split(key, n)` for batches, or use the `*_batch` helpers.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -51,7 +53,17 @@ def sample_finger_tensor(
 def sample_finger_tensors(
     n: int, *, key: PRNGKeyArray, low: float = 1.0, high: float = 1.5, dtype=None
 ) -> Float[Array, "n 3 3"]:
-    """`n` independent `sample_finger_tensor` draws."""
+    """`n` independent `sample_finger_tensor` draws (one jitted program per `n`, bounds
+    and dtype; run eagerly, the vmapped sampler would compile each of its random and
+    linear-algebra primitives separately)."""
+    if not 0 < low <= high:
+        raise ValueError(f"need 0 < low <= high for the eigenvalues of B, got {low}, {high}.")
+    dtype = default_floating_dtype() if dtype is None else jnp.dtype(dtype)
+    return _finger_tensors(key, int(n), float(low), float(high), dtype)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _finger_tensors(key, n, low, high, dtype):
     return jax.vmap(lambda k: sample_finger_tensor(key=k, low=low, high=high, dtype=dtype))(
         jr.split(key, n)
     )
