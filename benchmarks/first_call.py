@@ -33,18 +33,7 @@ import sys
 import tempfile
 import time
 
-
-def _enable_cache(path):
-    import jax
-
-    import jaxsci
-
-    if hasattr(jaxsci, "enable_compilation_cache"):
-        jaxsci.enable_compilation_cache(path)
-    else:
-        jax.config.update("jax_compilation_cache_dir", path)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+from _timing import enable_cache  # benchmarks/, next to this script
 
 
 def _block(x):
@@ -281,7 +270,7 @@ def _child(case, cache):
     import jaxsci  # noqa: F401
 
     if cache:
-        _enable_cache(cache)
+        enable_cache(cache)
     t_import = time.perf_counter() - t0
     data, call = CASES[case]()
     d0, d1 = _block(data(0)), _block(data(1))
