@@ -159,7 +159,7 @@ def case_a(n, num_restarts, seed=0):
           f"{ours_rmse <= sk_rmse * 1.001}")
     iters = int(sol.stats["num_iterations"])
     slots = gp.default_batch_size(num_restarts, n)
-    steps = np.asarray(sol.aux["num_steps"])
+    steps = np.asarray(sol.stats["per_start"]["num_steps"])
     prof = profile_jaxsci(X, Y, slots)
     print(f"  jaxsci profile: pool of {slots} slots, {iters} pooled iterations "
           f"({1e3 * t_run / max(iters, 1):.1f} ms each, i.e. {1e3 * t_run / max(iters * slots, 1):.1f} ms per start-evaluation); "
@@ -215,7 +215,7 @@ def case_b(num_datasets, n, num_restarts, seed=1, batch_size=None):
     print(f"  speed-up after compilation: {ratio:.2f}x   (target >= 5x); RMSE no worse: "
           f"{np.mean(ours_rmse) <= np.mean(sk_rmse) * 1.001}")
     iters = int(np.max(sol.stats["num_iterations"]))
-    steps = np.asarray(sol.aux["num_steps"])
+    steps = np.asarray(sol.stats["per_start"]["num_steps"])
     print(f"  jaxsci: {iters} pooled iterations for {num_datasets * num_restarts} starts "
           f"({1e3 * t_run / max(iters, 1):.2f} ms each); accepted L-BFGS steps per start: mean "
           f"{steps.mean():.1f}, max {steps.max()}; sklearn: {1e3 * t_sk / num_datasets:.0f} ms per dataset")

@@ -105,7 +105,7 @@ def part_i(out, quick, steps=None, optimisers=None):
             ))
             t0 = time.perf_counter()
             sol = run(models)
-            hist = np.log10(np.asarray(sol.aux["loss_history"]))
+            hist = np.log10(np.asarray(sol.history["loss"]))
             dt = time.perf_counter() - t0
             curves[(opt_name, name)] = hist
             rows.append((opt_name, name, steps, f"{hist[:, -1].mean():.2f} +- "
@@ -227,7 +227,7 @@ def part_iii(out, quick):
             for name, fn in [("GD", joint_gd), ("LSGD", lsgd)]}
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     for name, sol in sols.items():
-        axes[0].semilogy(np.asarray(sol.aux["loss_history"]), label=name)
+        axes[0].semilogy(np.asarray(sol.history["loss"]), label=name)
         rows.append(("a=1", name, 32, steps, f"{float(sol.stats['loss']):.2e}"))
     axes[0].set(xlabel="step", ylabel="loss", title="advection a = 1")
     axes[0].legend()

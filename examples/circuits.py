@@ -238,8 +238,8 @@ def run_circuit(name, args, out: pathlib.Path, key):
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for ax, (label, sol) in zip(axes, histories.items()):
-        ht = np.asarray(sol.aux["train_mse"])
-        hv = np.asarray(sol.aux["valid_mse"])
+        ht = np.asarray(sol.history["train_mse"])
+        hv = np.asarray(sol.history["valid_mse"])
         n = np.arange(1, len(ht) + 1) * max(1, min(10, steps // 20))
         ax.semilogy(n, ht, label="train")
         ax.semilogy(n, hv, label="validation")

@@ -147,7 +147,7 @@ def race(name, loss_fn, params, opt, target, window, every, max_cycles, out, qui
         t0 = time.perf_counter()
         sol = jax.block_until_ready(f(params))
         run_s = time.perf_counter() - t0
-        h = sol.aux
+        h = sol.history
         assert np.all(np.asarray(h["loss_after"])[np.asarray(h["accepted"])] <= np.asarray(h["loss_before"])[np.asarray(h["accepted"])])
         res[label] = dict(
             grad_evals=int(sol.stats["grad_evals"]), loss_evals=int(sol.stats["loss_evals"]),

@@ -51,8 +51,8 @@ def run(out: pathlib.Path) -> list[tuple[str, str]]:
     predict = eqx.filter_jit(lambda m, x: jax.vmap(m)(x))
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    axes[0].semilogy(np.asarray(gd.aux["loss_history"]), label="Adam (joint)")
-    axes[0].semilogy(np.asarray(ls.aux["loss_history"]), label="LSGD (Adam on hidden)")
+    axes[0].semilogy(np.asarray(gd.history["loss"]), label="Adam (joint)")
+    axes[0].semilogy(np.asarray(ls.history["loss"]), label="LSGD (Adam on hidden)")
     axes[0].set(xlabel="step", ylabel="MSE", title="sin(2 pi x), ResNet 16x3, Box init")
     axes[0].legend()
     xx = x[:, 0]

@@ -51,7 +51,7 @@ def run(out: pathlib.Path) -> list[tuple[str, str]]:
     mean, var, truth = (np.asarray(a) for a in posterior_1d(sol.value, X, y, grid))
     inside = np.abs(grid[:, 0]) <= 2.0
     rmse1 = float(np.sqrt(np.mean((mean - truth)[inside] ** 2)))
-    lmls = np.asarray(sol.aux["log_marginal_likelihoods"])
+    lmls = np.asarray(sol.stats["per_start"]["log_marginal_likelihoods"])
     rows += [
         ("1-D fit: best LML (20 starts)", f"{float(sol.stats['log_marginal_likelihood']):.3f}"),
         ("1-D fit: starts reaching the best LML", f"{int(np.sum(lmls > lmls.max() - 1e-3))}/20"),

@@ -91,8 +91,8 @@ def run(out: pathlib.Path) -> list[tuple[str, str]]:
     axes[0].set_ylabel("loss")
     axes[0].legend()
     for label, (sol, _) in res.items():
-        ok = np.isfinite(np.asarray(sol.aux["loss_after"]))
-        axes[1].semilogy(np.asarray(sol.aux["grad_evals"])[ok], np.asarray(sol.aux["loss_after"])[ok], label=label)
+        ok = np.isfinite(np.asarray(sol.history["loss_after"]))
+        axes[1].semilogy(np.asarray(sol.history["grad_evals"])[ok], np.asarray(sol.history["loss_after"])[ok], label=label)
     axes[1].axhline(target, color="k", ls=":")
     axes[1].set_xlabel("gradient evaluations")
     axes[1].legend()

@@ -85,14 +85,14 @@ def _assemble(flat, values, steps, conv, lsfail, evals, iters, unravel, static):
             "best_start": best,
             "max_steps_all": jnp.max(steps),
             "num_iterations": iters,
-        },
-        aux={
-            "log_marginal_likelihoods": lmls,
-            "num_steps": steps,
-            "num_evaluations": evals,
-            "converged": conv,
-            "line_search_stalled": lsfail,
-            "kernels": eqx.combine(finals, static),
+            "per_start": {
+                "log_marginal_likelihoods": lmls,
+                "num_steps": steps,
+                "num_evaluations": evals,
+                "converged": conv,
+                "line_search_stalled": lsfail,
+                "kernels": eqx.combine(finals, static),
+            },
         },
     )
 
@@ -222,7 +222,7 @@ def fit(
     (`successful`, `max_steps_reached` if the best start did not converge, `singular` if
     every start gave a non-positive-definite covariance), `stats` (`log_marginal_likelihood`,
     `num_steps`, `best_start`, `max_steps_all`, `num_iterations` = batched evaluations
-    performed) and `aux` (`log_marginal_likelihoods (R,)` of every start's
+    performed, and `per_start`: `log_marginal_likelihoods (R,)` of every start's
     final point, `num_steps (R,)`, `num_evaluations (R,)` (objective evaluations per start,
     rejected line-search trials included), `converged (R,)`, `line_search_stalled (R,)`
     (counted as converged: the line search could not decrease $-\mathcal{L}$ by more than

@@ -120,7 +120,7 @@ def koopman_train(
         throw=throw,
         bucket=_bucket(num_cycles),
     )
-    return eqx.tree_at(lambda s: s.aux, sol, _trim(sol.aux, num_cycles))
+    return eqx.tree_at(lambda s: s.history, sol, _trim(sol.history, num_cycles))
 
 
 def _scalar(x):

@@ -185,6 +185,6 @@ def fit_network(
         "stopped_early": bad >= patience,
     }
     sol = Solution(
-        value=best_model, result=result, stats=stats, aux={"train_mse": ht, "valid_mse": hv}
+        value=best_model, result=result, stats=stats, history={"train_mse": ht, "valid_mse": hv}
     )
     return raise_if_failed(sol, throw)

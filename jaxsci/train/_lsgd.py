@@ -159,7 +159,7 @@ def _solution(new, history, losses, steps, lam, finite, j, target, throw):
         value=new,
         result=result,
         stats={"num_steps": steps, "loss": j, "losses": losses, "l2": lam},
-        aux={"loss_history": history},
+        history={"loss": history},
     )
     return raise_if_failed(sol, throw)
 
@@ -196,8 +196,8 @@ def _target(target_loss):
     return None if target_loss is None else _arr(target_loss, float)
 
 
-def _trim_history(sol, n, key="loss_history"):
-    return eqx.tree_at(lambda s: s.aux, sol, {**sol.aux, key: _trim(sol.aux[key], n)})
+def _trim_history(sol, n, key="loss"):
+    return eqx.tree_at(lambda s: s.history, sol, {**sol.history, key: _trim(sol.history[key], n)})
 
 
 @eqx.filter_jit
@@ -225,7 +225,7 @@ def _two_phase_jit(optimiser, model, terms, num_pre, num_steps, l2, rho, n_stag,
     post = _run(pre[0], terms, optimiser, num_steps, bucket, None, 0.0,
                 jnp.maximum(num_steps, 1), None, solver, False)
     sol = _solution(*post, None, False)
-    sol = eqx.tree_at(lambda s: s.aux, sol, {**sol.aux, "pre_loss_history": pre[1]})
+    sol = eqx.tree_at(lambda s: s.history, sol, {**sol.history, "pre_loss": pre[1]})
     return raise_if_failed(sol, throw)
 
 
@@ -266,7 +266,7 @@ def lsgd(
 
     **Returns:** a `Solution` with the trained model as `value`; `stats` holds `num_steps`,
     `loss` (final $\mathcal{J}$), `losses` (named $\mathcal{J}_k$) and `l2` (final
-    $\lambda$); `aux["loss_history"]` has shape `(num_steps + 1,)`, entry $i$ the loss after
+    $\lambda$); `history["loss"]` has shape `(num_steps + 1,)`, entry $i$ the loss after
     $i$ gradient steps (NaN after an early stop).
     """
     check_problem(model, terms)
@@ -317,7 +317,7 @@ def two_phase_lsgd(
     Phase 2: `lsgd(..., num_steps=num_steps, l2=0, rho=0, n_stag=num_steps)` from the
     phase-1 result, with a fresh optimiser state.
 
-    **Returns:** the phase-2 `Solution`; `aux["pre_loss_history"]` holds phase 1's history.
+    **Returns:** the phase-2 `Solution`; `history["pre_loss"]` holds phase 1's history.
     """
     check_problem(model, terms)
     _validate(num_pre_steps, l2, rho, n_stag)
@@ -326,7 +326,7 @@ def two_phase_lsgd(
                        np.int32(num_steps), *_dynamic(l2, rho, n_stag), solver, throw,
                        bucket_pre=_bucket(num_pre_steps + 1), bucket=_bucket(num_steps + 1))
     sol = _trim_history(sol, num_steps + 1)
-    return _trim_history(sol, num_pre_steps + 1, "pre_loss_history")
+    return _trim_history(sol, num_pre_steps + 1, "pre_loss")
 
 
 def lsgd_step(

@@ -40,11 +40,11 @@ def test_best_lml_at_least_sklearn(fitted):
     assert ours >= sk.log_marginal_likelihood_value_ - 1e-6 * abs(ours), (ours, sk.log_marginal_likelihood_value_)
     # reported objective is the LML of the returned kernel, and the best of all starts
     np.testing.assert_allclose(gp.log_marginal_likelihood(sol.value, X, Y, noise=1e-6), ours, rtol=1e-10)
-    lmls = np.asarray(sol.aux["log_marginal_likelihoods"])
+    lmls = np.asarray(sol.stats["per_start"]["log_marginal_likelihoods"])
     assert lmls.shape == (20,) and ours == np.nanmax(np.where(np.isfinite(lmls), lmls, -np.inf))
     assert sol.result == RESULTS.successful
     # start 0 is the given kernel: it converges from (1, 1, 1)
-    assert int(sol.aux["num_steps"][0]) > 0
+    assert int(sol.stats["per_start"]["num_steps"][0]) > 0
 
 
 def test_fit_batched_equals_loop(fitted):
@@ -57,7 +57,7 @@ def test_fit_batched_equals_loop(fitted):
     for i in range(2):
         sol = gp.fit(kernel, Xb[i], Yb[i], key=keys[i], noise=1e-6, throw=False)
         np.testing.assert_allclose(
-            sol_b.aux["log_marginal_likelihoods"][i], sol.aux["log_marginal_likelihoods"], rtol=1e-7, atol=1e-7
+            sol_b.stats["per_start"]["log_marginal_likelihoods"][i], sol.stats["per_start"]["log_marginal_likelihoods"], rtol=1e-7, atol=1e-7
         )
         np.testing.assert_allclose(sol_b.value.log_lengthscale[i], sol.value.log_lengthscale, rtol=1e-5, atol=1e-6)
 
@@ -71,9 +71,9 @@ def test_pool_size_does_not_change_results(fitted):
     X0, Y0, sol = fitted
     kernel = K.ExpQuad(1.0, jnp.ones(D))
     small = gp.fit(kernel, X0, Y0, key=jr.key(0), noise=1e-6, throw=False, batch_size=3)
-    clean = ~np.asarray(sol.aux["line_search_stalled"]) & ~np.asarray(small.aux["line_search_stalled"])
+    clean = ~np.asarray(sol.stats["per_start"]["line_search_stalled"]) & ~np.asarray(small.stats["per_start"]["line_search_stalled"])
     assert clean.sum() >= 10
-    a, b = (np.asarray(s.aux["log_marginal_likelihoods"])[clean] for s in (small, sol))
+    a, b = (np.asarray(s.stats["per_start"]["log_marginal_likelihoods"])[clean] for s in (small, sol))
     # (an occasional start stopping by `ftol` on a flat stretch may differ in the 4th digit)
     assert np.mean(np.isclose(a, b, rtol=1e-9, atol=1e-9)) >= 0.9, (a, b)
     np.testing.assert_allclose(small.stats["log_marginal_likelihood"], sol.stats["log_marginal_likelihood"], rtol=1e-9)
@@ -88,7 +88,7 @@ def test_pool_size_does_not_change_results(fitted):
     mesh = jax.sharding.Mesh(np.array(jax.devices()[:1]), ("data",))
     sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
     c = gp.fit_batched(kernel, Xb, Yb, key=jr.key(5), noise=1e-6, throw=False, num_restarts=6, sharding=sharding)
-    np.testing.assert_allclose(a.aux["log_marginal_likelihoods"], c.aux["log_marginal_likelihoods"], rtol=1e-12)
+    np.testing.assert_allclose(a.stats["per_start"]["log_marginal_likelihoods"], c.stats["per_start"]["log_marginal_likelihoods"], rtol=1e-12)
     with pytest.raises(ValueError, match="batch_size"):
         gp.fit(kernel, X0, Y0, key=jr.key(0), batch_size=0)
     # vmap over datasets pools all their starts (custom_vmap rule): same answers as
@@ -111,7 +111,7 @@ def test_bounded_keeps_hyperparameters_in_the_box():
     kernel = K.ExpQuad(1.0, jnp.ones(D))
     b = gp.fit(kernel, X, Y, bounded=True, **kw)
     u = gp.fit(kernel, X, Y, bounded=False, **kw)
-    leaves = np.concatenate([np.ravel(b.aux["kernels"].log_variance), np.ravel(b.aux["kernels"].log_lengthscale)])
+    leaves = np.concatenate([np.ravel(b.stats["per_start"]["kernels"].log_variance), np.ravel(b.stats["per_start"]["kernels"].log_lengthscale)])
     lo, hi = np.log(box)
     assert np.all(leaves >= lo - 1e-12) and np.all(leaves <= hi + 1e-12)
     assert np.any(np.isclose(leaves, lo) | np.isclose(leaves, hi))
@@ -129,7 +129,7 @@ def test_singular_and_bad_input():
     X, Y = _data(0)
     sol = gp.fit(Indefinite(jnp.array(1.0)), X, Y[:, 0], key=jr.key(0), num_restarts=2, max_steps=3, throw=False)
     assert sol.result == RESULTS.singular
-    assert not np.any(np.isfinite(sol.aux["log_marginal_likelihoods"]))
+    assert not np.any(np.isfinite(sol.stats["per_start"]["log_marginal_likelihoods"]))
     with pytest.raises(Exception, match="positive definite"):  # what throw=True does
         raise_if_failed(sol, True)
     with pytest.raises(ValueError, match="prior_box"):

@@ -99,7 +99,7 @@ def test_koopman_training_never_accepts_worse_jump():
         )
 
     sol = run(mlp, jnp.asarray(1e-9), (0.5, 1.0, 4.0))
-    h = sol.aux
+    h = sol.history
     acc = np.asarray(h["accepted"])
     before, jump, after = map(np.asarray, (h["loss_before"], h["loss_jump"], h["loss_after"]))
     assert acc.any()  # Koopman jumps do help on this smooth problem
@@ -112,9 +112,9 @@ def test_koopman_training_never_accepts_worse_jump():
     plain = run(mlp, jnp.asarray(1e-9), ())
     ref = record_trajectory(optax_step(loss_fn, opt), mlp, opt.init(eqx.filter(mlp, eqx.is_array)), num_snapshots=12 * 20)
     np.testing.assert_allclose(plain.stats["loss"], loss_fn(ref.final_params), rtol=1e-9)
-    assert not np.asarray(plain.aux["accepted"]).any()
+    assert not np.asarray(plain.history["accepted"]).any()
     # stops as soon as the target is met
-    early = run(mlp, plain.aux["loss_before"][2] * 1.0001, ())  # same compilation
+    early = run(mlp, plain.history["loss_before"][2] * 1.0001, ())  # same compilation
     assert int(early.stats["num_cycles"]) == 3
 
 
@@ -153,18 +153,18 @@ def test_koopman_train_is_jitted_and_unchanged():
                              num_cycles=n, **kw)
 
     sol = run(Y, 1e-2, 6)
-    np.testing.assert_allclose(sol.aux["loss_after"], [
+    np.testing.assert_allclose(sol.history["loss_after"], [
         0.13580961585564183, 0.018438568730685202, 0.014476704062364518,
         0.012465333960562857, 0.010566082364211247, 0.009158056059834736], rtol=1e-10)
-    np.testing.assert_array_equal(sol.aux["accepted"], [1, 0, 1, 1, 1, 0])
-    np.testing.assert_array_equal(sol.aux["jump"], [10.0, 0.0, 10.0, 10.0, 20.0, 0.0])
+    np.testing.assert_array_equal(sol.history["accepted"], [1, 0, 1, 1, 1, 0])
+    np.testing.assert_array_equal(sol.history["jump"], [10.0, 0.0, 10.0, 10.0, 20.0, 0.0])
     assert int(sol.stats["accepted"]) == 4 and int(sol.stats["loss_evals"]) == 24
     y2 = jnp.cos(2 * X[:, 0])
     with count_compiles() as n:
         second = run(y2, 1e-2, 7)  # bucket 8, as for 6
         other_lr = run(y2, 2e-2, 7)
     assert n[0] == 0
-    assert second.aux["loss_after"].shape == (7,) and int(second.stats["num_cycles"]) == 7
+    assert second.history["loss_after"].shape == (7,) and int(second.stats["num_cycles"]) == 7
     jax.clear_caches()
     fresh = run(y2, 1e-2, 7)
     for a, b in zip(jax.tree_util.tree_leaves(second), jax.tree_util.tree_leaves(fresh)):
@@ -172,6 +172,6 @@ def test_koopman_train_is_jitted_and_unchanged():
     fresh_lr = eqx.filter_jit(lambda p: koopman_train(
         lambda m: jnp.mean((jax.vmap(m)(X) - y2) ** 2), optax.adam(2e-2), p, num_cycles=7,
         **kw))(mlp)
-    np.testing.assert_allclose(other_lr.aux["loss_after"], fresh_lr.aux["loss_after"],
+    np.testing.assert_allclose(other_lr.history["loss_after"], fresh_lr.history["loss_after"],
                                rtol=1e-10)
-    assert not np.allclose(other_lr.aux["loss_after"], second.aux["loss_after"])
+    assert not np.allclose(other_lr.history["loss_after"], second.history["loss_after"])

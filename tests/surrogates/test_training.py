@@ -38,7 +38,7 @@ def test_training_reduces_validation_error(data, solver):
     after = _mse(sol.value, *valid)
     np.testing.assert_allclose(sol.stats["valid_mse"], after, rtol=1e-10)
     assert after < 0.2 * before
-    hist = np.asarray(sol.aux["valid_mse"])
+    hist = np.asarray(sol.history["valid_mse"])
     assert hist.shape == (4,) and np.all(np.isfinite(hist))
     # the returned state is the best validation state
     np.testing.assert_allclose(after, np.min(hist), rtol=1e-10)
@@ -61,7 +61,7 @@ def test_early_stopping_keeps_best_state(data):
     )
     assert bool(sol.stats["stopped_early"])
     assert int(sol.stats["num_steps"]) < 200
-    hv = np.asarray(sol.aux["valid_mse"])
+    hv = np.asarray(sol.history["valid_mse"])
     assert np.isnan(hv[-1])  # checks after the stop are never run
     best = float(sol.stats["valid_mse"])
     assert best <= np.nanmin(hv) + 1e-12

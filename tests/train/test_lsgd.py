@@ -115,7 +115,7 @@ def test_lsgd_beats_joint_gd_and_history():
     net = _net()
     sol = lsgd(net, TERMS, OPT, num_steps=40)
     ref = jaxsci.train.joint_gd(net, TERMS, OPT, num_steps=40)
-    h = np.asarray(sol.aux["loss_history"])
+    h = np.asarray(sol.history["loss"])
     assert h.shape == (41,) and int(sol.stats["num_steps"]) == 40
     # the first entry is the loss after the initial LS solve: already below the raw loss
     assert h[0] <= float(basis_losses(net, TERMS)["data"])
@@ -129,10 +129,10 @@ def test_lsgd_beats_joint_gd_and_history():
 def test_target_loss_and_results():
     net = _net()
     full = lsgd(net, TERMS, OPT, num_steps=40)
-    target = full.aux["loss_history"][10]
+    target = full.history["loss"][10]
     sol = lsgd(net, TERMS, OPT, num_steps=40, target_loss=target)
     assert int(sol.stats["num_steps"]) <= 10 and float(sol.stats["loss"]) <= float(target)
-    assert np.all(np.isnan(np.asarray(sol.aux["loss_history"])[int(sol.stats["num_steps"]) + 1 :]))
+    assert np.all(np.isnan(np.asarray(sol.history["loss"])[int(sol.stats["num_steps"]) + 1 :]))
     bad = lsgd(net, TERMS, OPT, num_steps=40, target_loss=jnp.asarray(0.0), throw=False)
     assert bad.result == jaxsci.RESULTS.max_steps_reached
     with pytest.raises(Exception, match="maximum number of steps"):
@@ -144,8 +144,8 @@ def test_two_phase_and_regulariser_decay():
     sol = jaxsci.train.two_phase_lsgd(
         net, TERMS, OPT, num_pre_steps=20, num_steps=20, l2=1e-2, rho=0.5, n_stag=1
     )
-    pre = np.asarray(sol.aux["pre_loss_history"])
-    post = np.asarray(sol.aux["loss_history"])
+    pre = np.asarray(sol.history["pre_loss"])
+    post = np.asarray(sol.history["loss"])
     assert pre.shape == (21,) and post.shape == (21,)
     # phase 2 drops the regulariser: its first LS solve is at least as good as phase 1's end
     assert post[0] <= pre[-1] * (1 + 1e-10)
@@ -238,7 +238,7 @@ def test_second_lsgd_compiles_nothing():
         other_lr = lsgd(net, terms2, optax.adam(3e-2), num_steps=45)
         jaxsci.train.lsgd_step(net, state, terms2, optax.adam(3e-2))
     assert n[0] == 0
-    assert second.aux["loss_history"].shape == (46,) and int(second.stats["num_steps"]) == 45
+    assert second.history["loss"].shape == (46,) and int(second.stats["num_steps"]) == 45
     jax.clear_caches()
     fresh = lsgd(net, terms2, optax.adam(1e-2), num_steps=45)
     for a, b in zip(jax.tree_util.tree_leaves(second), jax.tree_util.tree_leaves(fresh)):

@@ -74,7 +74,7 @@ def test_norm_test_batch_size_numpy():
 def test_fit_sgd_armijo_interpolation_and_batch_growth():
     sol = jt.fit_sgd_armijo(example_loss, jnp.zeros(D), jnp.asarray(X), jnp.asarray(Y),
                             key=jr.key(0), num_steps=60, init_batch_size=4)
-    h = sol.aux
+    h = sol.history
     assert float(sol.stats["loss"]) < 1e-10  # interpolation regime: linear convergence
     assert bool(jnp.all(h["accepted"]))
     assert bool(jnp.all(jnp.diff(h["batch_size"]) >= 0))
@@ -83,7 +83,7 @@ def test_fit_sgd_armijo_interpolation_and_batch_growth():
     y_noisy = jnp.asarray(Y + 0.5 * RNG.normal(size=N))
     sol2 = jt.fit_sgd_armijo(example_loss, jnp.zeros(D), jnp.asarray(X), y_noisy,
                              key=jr.key(0), num_steps=150, init_batch_size=4)
-    assert int(sol2.aux["batch_size"][-1]) == N
+    assert int(sol2.history["batch_size"][-1]) == N
     w_ls = np.linalg.lstsq(X, np.asarray(y_noisy), rcond=None)[0]
     np.testing.assert_allclose(sol2.value, w_ls, atol=1e-4)
 
