@@ -27,7 +27,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from .._misc import progress as progress_iter
-from ..init._relu import AbstractReLUInit, _schemes, sample_relu_params
+from ..init import AbstractReLUInit, per_layer_schemes, sample_relu_params
 from ._counts1d import packed_counts_1d, packed_counts_supported, unpack_counts
 from ._states import neuron_states_1d, neuron_states_sampled, state_counts
 
@@ -140,7 +140,7 @@ def init_statistics(
     widths = tuple(int(w) for w in widths)
     if len(widths) < 2:
         raise ValueError(f"`widths` needs the input width and >= 1 hidden width, got {widths}.")
-    schemes = tuple(_schemes(schemes, len(widths) - 1, "schemes"))
+    schemes = tuple(per_layer_schemes(schemes, len(widths) - 1, "schemes"))
     if x is None and widths[0] != 1:
         raise ValueError(
             f"d_in = {widths[0]} > 1: pass sample points `x` of B_r(0) (see sample_ball)."

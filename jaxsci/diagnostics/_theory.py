@@ -29,7 +29,7 @@ import numpy as np
 from jax.scipy.special import betainc, ndtr
 from jaxtyping import Array, Float
 
-from ..init._relu import AbstractReLUInit, NormalInit, UnitHypersphereInit
+from ..init import AbstractReLUInit, NormalInit, UnitHypersphereInit
 
 __all__ = [
     "born_dead_probability",

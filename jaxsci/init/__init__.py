@@ -7,6 +7,7 @@ from ._relu import (
     UnitHypersphereInit as UnitHypersphereInit,
     lift_to_sphere as lift_to_sphere,
     normalize_to_unit_ball as normalize_to_unit_ball,
+    per_layer_schemes as per_layer_schemes,
     relu_init as relu_init,
     sample_relu_params as sample_relu_params,
 )

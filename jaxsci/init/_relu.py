@@ -115,7 +115,13 @@ class UnitHypersphereInit(AbstractReLUInit):
         return v, jnp.zeros((n_out, *batch), dtype)
 
 
-def _schemes(schemes: Any, n_layers: int, name: str) -> list[AbstractReLUInit]:
+def per_layer_schemes(
+    schemes: Any, n_layers: int, name: str = "schemes"
+) -> list[AbstractReLUInit]:
+    """`schemes` (one `AbstractReLUInit`, or one per layer) as a list of `n_layers` schemes.
+
+    Raises `ValueError` naming the argument `name` when `schemes` is neither.
+    """
     if isinstance(schemes, AbstractReLUInit):
         return [schemes] * n_layers
     schemes = list(schemes)
@@ -149,7 +155,7 @@ def sample_relu_params(
     widths = [int(w) for w in widths]
     if len(widths) < 2 or min(widths) < 1:
         raise ValueError(f"`widths` needs >= 2 positive entries, got {widths}.")
-    schemes = _schemes(schemes, len(widths) - 1, "schemes")
+    schemes = per_layer_schemes(schemes, len(widths) - 1, "schemes")
     keys = jr.split(key, len(widths) - 1)
     return [
         s.sample(k, n_out, n_in, dtype, tuple(batch))
@@ -176,7 +182,7 @@ def relu_init(
     layers = linear_layers(model)
     if not layers:
         raise ValueError(f"`model` contains no `eqx.nn.Linear` layer; got {type(model).__name__}.")
-    schemes = _schemes(schemes, len(layers), "schemes")
+    schemes = per_layer_schemes(schemes, len(layers), "schemes")
     keys = jr.split(key, len(layers))
     ws, bs = [], []
     for k, s, lay in zip(keys, schemes, layers):

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
-from ..train._trajectory import from_per_neuron, per_neuron
+from ..train import from_per_neuron, per_neuron
 from ._dmd import DMD, dmd, stabilized
 from ._hankel import hankel_dmd
 

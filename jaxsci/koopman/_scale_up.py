@@ -24,7 +24,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, PyTree
 
-from ..train._trajectory import Trajectory, optax_step, record_trajectories
+from ..train import Trajectory, optax_step, record_trajectories
 from ._predict import (
     fit_weight_koopman,
     iterations_to_reach,

@@ -30,9 +30,8 @@ import optax
 from jaxtyping import Array, Float, PyTree
 
 from .._solution import RESULTS, Solution, raise_if_failed
-from ..train._hoist import call_hoisted, unhoist
-from ..train._loop import _bucket, _trim
-from ..train._trajectory import optax_step, record_trajectory
+from .._hoist import bucket as _bucket, call_hoisted, trim as _trim, unhoist
+from ..train import optax_step, record_trajectory
 from ._dmd import stabilized
 from ._predict import fit_weight_koopman
 

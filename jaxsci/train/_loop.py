@@ -31,7 +31,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
-from ._hoist import call_hoisted, hoist, unhoist
+from .._hoist import bucket as _bucket, call_hoisted, hoist, trim as _trim, unhoist
 
 LossFn = Callable[[Any, Any], tuple[Float[Array, ""], dict[str, Float[Array, ""]]]]
 
@@ -103,31 +103,6 @@ def make_step(
         return optax.apply_updates(params, updates), opt_state, loss, terms, grads
 
     return step, params, static
-
-
-def _bucket(n: int) -> int:
-    """The history length compiled for `n` steps: the next power of two, so `steps` is a
-    traced loop bound and 257..512 steps share one program."""
-    return 1 << max(n - 1, 0).bit_length()
-
-
-def _trim(x: Any, n: int) -> Any:
-    """`x[:n]` for every array of `x` (the histories, allocated for `_bucket(n)`). For a
-    concrete single-device array the slice is taken on the host and put back on the same
-    device: `x[:n]` or `jnp.asarray` would compile a tiny program per `n`, `device_put` does
-    not. Tracers (inside the user's `jit` / `vmap`) and multi-device arrays are sliced by JAX."""
-
-    def one(a):
-        if not eqx.is_array(a):
-            return a
-        if isinstance(a, jax.core.Tracer) or not isinstance(a, jax.Array):
-            return a[:n]
-        devices = a.devices()
-        if len(devices) != 1:
-            return a[:n]
-        return jax.device_put(np.asarray(a)[:n], next(iter(devices)))
-
-    return jtu.tree_map(one, x)
 
 
 def fit(

@@ -34,8 +34,7 @@ from ._lsgd_solve import (
     term_losses,
     weighted_loss,
 )
-from ._hoist import call_hoisted, unhoist
-from ._loop import _bucket, _trim
+from .._hoist import bucket as _bucket, call_hoisted, trim as _trim, unhoist
 from ._lsgd_terms import LSTerm
 
 __all__ = ["lsgd", "two_phase_lsgd", "joint_gd", "lsgd_step", "hidden_parameters"]

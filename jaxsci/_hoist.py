@@ -337,3 +337,28 @@ def call_hoisted(core, objs: tuple, *args, **kwargs):
             if k == len(tiers) - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def bucket(n: int) -> int:
+    """The history length compiled for `n` steps: the next power of two, so `steps` is a
+    traced loop bound and 257..512 steps share one program."""
+    return 1 << max(n - 1, 0).bit_length()
+
+
+def trim(x: Any, n: int) -> Any:
+    """`x[:n]` for every array of `x` (the histories, allocated for `bucket(n)`). For a
+    concrete single-device array the slice is taken on the host and put back on the same
+    device: `x[:n]` or `jnp.asarray` would compile a tiny program per `n`, `device_put` does
+    not. Tracers (inside the user's `jit` / `vmap`) and multi-device arrays are sliced by JAX."""
+
+    def one(a):
+        if not eqx.is_array(a):
+            return a
+        if isinstance(a, jax.core.Tracer) or not isinstance(a, jax.Array):
+            return a[:n]
+        devices = a.devices()
+        if len(devices) != 1:
+            return a[:n]
+        return jax.device_put(np.asarray(a)[:n], next(iter(devices)))
+
+    return jtu.tree_map(one, x)

@@ -10,7 +10,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxsci.train._hoist import call_hoisted, hoist, unhoist
+from jaxsci._hoist import call_hoisted, hoist, unhoist
 
 _G = jnp.arange(3.0)
 
