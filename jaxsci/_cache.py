@@ -73,10 +73,7 @@ def enable_compilation_cache(
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     # JAX initialises its cache once, at the first compilation; if that has already
     # happened (a jitted call before this one), make it pick up the new directory.
-    try:
-        from jax._src import compilation_cache as _cc
+    from jax.experimental.compilation_cache import compilation_cache as _cc
 
-        _cc.reset_cache()
-    except (ImportError, AttributeError):  # pragma: no cover - private API moved
-        pass
+    _cc.reset_cache()
     return directory

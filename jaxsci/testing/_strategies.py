@@ -54,12 +54,12 @@ def spd_matrices(
 ) -> np.ndarray:
     r"""Symmetric positive-definite matrices $A = Q \operatorname{diag}(\lambda) Q^\top$.
 
-    Args:
-        n: matrix size.
-        min_eigenvalue, max_eigenvalue: every eigenvalue $\lambda_i$ lies in this closed range
-            (must satisfy `0 < min_eigenvalue <= max_eigenvalue`).
-        distinct: if positive, eigenvalues are at least this far apart (useful for code that
-            needs a well-defined eigenbasis); `0` allows repeated eigenvalues.
+    **Arguments:**
+    - `n`: matrix size.
+    - `min_eigenvalue`, `max_eigenvalue`: every eigenvalue $\lambda_i$ lies in this closed range
+      (must satisfy `0 < min_eigenvalue <= max_eigenvalue`).
+    - `distinct`: if positive, eigenvalues are at least this far apart (useful for code that
+      needs a well-defined eigenbasis); `0` allows repeated eigenvalues.
 
     $Q$ is an orthogonal matrix: a drawn rotation for `n == 3`, else the Q factor of a drawn
     Gaussian matrix. The result is exactly symmetric (symmetrised after the product).
@@ -104,10 +104,10 @@ def points_in_box(
 ) -> np.ndarray:
     """Point sets in the axis-aligned box `[lower, upper]`, shape `(n, d)`, float64.
 
-    Args:
-        lower, upper: box corners, scalars or length-`d` sequences (`lower < upper`).
-        n: a fixed number of points, or an inclusive `(min, max)` range for hypothesis.
-        d: dimension; inferred from `lower`/`upper` if they are sequences, else required.
+    **Arguments:**
+    - `lower`, `upper`: box corners, scalars or length-`d` sequences (`lower < upper`).
+    - `n`: a fixed number of points, or an inclusive `(min, max)` range for hypothesis.
+    - `d`: dimension; inferred from `lower`/`upper` if they are sequences, else required.
     """
     lo = np.atleast_1d(np.asarray(lower, dtype=np.float64))
     hi = np.atleast_1d(np.asarray(upper, dtype=np.float64))

@@ -1,1 +1,0 @@
-"""jaxsci.internal"""
