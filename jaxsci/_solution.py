@@ -40,8 +40,10 @@ with warnings.catch_warnings():
             "the step size, or use float64."
         )
         singular = (
-            "A matrix that should be positive definite was singular or indefinite even after "
-            "jitter. Increase the noise / jitter, or remove duplicated data points."
+            "A linear system was singular (or a matrix that should be positive definite was "
+            "indefinite). For a GP kernel matrix: increase the noise / jitter or remove "
+            "duplicated data points; for a Newton solve (DAE consistent initialisation): the "
+            "problem may be ill-posed or of index > 1, try another initial guess."
         )
 
         linear_solve_failed = (
