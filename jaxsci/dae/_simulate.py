@@ -69,7 +69,7 @@ def _solve_one(
     )
     # Trial stages of rejected steps may overflow the junction law: let them give inf
     # (Rodas4 rejects non-finite steps) and report persistent failure via RESULTS.
-    if getattr(circuit, "check_overflow", False) is True:
+    if hasattr(circuit, "check_overflow"):
         circuit = dataclasses.replace(circuit, check_overflow=False)
     if save_state:
         save_fn = lambda t, y, args: y  # noqa: E731

@@ -56,7 +56,8 @@ class MassMatrixTerm(dfx.AbstractTerm):
     ...) would treat it as $y' = f$, so the term refuses it: `diffeqsolve` raises a
     `TypeError` when it traces such a solver's step. For stock solvers, reduce the DAE to
     an ODE first with [`jaxsci.dae.IndexOneReduction`][]. `vf(t, y, args)` (or
-    `vector_field`) evaluates $f$.
+    `vector_field`) evaluates $f$; `prod` / `vf_prod` (the increment $f\,\Delta t$ of an
+    ODE step) refuse to run outside a mass-matrix solver's step.
 
     **Arguments:**
 
