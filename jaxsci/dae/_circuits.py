@@ -11,6 +11,8 @@ Every circuit is an `eqx.Module` with
 - the time interval `t0`, `t1`;
 - `check_overflow`: whether the junction law raises on exponential overflow (True; the
   solvers in `simulate`/`sweep` switch it off for trial stages, see `junction_current`).
+
+`AbstractCircuit` is also the extension point for a user's own DAE (see its docstring).
 """
 
 import abc
@@ -39,11 +41,30 @@ def _scalar(default: float):
 
 
 class AbstractCircuit(eqx.Module):
-    """A circuit DAE with uncertain parameters (see the module docstring)."""
+    r"""A parametric DAE $M(p)\,u' = \varphi(t, u, p)$, $u(t_0) = u_0(p)$, with an output
+    $y = g(u)$ and a parameter map $\Xi: [0, 1]^q \to \Pi$: what
+    [`jaxsci.dae.simulate`][] and [`jaxsci.dae.sweep`][] solve.
+
+    The shipped circuits subclass it; it is also the extension point for **your own DAE**:
+    subclass it and define
+
+    - fields `t0`, `t1` (the time interval);
+    - `mass(params) -> M` ($n \times n$, constant in $t$ and $u$, may be singular: index 1)
+      and `rhs(t, u, params) -> f` (the structure of `u`);
+    - `initial_state(params) -> u0`, consistent (`consistent_initial_state` makes one);
+    - `qoi(u)`, the output saved at `ts` (any array; `lambda u: u` keeps the whole state);
+    - `nominal` (a parameter pytree) and `box`, the map $\Xi$ used by `sweep`: a
+      [`jaxsci.dae.ParameterBox`][], or any callable module `box(p) -> params` on
+      $p \in [0, 1]^q$ with an integer attribute `q`.
+
+    `term()` builds the [`jaxsci.dae.MassMatrixTerm`][] from `rhs` and `mass`; override it
+    to supply your own term. `params` may be any pytree (`args` of the term). A circuit
+    with a boolean field `check_overflow` (the junction law's overflow check) has it
+    switched off by `simulate`/`sweep` for trial stages (see `junction_current`).
+    """
 
     t0: eqx.AbstractVar[float]
     t1: eqx.AbstractVar[float]
-    check_overflow: eqx.AbstractVar[bool]
 
     @property
     @abc.abstractmethod

@@ -61,8 +61,10 @@ def consistent_initial_state(
     `args`, Newton tolerances `rtol`/`atol`/`max_steps`, `throw`.
 
     **Returns:** `Solution` with `value` the consistent $y(t_0)$ (structure of `y0`),
-    `result` (`nonlinear_solve_failed` if Newton did not converge, e.g. index > 1 or a
-    bad guess), `stats = {"num_steps", "max_change"}` where `max_change` is
+    `result` (`successful`, or optimistix's own failure code passed through: e.g.
+    `nonlinear_max_steps_reached` or `nonlinear_divergence` when Newton did not converge,
+    as for index > 1 or a bad guess; `nonfinite` if Newton stopped on a NaN/inf value),
+    `stats = {"num_steps", "max_change"}` where `max_change` is
     $\max_i |y_i - y_{0,i}|$ (0 for an already consistent `y0`).
     """
     term = find_mass_term(term)
@@ -73,7 +75,7 @@ def consistent_initial_state(
     t0 = jnp.asarray(t0, y_flat.dtype)
 
     def f(t, y, a):
-        return ravel_pytree(term.vf(t, unravel(y), a))[0]
+        return ravel_pytree(term.vector_field(t, unravel(y), a))[0]
 
     u, vt, mask = _split(mass, rank_rtol)
     sol = optx.root_find(
@@ -85,8 +87,11 @@ def consistent_initial_state(
         throw=False,
     )
     y = sol.value
-    ok = (sol.result == optx.RESULTS.successful) & jnp.all(jnp.isfinite(y))
-    result = RESULTS.where(ok, RESULTS.successful, RESULTS.nonlinear_solve_failed)
+    # optimistix's own code (nonlinear_max_steps_reached, nonlinear_divergence, singular,
+    # ...) passes through; a "successful" solve with a non-finite value is `nonfinite`.
+    result = RESULTS.promote(sol.result)
+    bad_value = (result == RESULTS.successful) & ~jnp.all(jnp.isfinite(y))
+    result = RESULTS.where(bad_value, RESULTS.nonfinite, result)
     out = Solution(
         value=unravel(y),
         result=result,

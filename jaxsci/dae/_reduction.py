@@ -72,7 +72,7 @@ class IndexOneReduction(eqx.Module):
         _, _, u0, vr, v0 = self._bases(args)
 
         def g(za, _):
-            return u0.T @ self.term.vf(t, vr @ zd + v0 @ za, args)
+            return u0.T @ self.term.vector_field(t, vr @ zd + v0 @ za, args)
 
         sol = optx.root_find(
             g, self.root_finder, v0.T @ self.guess, None, max_steps=self.max_steps,
@@ -91,4 +91,4 @@ class IndexOneReduction(eqx.Module):
         r"""$z_d' = (U_r^\top M V_r)^{-1} U_r^\top f(t, y(z_d))$."""
         mass, ur, _, vr, _ = self._bases(args)
         y = self.reconstruct(t, zd, args)
-        return jnp.linalg.solve(ur.T @ mass @ vr, ur.T @ self.term.vf(t, y, args))
+        return jnp.linalg.solve(ur.T @ mass @ vr, ur.T @ self.term.vector_field(t, y, args))

@@ -27,7 +27,7 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, PyTree
 
 from ._linsolve import lu_factor, lu_solve
-from ._term import unwrap_mass
+from ._term import mass_aware, unwrap_mass
 
 
 # --- coefficients of RODAS (Hairer-Wanner rodas.f, METH = 1) -----------------------------
@@ -162,6 +162,10 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         del solver_state, made_jump
+        with mass_aware():  # this solver honours a MassMatrixTerm's M
+            return self._step(terms, t0, t1, y0, args)
+
+    def _step(self, terms, t0, t1, y0, args):
         y0_flat, unravel = ravel_pytree(y0)
         dtype = y0_flat.dtype
         n = y0_flat.shape[0]
@@ -216,7 +220,8 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
     def func(self, terms, t0, y0, args):
         # Used by diffrax only to pick the first step size: return an estimate of y'
         # (least-squares solution of M y' = f) rather than f itself.
-        fy = terms.vf(t0, y0, args)
+        with mass_aware():
+            fy = terms.vf(t0, y0, args)
         mass = unwrap_mass(terms, args)
         if mass is None:
             return fy

@@ -13,9 +13,31 @@ from .._misc import progress as progress_iter
 from .._solution import RESULTS, Solution, raise_if_failed
 from ._circuits import AbstractCircuit
 from ._rodas import Rodas4
+from ._term import MassMatrixTerm, refuse_solver_message
 
 
-def _check_ts(ts, circuit: AbstractCircuit) -> Float[Array, " m"]:
+def _check_circuit(circuit) -> None:
+    if not isinstance(circuit, AbstractCircuit):
+        raise TypeError(
+            "`circuit` must be a jaxsci.dae.AbstractCircuit (a shipped circuit such as "
+            "TransistorAmplifier(), or your own subclass defining t0, t1, mass, rhs, "
+            f"initial_state, qoi, nominal and box; see docs/dae.md), got {type(circuit).__name__}."
+        )
+    if not isinstance(circuit.term(), MassMatrixTerm):
+        raise TypeError(
+            f"`circuit.term()` must return a jaxsci.dae.MassMatrixTerm, got "
+            f"{type(circuit.term()).__name__}."
+        )
+
+
+def _check_solver(solver) -> None:
+    # The term refuses such a solver too (at trace time, deep inside diffeqsolve); this
+    # says so before anything is traced.
+    if not isinstance(solver, Rodas4):
+        raise TypeError("`solver`: " + refuse_solver_message(type(solver).__name__))
+
+
+def _check_ts(ts) -> Float[Array, " m"]:
     ts = jnp.asarray(ts)
     if ts.ndim != 1 or ts.shape[0] < 1:
         raise ValueError(f"`ts` must be a non-empty 1-D array of times, got shape {ts.shape}.")
@@ -42,10 +64,13 @@ def _solve_one(
     save_state: bool,
     step_to_ts: bool,
 ):
-    y0 = circuit.initial_state(params).astype(ts.dtype)
+    y0 = jax.tree_util.tree_map(
+        lambda x: jnp.asarray(x).astype(ts.dtype), circuit.initial_state(params)
+    )
     # Trial stages of rejected steps may overflow the junction law: let them give inf
     # (Rodas4 rejects non-finite steps) and report persistent failure via RESULTS.
-    circuit = dataclasses.replace(circuit, check_overflow=False)
+    if hasattr(circuit, "check_overflow"):
+        circuit = dataclasses.replace(circuit, check_overflow=False)
     if save_state:
         save_fn = lambda t, y, args: y  # noqa: E731
     else:
@@ -67,10 +92,10 @@ def _solve_one(
         max_steps=max_steps,
         throw=False,
     )
-    ok = sol.result == dfx.RESULTS.successful
-    # 0: success, 1: max_steps reached, 2: any other failure (step-size collapse, ...)
-    code = jnp.where(ok, 0, jnp.where(sol.result == dfx.RESULTS.max_steps_reached, 1, 2))
-    return sol.ys, code, sol.stats["num_accepted_steps"], sol.stats["num_rejected_steps"]
+    # diffrax's code passes through unchanged (max_steps_reached, dt_min_reached, ...);
+    # under `vmap` it is a batch of codes, one per sample.
+    result = RESULTS.promote(sol.result)
+    return sol.ys, result, sol.stats["num_accepted_steps"], sol.stats["num_rejected_steps"]
 
 
 @eqx.filter_jit
@@ -105,41 +130,40 @@ def simulate(
     r"""Solve one circuit DAE $M(p)u' = \varphi(t, u, p)$, $u(t_0) = u_0(p)$ (paper eq. (1),
     (2)) on $[t_0, t_1]$ and return the QoI $y(t_i, p)$ (or the full state) at `ts`.
 
+    Any DAE $M(p)\,y' = f(t, y, p)$ with constant $M$ runs here: subclass
+    [`jaxsci.dae.AbstractCircuit`][] (its docstring lists what to define; docs/dae.md,
+    "Your own DAE").
+
     **Arguments:**
 
-    - `circuit`: an `AbstractCircuit` (e.g. `TransistorAmplifier()`).
-    - `params`: its parameter module (physical values, e.g. `circuit.nominal`).
+    - `circuit`: an `AbstractCircuit` (e.g. `TransistorAmplifier()` or your own subclass).
+    - `params`: its parameter pytree (physical values, e.g. `circuit.nominal`).
     - `ts`: output times, shape `(m,)`, inside $[t_0, t_1]$.
-    - `solver`: a diffrax solver that honours the mass matrix (default `Rodas4()`).
+    - `solver`: a solver that honours the mass matrix: `Rodas4()` (the default). Any
+      other solver raises a `TypeError` (a stock diffrax solver would solve $y' = f$).
     - `rtol`, `atol`: local error tolerances of the PID step-size controller.
     - `save_state`: return the whole state `(m, n)` instead of the QoI `(m,)`.
     - `step_to_ts`: make the steps land on the output times (`PIDController(step_ts=ts)`),
       so that outputs are order-4 step values rather than values of the order-3
-      continuous extension. On the 5-node amplifier at rtol = atol = 1e-6 this costs
-      825 instead of 605 steps (and ~1.5x per step under `vmap`) and reduces the output
-      error from 1.3e-4 to 1.6e-6 V (at 1e-10: 7.1e-7 -> 9.7e-9; errors against a 1e-12
-      solution). Off by default: the sweep data is then about twice as fast to produce.
+      continuous extension. On the 5-node amplifier at rtol = atol = 1e-6 this takes
+      825 instead of 605 steps and reduces the output error from 1.3e-4 to 1.6e-6 V
+      (at 1e-10: 7.1e-7 -> 9.7e-9; errors against a 1e-12 solution). Off by default
+      (fewer, cheaper steps; see docs/dae.md).
     - `throw`: raise if the integration failed; otherwise inspect `.result`.
 
-    **Returns:** a `Solution` with `value` of shape `(m,)` (or `(m, n)`),
-    `stats = {"num_steps", "num_rejected"}`.
+    **Returns:** a `Solution` with `value` of shape `(m, *qoi)` (or `(m, n)` with
+    `save_state`), `result` (`successful` or diffrax's own failure code, e.g.
+    `max_steps_reached`, `dt_min_reached`), `stats = {"num_steps", "num_rejected"}`.
     """
-    ts = _check_ts(ts, circuit)
+    _check_circuit(circuit)
+    _check_solver(solver)
+    ts = _check_ts(ts)
     rtol, atol = _tols(rtol, atol, ts.dtype)
-    ys, code, nacc, nrej = _solve_single(
+    ys, result, nacc, nrej = _solve_single(
         circuit, params, ts, solver, rtol, atol, max_steps, save_state, step_to_ts
     )
-    sol = Solution(
-        value=ys,
-        result=_code_to_result(code),
-        stats={"num_steps": nacc, "num_rejected": nrej},
-    )
+    sol = Solution(value=ys, result=result, stats={"num_steps": nacc, "num_rejected": nrej})
     return raise_if_failed(sol, throw)
-
-
-def _code_to_result(code) -> RESULTS:
-    failure = RESULTS.where(code == 1, RESULTS.max_steps_reached, RESULTS.step_rejected)
-    return RESULTS.where(code == 0, RESULTS.successful, failure)
 
 
 def sweep(
@@ -170,8 +194,9 @@ def sweep(
 
     **Arguments:**
 
-    - `circuit`: an `AbstractCircuit`.
-    - `samples`: points $p_j \in [0, 1]^q$, shape `(k, q)`, `q = circuit.box.q`.
+    - `circuit`: an `AbstractCircuit` (a shipped circuit or your own subclass).
+    - `samples`: points $p_j \in [0, 1]^q$, shape `(k, q)`, `q = circuit.box.q`; each is
+      mapped to parameters by `circuit.box(p)`.
     - `ts`: output times, shape `(m,)`.
     - `solver`, `rtol`, `atol`, `max_steps`, `step_to_ts`: as in `simulate`.
     - `chunk_size`: samples per compiled call (`None`: all at once). Rounded up to a
@@ -183,9 +208,13 @@ def sweep(
     - `progress`: show a tqdm progress bar.
     - `throw`: raise if any sample failed; otherwise failed rows are NaN.
 
-    **Returns:** `Solution` with `value` of shape `(k, m)`, `result` (successful or the
-    first failure), `stats = {"num_steps": (k,), "num_rejected": (k,), "failed": (k,)}`.
+    **Returns:** `Solution` with `value` of shape `(k, m, *qoi)`, `result` (successful or
+    the code of the first failed sample, diffrax's own: `max_steps_reached`,
+    `dt_min_reached`, ...), `stats = {"num_steps": (k,), "num_rejected": (k,),
+    "failed": (k,), "result": (k,)}` (`stats["result"]`: every sample's `RESULTS` code).
     """
+    _check_circuit(circuit)
+    _check_solver(solver)
     samples = jnp.asarray(samples)
     q = circuit.box.q
     if samples.ndim != 2 or samples.shape[1] != q:
@@ -195,7 +224,7 @@ def sweep(
         )
     if not jnp.issubdtype(samples.dtype, jnp.floating):
         samples = samples.astype(jnp.result_type(float))
-    ts = _check_ts(ts, circuit).astype(samples.dtype)
+    ts = _check_ts(ts).astype(samples.dtype)
     rtol, atol = _tols(rtol, atol, ts.dtype)
     k = samples.shape[0]
     chunk = k if chunk_size is None else max(1, min(int(chunk_size), k))
@@ -205,7 +234,7 @@ def sweep(
     n_chunks = int(math.ceil(k / chunk))
     box = circuit.box
     to_params = jax.vmap(box)
-    outs, codes, naccs, nrejs = [], [], [], []
+    outs, results, naccs, nrejs = [], [], [], []
     it = progress_iter(
         range(n_chunks), desc=f"{type(circuit).__name__} sweep", unit="chunk", enabled=progress
     )
@@ -217,20 +246,21 @@ def sweep(
         if sharding is not None:
             block = jax.device_put(block, sharding)
         params = to_params(block)
-        ys, code, nacc, nrej = _solve_batch(
+        ys, result, nacc, nrej = _solve_batch(
             circuit, params, ts, solver, rtol, atol, max_steps, False, step_to_ts
         )
         keep = chunk - pad
         outs.append(ys[:keep])
-        codes.append(code[:keep])
+        results.append(jax.tree_util.tree_map(lambda v: v[:keep], result))
         naccs.append(nacc[:keep])
         nrejs.append(nrej[:keep])
     ys = jnp.concatenate(outs)
-    code = jnp.concatenate(codes)
-    failed = code != 0
-    ys = jnp.where(failed[:, None], jnp.nan, ys)
-    first = jnp.max(code)
-    result = _code_to_result(first)
+    per_sample = jax.tree_util.tree_map(lambda *v: jnp.concatenate(v), *results)
+    failed = per_sample != RESULTS.successful
+    ys = jnp.where(failed.reshape((k,) + (1,) * (ys.ndim - 1)), jnp.nan, ys)
+    # The first failed sample's code (sample 0's, i.e. successful, if none failed).
+    first = jnp.argmax(failed)
+    result = jax.tree_util.tree_map(lambda v: v[first], per_sample)
     sol = Solution(
         value=ys,
         result=result,
@@ -238,6 +268,7 @@ def sweep(
             "num_steps": jnp.concatenate(naccs),
             "num_rejected": jnp.concatenate(nrejs),
             "failed": failed,
+            "result": per_sample,
         },
     )
     return raise_if_failed(sol, throw)

@@ -1,13 +1,46 @@
 r"""The mass-matrix term $M\,y' = f(t, y, \text{args})$ for `diffrax.diffeqsolve`."""
 
-from collections.abc import Callable
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import diffrax as dfx
 import jax
 import jax.numpy as jnp
-from diffrax._term import WrapTerm  # diffrax wraps every term; not re-exported
 from jaxtyping import Array, Float, PyTree
+
+
+# True while a solver that honours the mass matrix (`Rodas4`) traces its step. Every
+# diffrax solver turns the vector field into an increment with `term.prod` (directly or
+# through `term.vf_prod`); a stock solver does so without this flag, and would integrate
+# y' = f, so `MassMatrixTerm.prod` refuses it. (`vf` alone stays allowed: diffeqsolve's
+# term-compatibility check and the initial step-size heuristic evaluate it.)
+_MASS_AWARE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "jaxsci_dae_mass_aware", default=False
+)
+
+MASS_AWARE_SOLVERS = "jaxsci.dae.Rodas4"
+
+
+@contextlib.contextmanager
+def mass_aware() -> Iterator[None]:
+    """Mark the enclosed trace as made by a solver that honours the mass matrix."""
+    token = _MASS_AWARE.set(True)
+    try:
+        yield
+    finally:
+        _MASS_AWARE.reset(token)
+
+
+def refuse_solver_message(solver_name: str) -> str:
+    return (
+        f"{solver_name} does not know about the mass matrix of a jaxsci.dae.MassMatrixTerm "
+        f"and would silently solve y' = f instead of M y' = f. Use a solver that honours "
+        f"it ({MASS_AWARE_SOLVERS}), or reduce the DAE to an ODE with "
+        "jaxsci.dae.IndexOneReduction and solve `diffrax.ODETerm(reduction.vector_field)` "
+        "with any diffrax solver."
+    )
 
 
 class MassMatrixTerm(dfx.AbstractTerm):
@@ -19,9 +52,12 @@ class MassMatrixTerm(dfx.AbstractTerm):
     state `jax.flatten_util.ravel_pytree(y)`.
 
     Only solvers that know about the mass matrix honour it: use it with
-    [`jaxsci.dae.Rodas4`][]. A stock diffrax solver would silently treat it as
-    $y' = f$ (the term then behaves like `diffrax.ODETerm`); for those, reduce the DAE to
-    an ODE first with [`jaxsci.dae.IndexOneReduction`][].
+    [`jaxsci.dae.Rodas4`][]. A stock diffrax solver (`diffrax.Tsit5`, `diffrax.Kvaerno5`,
+    ...) would treat it as $y' = f$, so the term refuses it: `diffeqsolve` raises a
+    `TypeError` when it traces such a solver's step. For stock solvers, reduce the DAE to
+    an ODE first with [`jaxsci.dae.IndexOneReduction`][]. `vf(t, y, args)` (or
+    `vector_field`) evaluates $f$; `prod` / `vf_prod` (the increment $f\,\Delta t$ of an
+    ODE step) refuse to run outside a mass-matrix solver's step.
 
     **Arguments:**
 
@@ -50,15 +86,26 @@ class MassMatrixTerm(dfx.AbstractTerm):
         return t1 - t0
 
     def prod(self, vf, control):
+        if not _MASS_AWARE.get():
+            raise TypeError(refuse_solver_message("This solver"))
         return jax.tree_util.tree_map(lambda v: control * v, vf)
 
 
-def unwrap_mass(terms: dfx.AbstractTerm, args: Any) -> Float[Array, "n n"] | None:
-    """The mass matrix of `terms` (looking through diffrax's `WrapTerm`), or None for a
-    plain ODE term ($M = I$)."""
+def _unwrap(terms: dfx.AbstractTerm) -> dfx.AbstractTerm:
+    # `diffeqsolve` hands solvers its terms wrapped in a time-direction wrapper (diffrax's
+    # `WrapTerm`, not exported). It is recognised by its two public fields, `term` and
+    # `direction`; wrappers that change the state (the adjoint term of BacksolveAdjoint)
+    # have no `direction` and are not looked through.
     t = terms
-    while isinstance(t, WrapTerm):
+    while isinstance(getattr(t, "term", None), dfx.AbstractTerm) and hasattr(t, "direction"):
         t = t.term
+    return t
+
+
+def unwrap_mass(terms: dfx.AbstractTerm, args: Any) -> Float[Array, "n n"] | None:
+    """The mass matrix of `terms` (looking through diffrax's direction wrapper), or None
+    for a plain ODE term ($M = I$)."""
+    t = _unwrap(terms)
     if isinstance(t, MassMatrixTerm):
         return t.mass_matrix(args)
     return None
@@ -85,5 +132,3 @@ def check_state(y0: Any, mass: Float[Array, "n n"], name: str = "y0") -> None:
     for x in leaves:
         if not jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating):
             raise TypeError(f"`{name}` must be floating point, got {jnp.asarray(x).dtype}.")
-
-
