@@ -1,22 +1,22 @@
-r"""Koopman training: accelerate an optimiser by jumping along the Koopman-predicted weights.
+r"""Koopman training: accelerate an optimizer by jumping along the Koopman-predicted weights.
 
 Dogra & Redman 2020 ("Optimizing neural networks via Koopman operator theory", NeurIPS 2020,
-Sec. 3 and Algorithm 1): train with a standard optimiser for a window of iterations, build
+Sec. 3 and Algorithm 1): train with a standard optimizer for a window of iterations, build
 Koopman (DMD) operators of the weight evolution — one per layer, or one per neuron ("node
-Koopman") — and replace further optimiser iterations by the cheap linear evolution
+Koopman") — and replace further optimizer iterations by the cheap linear evolution
 $\hat w(t_0 + s) = \Phi \Lambda^{s} \Phi^{+} w(t_0)$. Following seed 003 (step 8, "use Koopman
 training to accelerate") the jump is made periodically and, as a safeguard, it is accepted only
 if the true loss at the predicted weights is lower than at the current weights; among the
 candidate jump lengths the one with the lowest true loss is taken.
 
 Each cycle costs `window * every` gradient evaluations plus `len(jumps) + 1` loss evaluations
-and a few small SVDs; `jumps=()` gives the plain optimiser with the same bookkeeping.
+and a few small SVDs; `jumps=()` gives the plain optimizer with the same bookkeeping.
 
 `koopman_train` is jitted (one `eqx.filter_jit` program for the whole run). The loss and the
 optimizer are passed as pytrees (`jaxsci._hoist`), the number of cycles is a traced loop
 bound (the per-cycle history is preallocated for the next power of two and cut afterwards),
 and `jumps`, `rtol` and `target` values are traced, so a re-created loss closure, a new
-optimiser object, new data of the same shapes, another `num_cycles` or other jump lengths
+optimizer object, new data of the same shapes, another `num_cycles` or other jump lengths
 reuse the compiled program.
 """
 
@@ -63,7 +63,7 @@ def koopman_train(
 ) -> Solution:
     r"""Koopman training (Dogra & Redman 2020, Algorithm 1, with an acceptance test).
 
-    Each cycle: (i) `window * every` optimiser steps, recording `window + 1` weight snapshots
+    Each cycle: (i) `window * every` optimizer steps, recording `window + 1` weight snapshots
     every `every` steps; (ii) fit exact DMD per layer / per neuron to them
     (`fit_weight_koopman`); (iii) evaluate the true loss at $\hat w(t_0 + j\,w\,k)$ for each
     $j$ in `jumps` ($w$ = `window`, $k$ = `every`, so `jumps=(1, 2)` forecasts one and two window

@@ -183,7 +183,7 @@ def test_scale_up_grows_width_then_depth(capsys):
                  trial_steps=30, every=10, key=jax.random.key(0), progress=-1)
 
 
-def test_scale_up_reaches_target_and_nonfinite():
+def test_scale_up_reaches_target_and_raises_on_divergence():
     mk = lambda w, d, k: _mlp(w, d, k)
     kw = dict(width=4, depth=1, budget=400, trial_steps=60, every=10, num_seeds=2,
               max_rounds=2, key=jax.random.key(0))
