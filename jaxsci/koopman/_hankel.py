@@ -47,10 +47,12 @@ class HankelDMD(eqx.Module):
 
     @property
     def eigenvalues(self):
+        """The discrete-time eigenvalues of the delay system (`dmd.eigenvalues`)."""
         return self.dmd.eigenvalues
 
     @property
     def continuous_eigenvalues(self):
+        """The continuous-time eigenvalues (`dmd.continuous_eigenvalues`)."""
         return self.dmd.continuous_eigenvalues
 
     def reconstruct(self, times: Float[Array, "..."]) -> Float[Array, "... n"]:

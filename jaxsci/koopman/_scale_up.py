@@ -18,6 +18,7 @@ together in one `vmap`; each architecture is a new compilation because its shape
 import math
 import time
 from collections.abc import Callable
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -26,7 +27,6 @@ import optax
 from jaxtyping import Array, Float, PyTree
 
 from .._solution import RESULTS, Solution, raise_if_failed
-
 from ..train import Trajectory, optax_step, record_trajectories
 from ._predict import (
     fit_weight_koopman,

@@ -99,6 +99,11 @@ def test_hankel_dmd_sum_of_exponentials():
                                series[15:20], atol=1e-10)
     with pytest.raises(ValueError, match="window"):
         model.forecast(series[:5, None], jnp.arange(3.0))
+    # differentiable in the initial window (the forecast is linear in it)
+    win, e = series[10:16, None], 1e-3 * jnp.arange(6.0)[:, None]
+    jac = jax.jacfwd(lambda w: model.forecast(w, 3.0))(win)  # (1, 6, 1)
+    np.testing.assert_allclose(model.forecast(win + e, 3.0) - model.forecast(win, 3.0),
+                               jnp.tensordot(jac, e, 2), atol=1e-10)
 
 
 def test_hankel_matrix_layout_and_errors():
