@@ -5,7 +5,7 @@ Dogra & Redman 2020).
    neuron) or Hankel DMD to the loss series, forecast one window ahead, compare with the true
    run — on a smooth 1-D regression and on the 3-D nonlinear Poisson-Boltzmann PINN of
    `jaxsci.pinn` (hard-constrained as in the seed).
-2. Koopman training vs the plain optimiser (Adam) to the same target loss: gradient
+2. Koopman training vs the plain optimizer (Adam) to the same target loss: gradient
    evaluations and wall time.
 3. The scale-up strategy (seed 003, steps 1-9) on the PINN, then continue training the chosen
    network to check the prediction.
@@ -94,7 +94,7 @@ def prediction_study(name, loss_fn, params, opt, num, every, window, starts, out
         preds = {
             "weights/layer": predict(fit_weight_koopman(snaps, every=every), loss_fn, _at(traj.params, s), ahead),
             "weights/neuron": predict(
-                fit_weight_koopman(snaps, every=every, per_neuron_dmd=True), loss_fn, _at(traj.params, s), ahead
+                fit_weight_koopman(snaps, every=every, per_neuron=True), loss_fn, _at(traj.params, s), ahead
             ),
             "weights/layer, stabilized": predict(
                 fit_weight_koopman(snaps, every=every, stabilize=True), loss_fn, _at(traj.params, s), ahead
@@ -127,7 +127,7 @@ def prediction_study(name, loss_fn, params, opt, num, every, window, starts, out
 
 
 def race(name, loss_fn, params, opt, target, window, every, max_cycles, out, quick=False):
-    """Koopman training vs the plain optimiser to `target`: grad evals and wall time
+    """Koopman training vs the plain optimizer to `target`: grad evals and wall time
     (compiled once, timed on a second call)."""
     res = {}
     jumps = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -211,13 +211,14 @@ def main(argv=None):
     lmin, budget, trial = (0.03, 600, 100) if q else (0.01, 3000, 300)
     su = scale_up(pinn_make, pinn_loss, optax.adam(1e-2), width=4, depth=1, target=lmin,
                   budget=budget, trial_steps=trial, every=10, num_seeds=2,
-                  max_rounds=3 if q else 5, key=key, progress=tqdm.write)
+                  max_rounds=3 if q else 5, key=key, progress=1, throw=False)
     # step 9: continue the chosen (or last) network and measure the actual iterations to L_min
-    w, d = su.widths[su.chosen], su.depths[su.chosen]
+    h, chosen = su.history, int(su.stats["chosen"])
+    w, d = int(su.stats["width"]), int(su.stats["depth"])
     cont = eqx.filter_jit(lambda p: koopman_train(
         pinn_loss, optax.adam(1e-2), p, num_cycles=budget // 50, window=10, every=5, jumps=(),
-        target=lmin, throw=False))(su.params)
-    seen = [np.flatnonzero(c <= lmin) for c in su.loss_curves[su.chosen]]
+        target=lmin, throw=False))(su.value)
+    seen = [np.flatnonzero(c <= lmin) for c in np.asarray(h["loss_curves"][chosen])]
     seen = [10 * int(i[0]) for i in seen if i.size]
     if seen:  # L_min was already met during the trial (earliest seed)
         actual_iters = min(seen)
@@ -228,9 +229,9 @@ def main(argv=None):
     bar.update()
     bar.close()
     fig, ax = plt.subplots(figsize=(6, 4))
-    for i, curve in enumerate(su.loss_curves):
+    for i, curve in enumerate(np.asarray(h["loss_curves"])):
         ax.semilogy(np.arange(curve.shape[1]) * 10, np.median(curve, 0),
-                    label=f"W={su.widths[i]}, D={su.depths[i]}: pred {su.predicted_iterations[i]:g}")
+                    label=f"W={int(h['width'][i])}, D={int(h['depth'][i])}: pred {float(h['predicted_iterations'][i]):g}")
     ax.axhline(lmin, color="k", ls=":", label="L_min")
     ax.set_xlabel("trial iteration")
     ax.set_ylabel("PINN loss (median over seeds)")
@@ -251,9 +252,9 @@ def main(argv=None):
         for label, r in res.items():
             print(f"{prob:<11} {label:<17} {r['grad_evals']:>10} {r['loss_evals']:>10} {r['wall']:>8.3f} {r['compile']:>9.2f} {r['loss']:>11.3g} {r['accepted']:>5}" + ("" if r["reached"] else "  (target not reached)"))
     print("\nScale-up on the PINN (L_min = %g, budget = %d iterations)" % (lmin, budget))
-    for i in range(len(su.widths)):
-        print(f"  round {i}: W={su.widths[i]:<3} D={su.depths[i]}  predicted iterations {su.predicted_iterations[i]:g}  trial loss {su.trial_loss[i]:.3g}  ({su.wall_time[i]:.1f} s)")
-    print(f"  chosen: W={w}, D={d} (round {su.chosen}); actual iterations to L_min when training continues: {actual_iters}")
+    for i in range(int(su.stats["num_rounds"])):
+        print(f"  round {i}: W={int(h['width'][i]):<3} D={int(h['depth'][i])}  predicted iterations {float(h['predicted_iterations'][i]):g}  trial loss {float(h['trial_loss'][i]):.3g}  ({float(h['wall_time'][i]):.1f} s)")
+    print(f"  chosen: W={w}, D={d} (round {chosen}); actual iterations to L_min when training continues: {actual_iters}")
     print(f"plots in {out.resolve()}/")
     return {"rows": rows, "races": races, "scale_up": su, "actual_iters": actual_iters}
 

@@ -18,5 +18,5 @@ from ._predict import (
     predict_loss_at_weights as predict_loss_at_weights,
     predict_loss_observable as predict_loss_observable,
 )
-from ._scale_up import ScaleUpResult as ScaleUpResult, scale_up as scale_up
+from ._scale_up import scale_up as scale_up
 from ._training import koopman_train as koopman_train

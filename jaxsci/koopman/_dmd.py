@@ -6,7 +6,11 @@ finite-dimensional Koopman approximation used by Dogra 2020 ("Dynamical systems 
 networks", arXiv:2004.11826) and Dogra & Redman 2020 ("Optimizing neural networks via Koopman
 operator theory", NeurIPS 2020, Sec. 3) to evolve network weights.
 
-Convention (as in PyDMD): snapshots are the *columns* of an `(n, m)` matrix.
+Convention (as in PyDMD): the *input* snapshots are the columns of an `(n, m)` matrix. Every
+Koopman model in `jaxsci.koopman` forecasts with one signature, `forecast(x0, steps)`, from an
+initial state `x0` by an array `steps` of step counts (snapshot intervals), and returns the time
+axis first (`steps.shape + state shape`); `reconstruct(times)` (models that store their own
+initial condition) uses the same layout.
 """
 
 import equinox as eqx
@@ -65,22 +69,31 @@ class DMD(eqx.Module):
         s_inv = jnp.where(s > tol, 1 / jnp.where(s > tol, s, 1), 0)
         return mm(jnp.conj(vh).T, s_inv * mm(jnp.conj(u).T, x.astype(u.dtype)))
 
-    def reconstruct(self, times: Float[Array, " t"]) -> Float[Array, "n t"]:
-        r"""$\mathrm{Re}\,\Phi\,\mathrm{diag}(b)\,\lambda^{t/\Delta t}$ at `times` (in units of `dt`-steps
-        counted from the first snapshot: `times = jnp.arange(m)` reproduces the data)."""
-        lam_t = powers(self.eigenvalues, jnp.asarray(times))  # (t, r)
-        return jnp.real(mm(self.modes, (lam_t * self.amplitudes[None]).T))
+    def reconstruct(self, times: Float[Array, "..."]) -> Float[Array, "... n"]:
+        r"""The model's own trajectory $\mathrm{Re}\,\Phi\,\mathrm{diag}(b)\,\lambda^{t}$ at `times`
+        (in snapshot intervals counted from the first snapshot, which the amplitudes $b$ refer
+        to), time first: shape `times.shape + (n,)`, so `reconstruct(jnp.arange(m))` is the
+        transposed `(m, n)` snapshot matrix."""
+        lam_t = powers(self.eigenvalues, jnp.asarray(times))  # (..., r)
+        b = self.amplitudes.reshape((1,) * (lam_t.ndim - 1) + self.amplitudes.shape)
+        return jnp.real(jnp.einsum("nr,...r->...n", self.modes, lam_t * b, precision=_HI))
 
     def forecast(
         self, x0: Float[Array, " n"], steps: Float[Array, "..."]
     ) -> Float[Array, "... n"]:
-        r"""Evolve an arbitrary state `x0` by `steps` snapshot intervals:
+        r"""Evolve the state `x0` by `steps` snapshot intervals:
 
         $$x(s) = x_0 + \mathrm{Re}\,\Phi\,[(\lambda^{s} - 1)\odot \Phi^+ x_0],$$
 
         i.e. the DMD evolution inside the span of the modes, while the component of $x_0$
-        orthogonal to that span is kept unchanged (so $x(0) = x_0$ exactly). `steps` may be
-        any array of non-negative reals; the output has shape `steps.shape + (n,)`.
+        orthogonal to that span is kept unchanged (so $x(0) = x_0$ exactly).
+
+        **Arguments:**
+
+        - `x0`: the initial state, `(n,)`.
+        - `steps`: an array (or scalar) of non-negative real step counts.
+
+        **Returns:** the forecast states, time first: shape `steps.shape + (n,)`.
         """
         b0 = self.project(x0)
         lam_s = powers(self.eigenvalues, jnp.asarray(steps))  # (..., r)
@@ -168,7 +181,8 @@ def dmd(
     $x_{k+1} \approx A x_k$ with $X = [x_0 \dots x_{m-2}]$, $Y = [x_1 \dots x_{m-1}]$.
 
     See `dmd_from_pairs` for the arguments. Amplitudes refer to $x_0$, so
-    `model.reconstruct(jnp.arange(m))` reproduces the snapshots.
+    `model.reconstruct(jnp.arange(m))` reproduces the snapshots (as an `(m, n)` array, time
+    first).
     """
     snapshots = _check_matrix(snapshots, "snapshots")
     if snapshots.shape[1] < 2:

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float, Int
 
 from .._misc import as_float_array
-from ._dmd import mm, powers
+from ._dmd import _HI, mm, powers
 
 
 class AbstractDictionary(eqx.Module):
@@ -109,14 +109,24 @@ class EDMD(eqx.Module):
         psi = self.dictionary(x)
         return mm(psi.astype(self.eigenvectors.dtype), self.eigenvectors)
 
-    def predict(self, x0: Float[Array, " d"], steps: Int[Array, " t"]) -> Float[Array, "t d"]:
-        r"""$x_s \approx \psi(x_0) K^{s} B$ for each integer `steps` $s \ge 0$, through the
-        spectral decomposition $K^s = \Xi \Lambda^s \Xi^{-1}$."""
+    def forecast(self, x0: Float[Array, " d"], steps: Int[Array, "..."]) -> Float[Array, "... d"]:
+        r"""$x_s \approx \psi(x_0) K^{s} B$ for each step count $s \ge 0$ in `steps`, through the
+        spectral decomposition $K^s = \Xi \Lambda^s \Xi^{-1}$.
+
+        **Arguments:**
+
+        - `x0`: the initial state, `(d,)`.
+        - `steps`: an array (or scalar) of non-negative step counts (integers; real values
+            use $\lambda^s$ on the principal branch).
+
+        **Returns:** the forecast states, time first: shape `steps.shape + (d,)`.
+        """
         psi = self.dictionary(x0).astype(self.eigenvectors.dtype)
         coeff = mm(psi, self.eigenvectors)  # eigenfunction values
         inv_b = jnp.linalg.solve(self.eigenvectors, self.state_map.astype(coeff.dtype))
-        lam_s = powers(self.eigenvalues, jnp.asarray(steps))
-        return jnp.real(mm(lam_s * coeff[None, :], inv_b)).astype(x0.dtype)
+        lam_s = powers(self.eigenvalues, jnp.asarray(steps))  # (..., k)
+        coeff = coeff.reshape((1,) * (lam_s.ndim - 1) + coeff.shape)
+        return jnp.real(jnp.einsum("...k,kd->...d", lam_s * coeff, inv_b, precision=_HI)).astype(x0.dtype)
 
 
 def edmd(

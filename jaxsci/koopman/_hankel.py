@@ -36,33 +36,53 @@ class HankelDMD(eqx.Module):
 
     Attributes:
         dmd: the `DMD` of the Hankel matrix (eigenvalues are those of the delay system).
+        last: the last `delays` snapshots, time first, `(delays, n)`: the state from which
+            `forecast(model.last, steps)` continues the data.
         delays: $q$ (static).
-        last: the last delay vector $[x_{m-q}; \dots; x_{m-1}]$, `(n q,)`.
     """
 
     dmd: DMD
-    last: Float[Array, " nq"]
+    last: Float[Array, "q n"]
     delays: int = eqx.field(static=True)
 
     @property
     def eigenvalues(self):
+        """The discrete-time eigenvalues of the delay system (`dmd.eigenvalues`)."""
         return self.dmd.eigenvalues
 
     @property
     def continuous_eigenvalues(self):
+        """The continuous-time eigenvalues (`dmd.continuous_eigenvalues`)."""
         return self.dmd.continuous_eigenvalues
 
-    def reconstruct(self, times: Float[Array, " t"]) -> Float[Array, "n t"]:
+    def reconstruct(self, times: Float[Array, "..."]) -> Float[Array, "... n"]:
         """The (model of the) original snapshots at `times` (0 = first snapshot, valid for
-        `times >= 0`; the first block row of the Hankel reconstruction)."""
-        n = self.last.shape[0] // self.delays
-        return self.dmd.reconstruct(times)[:n]
+        `times >= 0`; the first block row of the Hankel reconstruction), time first: shape
+        `times.shape + (n,)`."""
+        n = self.last.shape[-1]
+        return self.dmd.reconstruct(times)[..., :n]
 
-    def forecast(self, steps: Float[Array, "..."]) -> Float[Array, "... n"]:
-        r"""Predict $x_{m-1+s}$ for `steps` $s \ge 0$ after the last snapshot (the last block row
-        of the delay vector evolved by `DMD.forecast`)."""
-        n = self.last.shape[0] // self.delays
-        return self.dmd.forecast(self.last, steps)[..., -n:]
+    def forecast(self, x0: Float[Array, "q n"], steps: Float[Array, "..."]) -> Float[Array, "... n"]:
+        r"""Predict the state `steps` $s \ge 0$ snapshot intervals after the last row of `x0`
+        (the delay vector of `x0` evolved by `DMD.forecast`, its last block row).
+
+        **Arguments:**
+
+        - `x0`: a window of `delays` consecutive snapshots, time first, `(delays, n)`
+            (`model.last` continues the fitted data).
+        - `steps`: an array (or scalar) of non-negative real step counts.
+
+        **Returns:** the forecast states, time first: shape `steps.shape + (n,)`; `steps = 0`
+        gives `x0[-1]`.
+        """
+        n = self.last.shape[-1]
+        x0 = jnp.asarray(x0)
+        if x0.shape != self.last.shape:
+            raise ValueError(
+                f"`x0` must be a window of {self.delays} snapshots of shape {self.last.shape} "
+                f"(time first, like `model.last`), got shape {x0.shape}."
+            )
+        return self.dmd.forecast(x0.reshape(-1), steps)[..., -n:]
 
 
 def hankel_dmd(
@@ -76,4 +96,5 @@ def hankel_dmd(
     r"""Hankel DMD of `(n, m)` snapshots with `delays` delay copies; `rank`, `rtol`, `dt` as in
     `dmd`. A scalar series is passed as a `(1, m)` matrix."""
     h = hankel_matrix(snapshots, delays)
-    return HankelDMD(dmd(h, rank=rank, rtol=rtol, dt=dt), h[:, -1], delays)
+    last = h[:, -1].reshape(delays, -1)  # block row i of the last column is x_{m-q+i}
+    return HankelDMD(dmd(h, rank=rank, rtol=rtol, dt=dt), last, delays)

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
-from ..train import from_per_neuron, per_neuron
+from ..train import from_per_neuron, per_neuron as _neuron_blocks
 from ._dmd import DMD, dmd, stabilized
 from ._hankel import hankel_dmd
 
@@ -34,8 +34,12 @@ class WeightKoopman(eqx.Module):
         affine: static flag; if set each block vector is augmented with a constant 1, so the
             model is affine, $w_{t+1} \approx A w_t + c$, and the fixed point $w^*$ is carried by
             an exact unit eigenvalue.
-        every: optimiser steps between snapshots (static), so `forecast(params, s)` moves
-            `s * every` optimiser steps ahead.
+        every: optimizer steps between snapshots (static), so `forecast(params, s)` moves
+            `s * every` optimizer steps ahead.
+
+    The state is a parameter pytree: `forecast(params, steps)` follows the one Koopman
+    signature `forecast(x0, steps)` (time first: a leading `steps.shape` on every array
+    leaf, like `jaxsci.train.Trajectory.params`).
     """
 
     models: list[DMD]
@@ -45,7 +49,7 @@ class WeightKoopman(eqx.Module):
 
     def _apply(self, params: PyTree, fn) -> PyTree:
         out = []
-        for model, blk in zip(self.models, per_neuron(params)):
+        for model, blk in zip(self.models, _neuron_blocks(params)):
             if self.affine:
                 blk = jnp.concatenate([blk, jnp.ones((blk.shape[0], 1), blk.dtype)], axis=1)
             if self.per_neuron:
@@ -55,10 +59,28 @@ class WeightKoopman(eqx.Module):
             out.append(new[:, :-1] if self.affine else new)
         return from_per_neuron(params, out)
 
-    def forecast(self, params: PyTree, snapshots_ahead: Float[Array, ""]) -> PyTree:
-        r"""$\hat w(t_0 + s\,k)$ from the current `params` $= w(t_0)$, for $s$ = `snapshots_ahead`
-        (a real scalar $\ge 0$) and $k$ = `every` (see `DMD.forecast`)."""
-        return self._apply(params, lambda d, x: d.forecast(x, snapshots_ahead))
+    def forecast(self, params: PyTree, steps: Float[Array, "..."]) -> PyTree:
+        r"""$\hat w(t_0 + s\,k)$ from the current `params` $= w(t_0)$ for each $s$ in `steps`
+        ($k$ = `every`; see `DMD.forecast`).
+
+        **Arguments:**
+
+        - `params`: the current parameters $w(t_0)$ (a pytree, e.g. an `eqx.nn.MLP`).
+        - `steps`: an array (or scalar) of non-negative real numbers of snapshot intervals.
+
+        **Returns:** the forecast parameters, time first: `params`' structure with a leading
+        `steps.shape` on every array leaf (a scalar `steps` gives a pytree like `params`).
+        """
+        steps = jnp.asarray(steps)
+        if steps.ndim == 0:
+            return self._apply(params, lambda d, x: d.forecast(x, steps))
+        static = eqx.filter(params, eqx.is_array, inverse=True)
+        one = lambda s: eqx.filter(
+            self._apply(params, lambda d, x: d.forecast(x, s)), eqx.is_array
+        )
+        out = jax.vmap(one)(steps.reshape(-1))
+        out = jax.tree_util.tree_map(lambda a: a.reshape(steps.shape + a.shape[1:]), out)
+        return eqx.combine(out, static)
 
     def fixed_point(self, params: PyTree, atol: float = 1e-3) -> PyTree:
         """The predicted end point of training from `params` (unit-eigenvalue modes kept,
@@ -71,7 +93,7 @@ def fit_weight_koopman(
     *,
     rank: int | None = None,
     rtol: float | None = None,
-    per_neuron_dmd: bool = False,
+    per_neuron: bool = False,
     every: int = 1,
     affine: bool = True,
     stabilize: bool = False,
@@ -85,14 +107,14 @@ def fit_weight_koopman(
             (e.g. `Trajectory.params`).
         rank: DMD rank (clipped per block to `min(n, s - 1)`); default: full.
         rtol: relative singular-value cut-off (see `dmd`).
-        per_neuron_dmd: one DMD per neuron instead of per layer.
-        every: optimiser steps between snapshots (recorded for `forecast`).
+        per_neuron: one DMD per neuron instead of per layer.
+        every: optimizer steps between snapshots (recorded for `forecast`).
         affine: augment every block (every neuron row) with a constant 1 (default), so the
             unit-eigenvalue mode, and hence the fixed point, is exact.
         stabilize: project the eigenvalues onto the unit disc (`stabilized`): spurious
             growing modes fitted from a short window then cannot blow up long forecasts.
     """
-    mats = eqx.filter_vmap(per_neuron)(snapshots)  # list of (s, out, in1)
+    mats = eqx.filter_vmap(_neuron_blocks)(snapshots)  # list of (s, out, in1)
     s = mats[0].shape[0]
     if s < 3:
         raise ValueError(f"`snapshots` needs at least 3 snapshots, got {s}.")
@@ -100,7 +122,7 @@ def fit_weight_koopman(
     for m in mats:
         if affine:
             m = jnp.concatenate([m, jnp.ones(m.shape[:-1] + (1,), m.dtype)], axis=-1)
-        if per_neuron_dmd:
+        if per_neuron:
             x = jnp.moveaxis(m, 0, -1)  # (out, in1, s)
             r = min(rank or x.shape[1], x.shape[1], s - 1)
             models.append(jax.vmap(lambda a: dmd(a, rank=r, rtol=rtol))(x))
@@ -110,24 +132,25 @@ def fit_weight_koopman(
             models.append(dmd(x, rank=r, rtol=rtol))
     if stabilize:
         models = [stabilized(m) for m in models]
-    return WeightKoopman(models, per_neuron_dmd, every, affine)
+    return WeightKoopman(models, per_neuron, every, affine)
 
 
 def predict_loss_at_weights(
     koopman: WeightKoopman,
     loss_fn: Callable[[PyTree], Float[Array, ""]],
     params: PyTree,
-    snapshots_ahead: Float[Array, " t"],
+    steps: Float[Array, " t"],
 ) -> Float[Array, " t"]:
-    r"""$L(\hat w(t_0 + s k))$ for each `snapshots_ahead` $s$: the true loss at Koopman-predicted
-    weights (Dogra & Redman 2020, Fig. 2)."""
+    r"""$L(\hat w(t_0 + s k))$ for each $s$ in `steps` (snapshot intervals): the true loss at
+    Koopman-predicted weights (Dogra & Redman 2020, Fig. 2). The candidates are evaluated one
+    after the other (`lax.map`), so memory does not grow with `len(steps)`."""
     f = lambda s: loss_fn(koopman.forecast(params, s))
-    return jax.lax.map(f, jnp.asarray(snapshots_ahead))
+    return jax.lax.map(f, jnp.asarray(steps))
 
 
 def predict_loss_observable(
     losses: Float[Array, " s"],
-    snapshots_ahead: Float[Array, " t"],
+    steps: Float[Array, " t"],
     *,
     delays: int | None = None,
     rank: int | None = None,
@@ -139,7 +162,7 @@ def predict_loss_observable(
 
     Arguments:
         losses: recorded $L$ at equally spaced snapshots, `(s,)`.
-        snapshots_ahead: how many snapshot intervals after the last one to predict, `(t,)`.
+        steps: how many snapshot intervals after the last one to predict, `(t,)`.
         delays: delay-embedding depth (default `s // 2`).
         rank: DMD rank (default: all delays).
         log: model $\log L$ (default) or $L$ itself.
@@ -158,7 +181,7 @@ def predict_loss_observable(
     model = hankel_dmd(series[None, :], q, rank=min(rank or q, q, s - q))
     if stabilize:
         model = eqx.tree_at(lambda h: h.dmd, model, stabilized(model.dmd))
-    pred = model.forecast(jnp.asarray(snapshots_ahead, series.dtype))[..., 0]
+    pred = model.forecast(model.last, jnp.asarray(steps, series.dtype))[..., 0]
     return jnp.exp(pred) if log else pred
 
 

@@ -8,6 +8,9 @@ scaled in depth: $W \to \lceil \alpha W \rceil$; 7. if last scaled in width: $D 
 8. repeat until $L_{\min}$ is predicted within the budget; 9. continue training the chosen
 network (optionally with Koopman training, `koopman_train`).
 
+`scale_up` returns a `jaxsci.Solution` whose `value` is the network to continue training and
+whose `history` holds one record per round (architecture tried).
+
 Candidates of equal shape (here: `num_seeds` initialisations of each architecture) are trained
 together in one `vmap`; each architecture is a new compilation because its shapes differ.
 """
@@ -15,7 +18,6 @@ together in one `vmap`; each architecture is a new compilation because its shape
 import math
 import time
 from collections.abc import Callable
-from typing import Any
 
 import equinox as eqx
 import jax
@@ -24,6 +26,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, PyTree
 
+from .._solution import RESULTS, Solution, raise_if_failed
 from ..train import Trajectory, optax_step, record_trajectories
 from ._predict import (
     fit_weight_koopman,
@@ -33,34 +36,11 @@ from ._predict import (
 )
 
 
-class ScaleUpResult(eqx.Module):
-    """Record of a scale-up run; one entry per round (architecture tried).
-
-    Attributes:
-        widths, depths: the architectures tried.
-        predicted_iterations: per round, the median over seeds of the predicted total number
-            of iterations to reach `target` (inf if never within the prediction horizon).
-        trial_loss: per round, the median final trial loss.
-        loss_curves: per round, the `(num_seeds, s)` recorded trial losses.
-        wall_time: per round, seconds (compilation included).
-        chosen: index of the round meeting the budget, or -1.
-        params: the trained parameters of the best seed of the last round (continue from them).
-    """
-
-    widths: list[int]
-    depths: list[int]
-    predicted_iterations: list[float]
-    trial_loss: list[float]
-    loss_curves: list[Any]
-    wall_time: list[float]
-    chosen: int
-    params: PyTree
-
-
-def _predict_one(traj: Trajectory, loss_fn, ahead, weights_route: bool, window: int):
+def _predict_one(traj: Trajectory, loss_fn, ahead, weights_route: bool, per_neuron: bool,
+                 window: int):
     if weights_route:
         snaps = jax.tree_util.tree_map(lambda a: a[-window:] if eqx.is_array(a) else a, traj.params)
-        koop = fit_weight_koopman(snaps, rtol=1e-6)
+        koop = fit_weight_koopman(snaps, rtol=1e-6, per_neuron=per_neuron)
         last = jax.tree_util.tree_map(lambda a: a[-1] if eqx.is_array(a) else a, traj.params)
         return predict_loss_at_weights(koop, loss_fn, last, ahead)
     return predict_loss_observable(traj.loss[-window:], ahead)
@@ -83,29 +63,59 @@ def scale_up(
     max_rounds: int = 6,
     window: int | None = None,
     weights_route: bool = False,
-    progress: Callable[[str], None] | None = None,
-) -> ScaleUpResult:
+    per_neuron: bool = False,
+    progress: int | None = None,
+    throw: bool = True,
+) -> Solution:
     r"""Run the seed-003 scale-up strategy (steps 1-8).
 
-    Arguments:
-        make_model: `(width, depth, key) -> model` (e.g. an `eqx.nn.MLP` factory).
-        loss_fn: `model -> scalar`, the training loss $L(w)$.
-        optimizer: optax optimiser used for trial training.
-        width, depth: the starting architecture $(W, D)$ (step 1).
-        target: $L_{\min}$ (step 2).
-        budget: acceptable total number of training iterations.
-        trial_steps: iterations of trial training per architecture (step 3).
-        key: PRNG key for initialisations.
-        every: snapshot spacing (iterations).
-        alpha: width growth factor $\alpha$ (step 6).
-        num_seeds: initialisations per architecture, trained together with `vmap`.
-        max_rounds: give up after this many architectures (`chosen = -1`).
-        window: number of final snapshots the Koopman model is fitted to (default all).
-        weights_route: predict $L$ from DMD-forecast weights instead of from the loss series.
-        progress: optional callable receiving one line per round.
+    **Arguments:**
 
-    Returns: a `ScaleUpResult`.
+    - `make_model`: `(width, depth, key) -> model` (e.g. an `eqx.nn.MLP` factory).
+    - `loss_fn`: `model -> scalar`, the training loss $L(w)$.
+    - `optimizer`: optax optimizer used for trial training.
+    - `width`, `depth`: the starting architecture $(W, D)$ (step 1).
+    - `target`: $L_{\min}$ (step 2).
+    - `budget`: acceptable total number of training iterations.
+    - `trial_steps`: iterations of trial training per architecture (step 3).
+    - `key`: PRNG key for initialisations.
+    - `every`: snapshot spacing (iterations).
+    - `alpha`: width growth factor $\alpha$ (step 6).
+    - `num_seeds`: initialisations per architecture, trained together with `vmap`.
+    - `max_rounds`: give up after this many architectures.
+    - `window`: number of final snapshots the Koopman model is fitted to (default all).
+    - `weights_route`: predict $L$ from DMD-forecast weights instead of from the loss series.
+    - `per_neuron`: with `weights_route`, one DMD per neuron instead of per layer (see
+        `fit_weight_koopman`).
+    - `progress`: `None` (silent) or a positive int `k`: print one line every `k` rounds
+        (and at the last one).
+    - `throw`: raise if the run fails (see `result` below); otherwise inspect
+        `solution.result`.
+
+    **Returns:** a `Solution` with
+
+    - `value`: the trained parameters of the best seed (lowest final trial loss) of the last
+        round, the network to continue training (step 9);
+    - `result`: `RESULTS.successful` if a round was predicted to reach `target` within
+        `budget`; `RESULTS.max_steps_reached` if none was in `max_rounds` rounds;
+        `RESULTS.nonfinite_loss` if every seed of a round ended with a NaN/inf loss: the run
+        stops there and `value`/`state` are those of the previous round (the initial
+        parameters of seed 0 if it was the first);
+    - `stats`: `"num_rounds"`, `"chosen"` (index of the round meeting the budget, or -1),
+        `"width"`, `"depth"`, `"predicted_iterations"`, `"loss"` (best final trial loss) of
+        the round `value` comes from;
+    - `history`: per-round records (arrays with a leading round axis): `"width"`, `"depth"`,
+        `"predicted_iterations"` (median over seeds of the predicted total iterations to
+        reach `target`, inf if never within the prediction horizon), `"trial_loss"` (median
+        final trial loss), `"loss_curves"` (`(rounds, num_seeds, trial_steps // every)`
+        recorded trial losses), `"wall_time"` (seconds, compilation included);
+    - `state`: the optimizer state of `value` (continue training from it).
     """
+    for name, v in (("width", width), ("depth", depth), ("budget", budget),
+                    ("trial_steps", trial_steps), ("every", every), ("num_seeds", num_seeds),
+                    ("max_rounds", max_rounds)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"`{name}` must be a positive int, got {v!r}.")
     if trial_steps % every or trial_steps < 3 * every:
         raise ValueError(
             f"`trial_steps` must be a multiple of `every` ({every}) and >= 3 * every, got {trial_steps}."
@@ -114,12 +124,20 @@ def scale_up(
         raise ValueError(f"`budget` ({budget}) must exceed `trial_steps` ({trial_steps}).")
     if alpha <= 1:
         raise ValueError(f"`alpha` must be > 1, got {alpha}.")
+    if progress is not None and (not isinstance(progress, int) or isinstance(progress, bool)
+                                 or progress < 1):
+        raise ValueError(f"`progress` must be None or a positive int, got {progress!r}.")
     num = trial_steps // every
     win = num if window is None else min(window, num)
     ahead = jnp.arange(0, (budget - trial_steps) // every + 1, dtype=float)
     step = optax_step(loss_fn, optimizer)
-    res: dict[str, list] = {k: [] for k in ("w", "d", "pred", "loss", "curves", "time")}
-    w, d, last_grow, chosen, params = width, depth, "depth", -1, None
+    rows: dict[str, list] = {
+        k: [] for k in ("width", "depth", "predicted_iterations", "trial_loss", "loss_curves", "wall_time")
+    }
+    w, d, last_grow, chosen = width, depth, "depth", -1
+    value = state = None
+    result = RESULTS.max_steps_reached
+    final = {"width": width, "depth": depth, "predicted_iterations": np.inf, "loss": np.nan}
     for rnd in range(max_rounds):
         t0 = time.perf_counter()
         keys = jax.random.split(jax.random.fold_in(key, rnd), num_seeds)
@@ -129,34 +147,64 @@ def scale_up(
         def trial(ms):
             states = eqx.filter_vmap(lambda m: optimizer.init(eqx.filter(m, eqx.is_array)))(ms)
             traj = record_trajectories(step, ms, states, num_snapshots=num, every=every)
-            pred = eqx.filter_vmap(lambda t: _predict_one(t, loss_fn, ahead, weights_route, win))(traj)
+            pred = eqx.filter_vmap(
+                lambda t: _predict_one(t, loss_fn, ahead, weights_route, per_neuron, win)
+            )(traj)
             # seen: the loss already reached during the trial (step index of first hit)
             seen = jax.vmap(lambda l: iterations_to_reach(l, traj.step[0].astype(l.dtype), target))(traj.loss)
             fut = jax.vmap(lambda p: iterations_to_reach(p, ahead * every, target))(pred)
             return traj, jnp.minimum(seen, trial_steps + fut)
 
         traj, iters = trial(models)
-        iters = np.asarray(iters)
-        pred = float(np.median(iters))
-        best = int(np.argmin(np.asarray(traj.loss[:, -1])))
-        params = jax.tree_util.tree_map(
-            lambda a: a[best] if eqx.is_array(a) else a, traj.final_params
-        )
-        res["w"].append(w)
-        res["d"].append(d)
-        res["pred"].append(pred)
-        res["loss"].append(float(np.median(np.asarray(traj.loss[:, -1]))))
-        res["curves"].append(np.asarray(traj.loss))
-        res["time"].append(time.perf_counter() - t0)
-        if progress is not None:
-            progress(f"round {rnd}: (W, D) = ({w}, {d}), predicted iterations to L_min = {pred:g}")
-        if pred <= budget:  # steps 5/8: within budget, stop scaling
-            chosen = rnd
+        final_loss = np.asarray(traj.loss[:, -1])
+        if not np.isfinite(final_loss).any():  # one NaN policy: stop, keep the best so far
+            if value is None:
+                value = jax.tree_util.tree_map(lambda a: a[0] if eqx.is_array(a) else a, models)
+                state = optimizer.init(eqx.filter(value, eqx.is_array))
+            result = RESULTS.nonfinite_loss
+            if progress is not None:
+                print(f"round {rnd}: (W, D) = ({w}, {d}), non-finite trial loss: stopped", flush=True)
+            break
+        pred = float(np.median(np.asarray(iters)))
+        best = int(np.nanargmin(np.where(np.isfinite(final_loss), final_loss, np.nan)))
+        pick = lambda a: a[best] if eqx.is_array(a) else a
+        value = jax.tree_util.tree_map(pick, traj.final_params)
+        state = jax.tree_util.tree_map(pick, traj.final_state)
+        rows["width"].append(w)
+        rows["depth"].append(d)
+        rows["predicted_iterations"].append(pred)
+        rows["trial_loss"].append(float(np.median(final_loss)))
+        rows["loss_curves"].append(np.asarray(traj.loss))
+        rows["wall_time"].append(time.perf_counter() - t0)
+        final = {"width": w, "depth": d, "predicted_iterations": pred, "loss": float(final_loss[best])}
+        within = pred <= budget  # steps 5/8: within budget, stop scaling
+        if progress is not None and (rnd % progress == 0 or within or rnd == max_rounds - 1):
+            print(f"round {rnd}: (W, D) = ({w}, {d}), predicted iterations to L_min = {pred:g}",
+                  flush=True)
+        if within:
+            chosen, result = rnd, RESULTS.successful
             break
         if last_grow == "depth":  # step 6
             w, last_grow = int(math.ceil(alpha * w)), "width"
         else:  # step 7
             d, last_grow = d + 1, "depth"
-    return ScaleUpResult(
-        res["w"], res["d"], res["pred"], res["loss"], res["curves"], res["time"], chosen, params
-    )
+    dtype = np.asarray(ahead).dtype
+    history = {
+        "width": jnp.asarray(rows["width"], jnp.int32),
+        "depth": jnp.asarray(rows["depth"], jnp.int32),
+        "predicted_iterations": jnp.asarray(rows["predicted_iterations"], dtype),
+        "trial_loss": jnp.asarray(rows["trial_loss"], dtype),
+        "loss_curves": (jnp.asarray(np.stack(rows["loss_curves"])) if rows["loss_curves"]
+                        else jnp.zeros((0, num_seeds, num), dtype)),
+        "wall_time": jnp.asarray(rows["wall_time"], dtype),
+    }
+    stats = {
+        "num_rounds": jnp.asarray(len(rows["width"]), jnp.int32),
+        "chosen": jnp.asarray(chosen, jnp.int32),
+        "width": jnp.asarray(final["width"], jnp.int32),
+        "depth": jnp.asarray(final["depth"], jnp.int32),
+        "predicted_iterations": jnp.asarray(final["predicted_iterations"], dtype),
+        "loss": jnp.asarray(final["loss"], dtype),
+    }
+    sol = Solution(value, result, stats, history, state)
+    return raise_if_failed(sol, throw)

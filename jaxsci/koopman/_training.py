@@ -1,22 +1,22 @@
-r"""Koopman training: accelerate an optimiser by jumping along the Koopman-predicted weights.
+r"""Koopman training: accelerate an optimizer by jumping along the Koopman-predicted weights.
 
 Dogra & Redman 2020 ("Optimizing neural networks via Koopman operator theory", NeurIPS 2020,
-Sec. 3 and Algorithm 1): train with a standard optimiser for a window of iterations, build
+Sec. 3 and Algorithm 1): train with a standard optimizer for a window of iterations, build
 Koopman (DMD) operators of the weight evolution — one per layer, or one per neuron ("node
-Koopman") — and replace further optimiser iterations by the cheap linear evolution
+Koopman") — and replace further optimizer iterations by the cheap linear evolution
 $\hat w(t_0 + s) = \Phi \Lambda^{s} \Phi^{+} w(t_0)$. Following seed 003 (step 8, "use Koopman
 training to accelerate") the jump is made periodically and, as a safeguard, it is accepted only
 if the true loss at the predicted weights is lower than at the current weights; among the
 candidate jump lengths the one with the lowest true loss is taken.
 
 Each cycle costs `window * every` gradient evaluations plus `len(jumps) + 1` loss evaluations
-and a few small SVDs; `jumps=()` gives the plain optimiser with the same bookkeeping.
+and a few small SVDs; `jumps=()` gives the plain optimizer with the same bookkeeping.
 
 `koopman_train` is jitted (one `eqx.filter_jit` program for the whole run). The loss and the
-optimiser are passed as pytrees (`jaxsci.train._hoist`), the number of cycles is a traced loop
+optimizer are passed as pytrees (`jaxsci._hoist`), the number of cycles is a traced loop
 bound (the per-cycle history is preallocated for the next power of two and cut afterwards),
 and `jumps`, `rtol` and `target` values are traced, so a re-created loss closure, a new
-optimiser object, new data of the same shapes, another `num_cycles` or other jump lengths
+optimizer object, new data of the same shapes, another `num_cycles` or other jump lengths
 reuse the compiled program.
 """
 
@@ -58,38 +58,55 @@ def koopman_train(
     stabilize: bool = False,
     reset_state: bool = False,
     target: float | None = None,
+    progress: int | None = None,
     throw: bool = True,
 ) -> Solution:
     r"""Koopman training (Dogra & Redman 2020, Algorithm 1, with an acceptance test).
 
-    Each cycle: (i) `window * every` optimiser steps, recording `window + 1` weight snapshots
+    Each cycle: (i) `window * every` optimizer steps, recording `window + 1` weight snapshots
     every `every` steps; (ii) fit exact DMD per layer / per neuron to them
     (`fit_weight_koopman`); (iii) evaluate the true loss at $\hat w(t_0 + j\,w\,k)$ for each
     $j$ in `jumps` ($w$ = `window`, $k$ = `every`, so `jumps=(1, 2)` forecasts one and two window
     lengths ahead); (iv) move to the best candidate only if its loss is strictly lower than
     $L(w(t_0))$. The loop stops after `num_cycles` cycles or once $L \le$ `target`.
 
-    Arguments:
-        loss_fn: `params -> scalar` (full-batch or fixed-sample loss).
-        optimizer: any optax optimiser; its state is kept across jumps unless `reset_state`.
-        params: initial parameters (e.g. an `eqx.nn.MLP`).
-        num_cycles: maximum number of cycles (a positive int, traced: any value reuses the
-            program compiled for the same power-of-two bucket).
-        window, every: static ints (they fix the snapshot shapes).
-        jumps: candidate jump lengths in units of windows (a sequence of floats, may be
-            empty: the plain optimiser; the number of jumps is static, their values traced).
-        rank, rtol, per_neuron, affine: DMD options (see `fit_weight_koopman`); the default
-            `rtol=1e-6` drops directions with singular values below `1e-6 * sigma_max`, which
-            short windows of nearly collinear weight snapshots otherwise turn into spurious
-            modes.
-        stabilize: clip eigenvalues to the unit disc before forecasting.
-        target: optional loss to stop at; if given and not reached the result is
-            `RESULTS.max_steps_reached` (raises if `throw`).
+    **Arguments:**
 
-    Returns: a `Solution` with `value` = trained params, `stats` = {"num_cycles", "grad_evals",
-    "loss_evals", "loss", "accepted"} and `aux` = per-cycle history {"loss_before" (loss at the
-    end of the optimiser phase), "loss_jump" (best candidate loss), "accepted", "jump",
-    "loss_after", "grad_evals"}, each of shape `(num_cycles,)` (NaN/0 for cycles not run).
+    - `loss_fn`: `params -> scalar` (full-batch or fixed-sample loss).
+    - `optimizer`: any optax optimizer; its state is kept across jumps unless `reset_state`.
+    - `params`: initial parameters (e.g. an `eqx.nn.MLP`).
+    - `num_cycles`: maximum number of cycles (a positive int, traced: any value reuses the
+        program compiled for the same power-of-two bucket).
+    - `window`, `every`: static ints (they fix the snapshot shapes).
+    - `jumps`: candidate jump lengths in units of windows (a sequence of floats, may be
+        empty: the plain optimizer; the number of jumps is static, their values traced).
+    - `rank`, `rtol`, `per_neuron`, `affine`: DMD options (see `fit_weight_koopman`); the
+        default `rtol=1e-6` drops directions with singular values below `1e-6 * sigma_max`,
+        which short windows of nearly collinear weight snapshots otherwise turn into
+        spurious modes.
+    - `stabilize`: clip eigenvalues to the unit disc before forecasting.
+    - `reset_state`: re-initialise the optimizer state after an accepted jump.
+    - `target`: optional loss to stop at; if given and not reached the result is
+        `RESULTS.max_steps_reached`.
+    - `progress`: `None` (silent) or a positive int `k`: print one line every `k` cycles
+        (and at the last one) from inside the compiled program (`jax.debug.callback`).
+    - `throw`: raise on failure (at run time, also under `jit`); otherwise inspect
+        `solution.result`.
+
+    **Returns:** a `Solution` with
+
+    - `value`: the trained params;
+    - `result`: `RESULTS.successful`; `RESULTS.max_steps_reached` if `target` was given and
+        not reached; `RESULTS.nonfinite_loss` if the loss became NaN/inf: the run stops at
+        that cycle and `value` (with `state` and `stats["loss"]`) is the best iterate seen
+        (the lowest loss at a cycle end, or the initial params);
+    - `stats`: scalars `"num_cycles"` (cycles run), `"grad_evals"`, `"loss_evals"`,
+        `"loss"` (the loss of `value`), `"accepted"` (number of accepted jumps);
+    - `history`: per-cycle records, each of shape `(num_cycles,)` (NaN/0 for cycles not
+        run): `"loss_before"` (loss at the end of the optimizer phase), `"loss_jump"` (best
+        candidate loss), `"accepted"`, `"jump"` (optimizer steps skipped), `"loss_after"`,
+        `"grad_evals"` (cumulative);
+    - `state`: the optimizer state belonging to `value` (continue training from it).
 
     The call is jitted; it may also be called inside the user's own `jit` / `vmap`.
     """
@@ -101,6 +118,9 @@ def koopman_train(
     jumps_arr = tuple(float(j) for j in jumps)
     if any(j <= 0 for j in jumps_arr):
         raise ValueError(f"`jumps` must be positive, got {jumps!r}.")
+    if progress is not None and (not isinstance(progress, int) or isinstance(progress, bool)
+                                 or progress < 1):
+        raise ValueError(f"`progress` must be None or a positive int, got {progress!r}.")
     sol = call_hoisted(
         _koopman_train,
         (loss_fn, optimizer),
@@ -109,6 +129,7 @@ def koopman_train(
         np.asarray(jumps_arr) if jumps_arr else None,
         None if rtol is None else _scalar(rtol),
         None if target is None else _scalar(target),
+        None if progress is None else np.int32(progress),
         window=window,
         every=every,
         rank=rank,
@@ -120,6 +141,10 @@ def koopman_train(
         bucket=_bucket(num_cycles),
     )
     return eqx.tree_at(lambda s: s.history, sol, _trim(sol.history, num_cycles))
+
+
+def _print_cycle(i, loss, accepted):
+    print(f"cycle {int(i):>6d}  loss={float(loss):.3e}  jump accepted={bool(accepted)}", flush=True)
 
 
 def _scalar(x):
@@ -136,6 +161,7 @@ def _koopman_train(
     jumps,
     rtol,
     target,
+    progress,
     *,
     window,
     every,
@@ -164,27 +190,34 @@ def _koopman_train(
     }
 
     def cycle(carry):
-        i, dyn, state, _, hist = carry
+        i, dyn, state, _, hist, _, best = carry
         p = eqx.combine(dyn, static)
         traj = record_trajectory(step, p, state, num_snapshots=window, every=every)
         p_last, state = traj.final_params, traj.final_state
         loss_last = loss_fn(p_last)
         if num_jumps:
+            snaps = _stack(traj.params, p_last)
+            # a diverged window: fit to zeros (no candidate is taken) instead of raising
+            ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(a)) for a in
+                                    jax.tree_util.tree_leaves(eqx.filter(snaps, eqx.is_inexact_array))]))
+            snaps = jax.tree_util.tree_map(
+                lambda a: jnp.where(ok, a, 0) if eqx.is_inexact_array(a) else a, snaps
+            )
             koop = fit_weight_koopman(
-                _stack(traj.params, p_last), rank=rank, rtol=rtol, per_neuron_dmd=per_neuron,
+                snaps, rank=rank, rtol=rtol, per_neuron=per_neuron,
                 affine=affine,
                 every=every,
             )
             if stabilize:
                 koop = eqx.tree_at(lambda k: k.models, koop, [stabilized(m) for m in koop.models])
             cand_s = jnp.asarray(jumps, dtype) * window
-            cands = jax.vmap(lambda s: eqx.filter(koop.forecast(p_last, s), eqx.is_array))(cand_s)
+            cands = eqx.filter(koop.forecast(p_last, cand_s), eqx.is_array)
             cand_loss = jax.vmap(lambda c: loss_fn(eqx.combine(c, static)))(cands)
-            cand_loss = jnp.where(jnp.isfinite(cand_loss), cand_loss, jnp.inf)
-            best = jnp.argmin(cand_loss)
-            best_loss = cand_loss[best]
+            cand_loss = jnp.where(jnp.isfinite(cand_loss) & ok, cand_loss, jnp.inf)
+            ibest = jnp.argmin(cand_loss)
+            best_loss = cand_loss[ibest]
             accept = best_loss < loss_last
-            best_dyn = jax.tree_util.tree_map(lambda a: a[best], cands)
+            best_dyn = jax.tree_util.tree_map(lambda a: a[ibest], cands)
             dyn_new = jax.tree_util.tree_map(
                 lambda a, b: jnp.where(accept, a, b), best_dyn, eqx.filter(p_last, eqx.is_array)
             )
@@ -193,7 +226,7 @@ def _koopman_train(
                     lambda a, b: jnp.where(accept, a, b), optimizer.init(dyn_new), state
                 )
             loss_new = jnp.where(accept, best_loss, loss_last)
-            jump = jnp.where(accept, cand_s[best] * every, 0).astype(dtype)
+            jump = jnp.where(accept, cand_s[ibest] * every, 0).astype(dtype)
         else:
             dyn_new, best_loss, accept = eqx.filter(p_last, eqx.is_array), loss_last, False
             loss_new, jump = loss_last, jnp.zeros((), dtype)
@@ -204,17 +237,38 @@ def _koopman_train(
             "accepted": hist["accepted"].at[i].set(accept),
             "jump": hist["jump"].at[i].set(jump),
         }
-        return i + 1, dyn_new, state, loss_new, hist
+        if progress is not None:
+            jax.lax.cond(
+                (i % progress == 0) | (i == num_cycles - 1) | ~jnp.isfinite(loss_new),
+                lambda: jax.debug.callback(_print_cycle, i, loss_new, accept),
+                lambda: None,
+            )
+        finite = jnp.isfinite(loss_new)
+        # the best iterate seen (returned if the loss becomes non-finite)
+        better = finite & (loss_new < best[2])
+        best = jax.tree_util.tree_map(
+            lambda a, b: jnp.where(better, a, b), (dyn_new, state, loss_new), best
+        )
+        return i + 1, dyn_new, state, loss_new, hist, finite, best
 
     def cond(carry):
-        i, _, _, loss, _ = carry
-        return (i < num_cycles) & (loss > tgt)
+        i, _, _, loss, _, finite, _ = carry
+        return (i < num_cycles) & (loss > tgt) & finite
 
-    init = (jnp.asarray(0), dyn0, state0, jnp.asarray(jnp.inf, dtype), hist0)
-    n, dyn, _, loss, hist = jax.lax.while_loop(cond, cycle, init)
-    loss = eqx.error_if(loss, ~jnp.isfinite(loss), "Non-finite loss in Koopman training: lower the learning rate.")
+    inf = jnp.asarray(jnp.inf, dtype)
+    init = (jnp.asarray(0), dyn0, state0, inf, hist0, jnp.asarray(True), (dyn0, state0, inf))
+    n, dyn, state, loss, hist, finite, best = jax.lax.while_loop(cond, cycle, init)
+    # non-finite loss: stop, return the best iterate seen (the initial params if none)
+    best_loss = jax.lax.cond(
+        ~finite & ~jnp.isfinite(best[2]),
+        lambda: loss_fn(eqx.combine(best[0], static)).astype(dtype),
+        lambda: best[2],
+    )
+    pick = lambda a, b: jax.tree_util.tree_map(lambda x, y: jnp.where(finite, x, y), a, b)
+    dyn, state, loss = pick((dyn, state, loss), (best[0], best[1], best_loss))
     reached = loss <= tgt
     result = RESULTS.where(reached | (target is None), RESULTS.successful, RESULTS.max_steps_reached)
+    result = RESULTS.where(finite, result, RESULTS.nonfinite_loss)
     hist["grad_evals"] = (jnp.arange(bucket) + 1) * window * every
     stats = {
         "num_cycles": n,
@@ -223,5 +277,5 @@ def _koopman_train(
         "loss": loss,
         "accepted": jnp.sum(hist["accepted"]),
     }
-    sol = Solution(eqx.combine(dyn, static), result, stats, hist)
+    sol = Solution(eqx.combine(dyn, static), result, stats, hist, state)
     return raise_if_failed(sol, throw)

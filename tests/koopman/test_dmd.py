@@ -29,9 +29,14 @@ def test_recovers_eigenvalues_of_linear_system():
     model = dmd(x)
     np.testing.assert_allclose(np.sort(np.real(model.eigenvalues)), np.sort(lams), atol=1e-10)
     np.testing.assert_allclose(np.imag(model.eigenvalues), 0, atol=1e-10)
-    np.testing.assert_allclose(model.reconstruct(jnp.arange(20.0)), x, atol=1e-10)
+    np.testing.assert_allclose(model.reconstruct(jnp.arange(20.0)), x.T, atol=1e-10)  # time first
     # forecasting from any snapshot reproduces the trajectory
     np.testing.assert_allclose(model.forecast(x[:, 4], jnp.array([0.0, 3.0])), x[:, [4, 7]].T, atol=1e-10)
+    # one layout for any shape of steps / times: steps.shape + (n,)
+    grid = jnp.arange(6.0).reshape(2, 3)
+    assert model.forecast(x[:, 0], grid).shape == (2, 3, x.shape[0])
+    np.testing.assert_allclose(model.reconstruct(grid), model.forecast(x[:, 0], grid), atol=1e-10)
+    np.testing.assert_allclose(model.forecast(x[:, 0], 2.0), x[:, 2], atol=1e-10)
 
 
 def test_complex_and_continuous_eigenvalues():

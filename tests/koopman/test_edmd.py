@@ -45,7 +45,13 @@ def test_edmd_known_eigenvalues(data):
     traj = [z]
     for _ in range(4):
         traj.append(_map(traj[-1]))
-    np.testing.assert_allclose(model.predict(z, jnp.arange(5)), jnp.stack(traj), atol=1e-10)
+    np.testing.assert_allclose(model.forecast(z, jnp.arange(5)), jnp.stack(traj), atol=1e-10)
+    # time first for any shape of steps; jit / vmap over initial states
+    assert model.forecast(z, jnp.arange(4).reshape(2, 2)).shape == (2, 2, 2)
+    np.testing.assert_allclose(model.forecast(z, 3), traj[3], atol=1e-10)
+    zs = jnp.stack(traj[:2])
+    batched = eqx.filter_jit(jax.vmap(lambda p: model.forecast(p, jnp.arange(2))))(zs)
+    np.testing.assert_allclose(batched[1], jnp.stack(traj[1:3]), atol=1e-10)
 
 
 def test_edmd_monomial_dictionary_contains_spectrum(data):
@@ -62,7 +68,7 @@ def test_edmd_rbf_short_forecast(data):
     x, y = data
     model = edmd(x, y, RadialBasis(x[:25], 0.7))
     z = jnp.array([0.5, 0.3])
-    pred = model.predict(z, jnp.arange(2))
+    pred = model.forecast(z, jnp.arange(2))
     np.testing.assert_allclose(pred[0], z, atol=1e-8)
     np.testing.assert_allclose(pred[1], _map(z), atol=2e-2)
 
@@ -86,8 +92,18 @@ def test_hankel_dmd_sum_of_exponentials():
     np.testing.assert_allclose(
         np.sort(np.real(model.eigenvalues)), [-0.6, 0.8, 0.95, 1.0], atol=1e-10
     )
-    np.testing.assert_allclose(model.forecast(jnp.arange(11.0))[:, 0], series[29:], atol=1e-10)
-    np.testing.assert_allclose(model.reconstruct(jnp.arange(30.0))[0], series[:30], atol=1e-10)
+    np.testing.assert_allclose(model.forecast(model.last, jnp.arange(11.0))[:, 0], series[29:], atol=1e-10)
+    np.testing.assert_allclose(model.reconstruct(jnp.arange(30.0))[:, 0], series[:30], atol=1e-10)
+    # from any window of `delays` snapshots (time first)
+    np.testing.assert_allclose(model.forecast(series[10:16, None], jnp.arange(5.0))[:, 0],
+                               series[15:20], atol=1e-10)
+    with pytest.raises(ValueError, match="window"):
+        model.forecast(series[:5, None], jnp.arange(3.0))
+    # differentiable in the initial window (the forecast is linear in it)
+    win, e = series[10:16, None], 1e-3 * jnp.arange(6.0)[:, None]
+    jac = jax.jacfwd(lambda w: model.forecast(w, 3.0))(win)  # (1, 6, 1)
+    np.testing.assert_allclose(model.forecast(win + e, 3.0) - model.forecast(win, 3.0),
+                               jnp.tensordot(jac, e, 2), atol=1e-10)
 
 
 def test_hankel_matrix_layout_and_errors():

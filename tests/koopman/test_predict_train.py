@@ -84,6 +84,14 @@ def test_fixed_point_of_linear_regression():
     coef = np.linalg.lstsq(np.c_[np.asarray(a), np.ones(20)], np.asarray(b), rcond=None)[0]
     np.testing.assert_allclose(fixed.weight[0], coef[:3], atol=1e-6)
     np.testing.assert_allclose(fixed.bias, coef[3], atol=1e-6)
+    # forecast(params, steps): time first, a leading steps.shape on every array leaf
+    ahead = koop.forecast(last, jnp.array([0.0, 2.0, 1e6]))
+    assert ahead.weight.shape == (3,) + last.weight.shape
+    np.testing.assert_allclose(ahead.weight[0], last.weight, atol=1e-12)
+    np.testing.assert_allclose(ahead.weight[1], koop.forecast(last, 2.0).weight, atol=1e-12)
+    np.testing.assert_allclose(ahead.bias[2], coef[3], atol=1e-6)
+    per_n = fit_weight_koopman(traj.params, per_neuron=True)
+    np.testing.assert_allclose(per_n.fixed_point(last).bias, coef[3], atol=1e-6)
     stab = fit_weight_koopman(traj.params, stabilize=True)
     assert all(np.all(np.abs(np.asarray(m.eigenvalues)) <= 1 + 1e-12) for m in stab.models)
 
@@ -107,6 +115,8 @@ def test_koopman_training_never_accepts_worse_jump():
     assert np.all(after <= before)
     np.testing.assert_allclose(after[acc], jump[acc])
     assert int(sol.stats["grad_evals"]) == 12 * 5 * 4
+    np.testing.assert_allclose(sol.stats["loss"], loss_fn(sol.value), rtol=1e-12)
+    assert sol.state is not None  # the optimizer state, to continue training
     assert sol.result != RESULTS.successful  # target 1e-9 not reached, throw=False
     # jumps=() is the plain optimiser
     plain = run(mlp, jnp.asarray(1e-9), ())
@@ -123,22 +133,65 @@ def test_koopman_training_errors():
         koopman_train(loss_fn, optax.adam(1e-2), _mlp(), num_cycles=2, window=1)
     with pytest.raises(ValueError, match="jumps"):
         koopman_train(loss_fn, optax.adam(1e-2), _mlp(), num_cycles=2, window=3, jumps=(-1.0,))
+    with pytest.raises(ValueError, match="progress"):
+        koopman_train(loss_fn, optax.adam(1e-2), _mlp(), num_cycles=2, window=3, progress=0)
 
 
-def test_scale_up_grows_width_then_depth():
+def test_koopman_training_nonfinite_loss_returns_best_iterate(capsys):
+    # gradient descent diverges to inf/NaN: stop at the first non-finite loss, return the best
+    # iterate seen with RESULTS.nonfinite_loss (raises with throw=True)
+    lsq = lambda m: jnp.mean((jax.vmap(m)(X) - Y) ** 2)
+    mlp = _mlp(width=6)
+    kw = dict(num_cycles=40, window=3, every=5, jumps=(1.0,))
+    sol = koopman_train(lsq, optax.sgd(60.0), mlp, throw=False, progress=1, **kw)
+    assert sol.result == RESULTS.nonfinite_loss
+    n = int(sol.stats["num_cycles"])
+    assert n < 40 and not np.isfinite(sol.history["loss_after"][n - 1])
+    finite = np.asarray(sol.history["loss_after"][: n - 1])
+    best = finite.min() if finite.size else float(loss_fn(mlp))
+    np.testing.assert_allclose(sol.stats["loss"], best, rtol=1e-12)
+    np.testing.assert_allclose(loss_fn(sol.value), best, rtol=1e-12)
+    assert "cycle" in capsys.readouterr().out  # progress=1 prints every cycle
+    with pytest.raises(Exception, match="non-finite|NaN"):
+        koopman_train(lsq, optax.sgd(60.0), mlp, **kw)
+
+
+def test_scale_up_grows_width_then_depth(capsys):
     mk = lambda w, d, k: _mlp(w, d, k)
-    res = scale_up(
+    sol = scale_up(
         mk, loss_fn, optax.adam(1e-2), width=1, depth=1, target=1e-8, budget=70,
         trial_steps=60, every=10, num_seeds=2, max_rounds=3, key=jax.random.key(0),
+        progress=1, throw=False,
     )
     # an unreachable target: every round is predicted over budget, growth alternates W, D
-    assert res.chosen == -1
-    assert res.widths == [1, 2, 2] and res.depths == [1, 1, 2]
-    assert all(np.isinf(res.predicted_iterations))
-    assert res.loss_curves[0].shape == (2, 6)
+    h = sol.history
+    assert sol.result == RESULTS.max_steps_reached and int(sol.stats["chosen"]) == -1
+    np.testing.assert_array_equal(h["width"], [1, 2, 2])
+    np.testing.assert_array_equal(h["depth"], [1, 1, 2])
+    assert np.all(np.isinf(h["predicted_iterations"]))
+    assert h["loss_curves"].shape == (3, 2, 6)
+    assert int(sol.stats["num_rounds"]) == 3 and int(sol.stats["width"]) == 2
+    # value: the best seed of the last round (width 2, depth 2), its loss in stats
+    assert sol.value.width_size == 2 and sol.value.depth == 2
+    np.testing.assert_allclose(sol.stats["loss"], h["loss_curves"][-1, :, -1].min(), rtol=1e-6)
+    assert capsys.readouterr().out.count("round") == 3
     with pytest.raises(ValueError, match="trial_steps"):
         scale_up(mk, loss_fn, optax.adam(1e-2), width=1, depth=1, target=1.0, budget=100,
                  trial_steps=15, every=10, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="progress"):
+        scale_up(mk, loss_fn, optax.adam(1e-2), width=1, depth=1, target=1.0, budget=100,
+                 trial_steps=30, every=10, key=jax.random.key(0), progress=-1)
+
+
+def test_scale_up_reaches_target_and_raises_on_divergence():
+    mk = lambda w, d, k: _mlp(w, d, k)
+    kw = dict(width=4, depth=1, budget=400, trial_steps=60, every=10, num_seeds=2,
+              max_rounds=2, key=jax.random.key(0))
+    sol = scale_up(mk, loss_fn, optax.adam(1e-2), target=1.0, **kw)  # reached in the trial
+    assert sol.result == RESULTS.successful and int(sol.stats["chosen"]) == 0
+    # a diverging optimizer raises (by default)
+    with pytest.raises(Exception, match="[Nn]on-finite|NaN"):
+        scale_up(mk, loss_fn, optax.sgd(1e6), target=1.0, **kw)
 
 
 def test_koopman_train_is_jitted_and_unchanged():
