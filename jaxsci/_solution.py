@@ -55,6 +55,10 @@ with warnings.catch_warnings():
             "initial guess or loosen the tolerances."
         )
         step_rejected = "A step was rejected and no acceptable step could be found."
+        max_rounds_reached = (
+            "No candidate met the budget within `max_rounds` rounds. Increase `max_rounds` or "
+            "the budget, or start from a larger model."
+        )
         diverged = (
             "The loss grew without bound (divergence). Lower the learning rate, or check the "
             "loss for a sign error; the returned value is the best iterate seen."

@@ -97,7 +97,7 @@ def scale_up(
     - `value`: the trained parameters of the best seed (lowest final trial loss) of the last
         round, the network to continue training (step 9);
     - `result`: `RESULTS.successful` if a round was predicted to reach `target` within
-        `budget`; `RESULTS.max_steps_reached` if none was in `max_rounds` rounds;
+        `budget`; `RESULTS.max_rounds_reached` if none was in `max_rounds` rounds;
         `RESULTS.nonfinite_loss` if every seed of a round ended with a NaN/inf loss: the run
         stops there and `value`/`state` are those of the previous round (the initial
         parameters of seed 0 if it was the first);
@@ -136,7 +136,7 @@ def scale_up(
     }
     w, d, last_grow, chosen = width, depth, "depth", -1
     value = state = None
-    result = RESULTS.max_steps_reached
+    result = RESULTS.max_rounds_reached
     final = {"width": width, "depth": depth, "predicted_iterations": np.inf, "loss": np.nan}
     for rnd in range(max_rounds):
         t0 = time.perf_counter()

@@ -165,7 +165,7 @@ def test_scale_up_grows_width_then_depth(capsys):
     )
     # an unreachable target: every round is predicted over budget, growth alternates W, D
     h = sol.history
-    assert sol.result == RESULTS.max_steps_reached and int(sol.stats["chosen"]) == -1
+    assert sol.result == RESULTS.max_rounds_reached and int(sol.stats["chosen"]) == -1
     np.testing.assert_array_equal(h["width"], [1, 2, 2])
     np.testing.assert_array_equal(h["depth"], [1, 1, 2])
     assert np.all(np.isinf(h["predicted_iterations"]))
