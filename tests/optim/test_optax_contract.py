@@ -90,3 +90,9 @@ def test_optim_imports_no_other_subpackage():
                 assert not (node.module or "").startswith("jaxsci"), f"{path.name}: {node.module}"
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("jaxsci") for a in node.names), path.name
+
+
+def test_every_public_name_has_a_docstring():
+    public = [n for n in dir(jo) if not n.startswith("_")]
+    assert len(public) >= 30
+    assert [n for n in public if not (getattr(jo, n).__doc__ or "").strip()] == []

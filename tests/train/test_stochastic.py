@@ -1,4 +1,4 @@
-"""`fit_sgd_armijo`: SGD + stochastic Armijo line search + adaptive minibatch (review Sec. 6.6, Algorithm 6)."""
+"""`fit_sgd_armijo`: SGD + stochastic Armijo + adaptive minibatch (review Sec. 6.6, Alg. 6)."""
 
 import jax.numpy as jnp
 import jax.random as jr
