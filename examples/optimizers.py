@@ -25,7 +25,7 @@ import numpy as np
 import optax
 from tqdm import tqdm
 
-import jaxsci.train as jt
+import jaxsci.optim as jo
 
 
 QUICK = ("GD + Armijo", "Nesterov", "Alg. 4 (mom+wd+cos)", "Adam", "AMSGrad",
@@ -57,34 +57,34 @@ def methods(n_examples: int, batch: int, steps: int, eps_sgd: float):
     """name -> (transformation, uses minibatches)."""
     neg = optax.scale(-1.0)
     kmax = n_examples // batch
-    ea = jt.ExponentialAverage
+    ea = jo.ExponentialAverage
     nobc = dict(bias_correction_m=False, bias_correction_v=False)
     return {
-        "GD + exact (golden)": (optax.chain(neg, jt.exact_linesearch(max_steps=40)), False),
-        "GD + Goldstein": (optax.chain(neg, jt.goldstein_linesearch()), False),
-        "GD + Armijo": (optax.chain(neg, jt.armijo_linesearch()), False),
-        "GD + Wolfe": (optax.chain(neg, jt.wolfe_linesearch()), False),
-        "Newton + Armijo (Alg. 3)": (optax.chain(jt.newton_direction(), jt.armijo_linesearch()), False),
-        "SGD": (jt.sgd_momentum(eps_sgd), True),
-        "heavy ball": (jt.sgd_momentum(eps_sgd / 10, zeta=0.9), True),
-        "Nesterov": (jt.sgd_momentum(eps_sgd / 10, zeta=0.9, gamma=0.9), True),
-        "Alg. 4 (mom+wd+cos)": (jt.sgd_momentum(eps_sgd / 10, zeta=0.9, weight_decay=1e-5,
-                                                annealing=jt.cosine_annealing([steps // 4] * 4)), True),
-        "SGD + stagnation decay": (optax.chain(jt.sgd_momentum(eps_sgd),
-                                               on_full_cost(jt.scale_by_stagnation_decay(kmax, 0.9))), True),
-        "AdaGrad": (jt.unified_adaptive(0.05, beta1=0.0, second_moment=jt.SumOfSquares(), eps=1e-7, **nobc), True),
-        "RMSProp": (jt.unified_adaptive(3e-3, beta1=0.0, second_moment=ea(0.9), eps=1e-6,
+        "GD + exact (golden)": (optax.chain(neg, jo.exact_linesearch(max_steps=40)), False),
+        "GD + Goldstein": (optax.chain(neg, jo.goldstein_linesearch()), False),
+        "GD + Armijo": (optax.chain(neg, jo.armijo_linesearch()), False),
+        "GD + Wolfe": (optax.chain(neg, jo.wolfe_linesearch()), False),
+        "Newton + Armijo (Alg. 3)": (optax.chain(jo.newton_direction(), jo.armijo_linesearch()), False),
+        "SGD": (jo.sgd_momentum(eps_sgd), True),
+        "heavy ball": (jo.sgd_momentum(eps_sgd / 10, zeta=0.9), True),
+        "Nesterov": (jo.sgd_momentum(eps_sgd / 10, zeta=0.9, gamma=0.9), True),
+        "Alg. 4 (mom+wd+cos)": (jo.sgd_momentum(eps_sgd / 10, zeta=0.9, weight_decay=1e-5,
+                                                annealing=jo.cosine_annealing([steps // 4] * 4)), True),
+        "SGD + stagnation decay": (optax.chain(jo.sgd_momentum(eps_sgd),
+                                               on_full_cost(jo.scale_by_stagnation_decay(kmax, 0.9))), True),
+        "AdaGrad": (jo.unified_adaptive(0.05, beta1=0.0, second_moment=jo.SumOfSquares(), eps=1e-7, **nobc), True),
+        "RMSProp": (jo.unified_adaptive(3e-3, beta1=0.0, second_moment=ea(0.9), eps=1e-6,
                                         eps_in_sqrt=True, **nobc), True),
-        "AdaDelta": (jt.unified_adaptive(1.0, beta1=0.0, second_moment=ea(0.95), eps=1e-6,
+        "AdaDelta": (jo.unified_adaptive(1.0, beta1=0.0, second_moment=ea(0.95), eps=1e-6,
                                          eps_in_sqrt=True, unit_correction=True, **nobc), True),
-        "Adam": (jt.unified_adaptive(3e-3), True),
-        "AMSGrad": (jt.unified_adaptive(3e-3, max_v=True, **nobc), True),
-        "AdamX": (jt.adamx(3e-3), True),
-        "Nostalgic Adam": (jt.nostalgic_adam(3e-3), True),
-        "AdamW (cos)": (jt.unified_adaptive(3e-3, weight_decay=1e-5,
-                                            multiplier=jt.cosine_annealing([steps // 4] * 4)), True),
-        "SGD + stoch. Armijo (Alg. 6)": (optax.chain(neg, jt.stochastic_armijo(batch_fraction=batch / n_examples)), True),
-        "stoch. Newton (Alg. 7)": (jt.stochastic_newton(), True),
+        "Adam": (jo.unified_adaptive(3e-3), True),
+        "AMSGrad": (jo.unified_adaptive(3e-3, max_v=True, **nobc), True),
+        "AdamX": (jo.adamx(3e-3), True),
+        "Nostalgic Adam": (jo.nostalgic_adam(3e-3), True),
+        "AdamW (cos)": (jo.unified_adaptive(3e-3, weight_decay=1e-5,
+                                            multiplier=jo.cosine_annealing([steps // 4] * 4)), True),
+        "SGD + stoch. Armijo (Alg. 6)": (optax.chain(neg, jo.stochastic_armijo(batch_fraction=batch / n_examples)), True),
+        "stoch. Newton (Alg. 7)": (jo.stochastic_newton(), True),
     }
 
 
@@ -142,11 +142,11 @@ def batch_vs_decay(params, loss, x, y, epochs, key):
     increase (m x 5 at the same epochs, eps fixed); SGD, same data order."""
     n = x.shape[0]
     bounds = [epochs // 2, 3 * epochs // 4]
-    m_sched = jt.batch_size_schedule(8, bounds, 5, n)
+    m_sched = jo.batch_size_schedule(8, bounds, 5, n)
 
     @functools.partial(jax.jit, static_argnums=(3,))
     def epoch(p, eps, k, m):
-        idx = jt.epoch_minibatches(k, n, m)
+        idx = jo.epoch_minibatches(k, n, m)
 
         def body(p, i):
             g = jax.grad(loss)(p, x[i], y[i])
@@ -193,9 +193,9 @@ def main(argv=None):
         params, loss, x, y, batch = make_problem(prob, jr.fold_in(key, 1))
         n_tune = steps[prob] // 4
         tune_run = jax.jit(
-            lambda e: train_fn(jt.sgd_momentum(e), True, loss, x, y, batch, n_tune, key)(params)[-1]
+            lambda e: train_fn(jo.sgd_momentum(e), True, loss, x, y, batch, n_tune, key)(params)[-1]
         )
-        best, scores = jt.tune_initial_step(lambda e: float(tune_run(e)))
+        best, scores = jo.tune_initial_step(lambda e: float(tune_run(e)))
         print(f"[{prob}] log-grid tuned SGD step eps0 = {best}  (scores {scores})")
         curves = {}
         ms = methods(x.shape[0], batch, steps[prob], best)

@@ -14,6 +14,7 @@ from . import (
     koopman as koopman,
     mechanics as mechanics,
     nn as nn,
+    optim as optim,
     pinn as pinn,
     surrogates as surrogates,
     train as train,

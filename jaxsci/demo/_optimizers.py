@@ -14,16 +14,16 @@ def run(out: pathlib.Path) -> list[tuple[str, str]]:
     import matplotlib.pyplot as plt
     import optax
 
-    import jaxsci.train as jt
+    import jaxsci.optim as jo
 
     c, steps = 3.0, 1500
     b2 = 1.0 / (1.0 + c**2)
     lr = lambda k: 0.5 / jnp.sqrt(k + 1.0)  # noqa: E731
-    ea, nobc = jt.ExponentialAverage, dict(bias_correction_m=False, bias_correction_v=False)
+    ea, nobc = jo.ExponentialAverage, dict(bias_correction_m=False, bias_correction_v=False)
     txs = {
-        "Adam": jt.unified_adaptive(lr, beta1=0.0, second_moment=ea(b2)),
-        "AMSGrad": jt.unified_adaptive(lr, beta1=0.0, second_moment=ea(b2), max_v=True, **nobc),
-        "Nostalgic Adam": jt.nostalgic_adam(lr, beta1=0.0),
+        "Adam": jo.unified_adaptive(lr, beta1=0.0, second_moment=ea(b2)),
+        "AMSGrad": jo.unified_adaptive(lr, beta1=0.0, second_moment=ea(b2), max_v=True, **nobc),
+        "Nostalgic Adam": jo.nostalgic_adam(lr, beta1=0.0),
     }
 
     def online(tx):
@@ -49,9 +49,9 @@ def run(out: pathlib.Path) -> list[tuple[str, str]]:
         return 0.5 * jnp.mean((jax.vmap(eqx.combine(p, static))(x) - y) ** 2)
 
     xor_txs = {
-        "GD + Armijo": optax.chain(optax.scale(-1.0), jt.armijo_linesearch()),
-        "Nesterov": jt.sgd_momentum(0.1, zeta=0.9, gamma=0.9),
-        "Adam": jt.unified_adaptive(0.02),
+        "GD + Armijo": optax.chain(optax.scale(-1.0), jo.armijo_linesearch()),
+        "Nesterov": jo.sgd_momentum(0.1, zeta=0.9, gamma=0.9),
+        "Adam": jo.unified_adaptive(0.02),
     }
 
     def fit(tx):

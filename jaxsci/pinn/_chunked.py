@@ -10,7 +10,7 @@ second sweep over stored activations); the backward rule only scales them by the
 cotangent. The values are those of the unchunked expression up to float rounding.
 
 Limitation: a `custom_vjp` function supports reverse mode (`grad`, also nested) and `vmap`,
-but not forward mode (`jvp`, `jax.hessian`, `jaxsci.train.hessian_matrix`); pass
+but not forward mode (`jvp`, `jax.hessian`, `jaxsci.optim.hessian_matrix`); pass
 `chunk_size=None` for a plain differentiable graph there.
 """
 

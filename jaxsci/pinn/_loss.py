@@ -118,7 +118,7 @@ class PINNArgs(eqx.Module):
 
     `chunk_size` (static) is passed to `loss_terms`: residual points per chunk of the
     chunked residual loss with its custom reverse pass (default 512), or `None` for the plain
-    expression (needed for forward mode, e.g. `jaxsci.train.hessian_matrix`)."""
+    expression (needed for forward mode, e.g. `jaxsci.optim.hessian_matrix`)."""
 
     problem: AbstractPDEProblem
     batch: Collocation

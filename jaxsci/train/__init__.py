@@ -5,46 +5,8 @@ from ._loop import (  # noqa: E402  (full-batch training loop, issue 5)
     layer_gradient_norms as layer_gradient_norms,
     make_step as make_step,
 )
-from ._linesearch import (  # noqa: E402  (full-batch line searches, issue 9)
-    armijo_linesearch as armijo_linesearch,
-    exact_linesearch as exact_linesearch,
-    goldstein_linesearch as goldstein_linesearch,
-    LineSearchState as LineSearchState,
-    wolfe_linesearch as wolfe_linesearch,
-)
-from ._sgd import (  # noqa: E402  (momentum / Nesterov / Algorithm 4, issue 9)
-    epoch_minibatches as epoch_minibatches,
-    fluctuation_factor as fluctuation_factor,
-    heavy_ball_coefficients as heavy_ball_coefficients,
-    MomentumState as MomentumState,
-    sgd_momentum as sgd_momentum,
-)
-from ._schedules import (  # noqa: E402  (step tuning, decay, annealing, issue 9)
-    batch_size_schedule as batch_size_schedule,
-    cosine_annealing as cosine_annealing,
-    equivalent_batch_size as equivalent_batch_size,
-    inverse_decay_schedule as inverse_decay_schedule,
-    scale_by_stagnation_decay as scale_by_stagnation_decay,
-    tune_initial_step as tune_initial_step,
-)
-from ._adaptive import (  # noqa: E402  (unified adaptive Algorithm 5, issue 9)
-    AbstractSecondMoment as AbstractSecondMoment,
-    adamx as adamx,
-    ExponentialAverage as ExponentialAverage,
-    nostalgic_adam as nostalgic_adam,
-    NostalgicAverage as NostalgicAverage,
-    SumOfSquares as SumOfSquares,
-    unified_adaptive as unified_adaptive,
-)
 from ._stochastic import (  # noqa: E402  (SGD + stochastic Armijo, Algorithm 6, issue 9)
     fit_sgd_armijo as fit_sgd_armijo,
-    norm_test_batch_size as norm_test_batch_size,
-    stochastic_armijo as stochastic_armijo,
-)
-from ._newton import (  # noqa: E402  (Newton, stochastic Newton Algorithm 7, issue 9)
-    hessian_matrix as hessian_matrix,
-    newton_direction as newton_direction,
-    stochastic_newton as stochastic_newton,
 )
 from ._lsgd_terms import (  # noqa: E402  (LSGD loss terms, issue 4)
     AbstractBasisOperator as AbstractBasisOperator,

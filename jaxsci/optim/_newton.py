@@ -19,7 +19,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Bool, Float, Int, PyTree
 
-from ._linesearch import axpy, fn_kwargs
+from ._linesearch import _dtype, _need_params, axpy, fn_kwargs
 
 
 def hessian_matrix(
@@ -39,10 +39,16 @@ def hessian_matrix(
 
 
 class NewtonState(eqx.Module):
-    """`lambda_min`: smallest Hessian eigenvalue; `kind`: 0 Newton, 1 regularised/gradient,
-    2 negative curvature; `step`, `accepted`, `num_evals`: the line search (Alg. 7 only);
-    `stationary`: approximate second-order stationarity $\\|g\\|\\le\\epsilon_g$,
-    $\\lambda_{\\min}\\ge-\\epsilon_H$."""
+    r"""State of `newton_direction` and `stochastic_newton`.
+
+    **Attributes:**
+
+    - `lambda_min`: the smallest Hessian eigenvalue $\lambda_{\min}$.
+    - `kind`: 0 Newton, 1 regularised (or gradient) direction, 2 negative curvature.
+    - `step`, `accepted`, `num_evals`: the line search (Algorithm 7 only).
+    - `stationary`: approximate second-order stationarity $\|g\|\le\epsilon_g$,
+      $\lambda_{\min}\ge-\epsilon_H$ (Algorithm 7 only).
+    """
 
     lambda_min: Float[Array, ""]
     kind: Int[Array, ""]
@@ -53,13 +59,14 @@ class NewtonState(eqx.Module):
 
 
 def _init(params):
-    dtype = jnp.result_type(*jax.tree.leaves(params))
-    z = jnp.zeros((), dtype)
+    z = jnp.zeros((), _dtype(params))
     i = jnp.zeros((), jnp.int32)
     return NewtonState(z, i, z, jnp.array(False), i, jnp.array(False))
 
 
-def newton_direction(delta: float = 1e-4, regularize: bool = True) -> optax.GradientTransformationExtraArgs:
+def newton_direction(
+    delta: float = 1e-4, regularize: bool = True
+) -> optax.GradientTransformationExtraArgs:
     r"""The (quasi-/regularised) Newton direction of Algorithm 3, Eqs. (130)-(132).
 
     Takes the gradient $g$ as `updates` and `value_fn` as extra argument. If
@@ -72,6 +79,7 @@ def newton_direction(delta: float = 1e-4, regularize: bool = True) -> optax.Grad
         raise ValueError(f"`delta` must be > 0, got {delta}.")
 
     def update_fn(updates, state, params=None, *, value_fn, **extra_args):
+        _need_params(params, "`newton_direction` (the Hessian is taken at `params`)")
         kw = fn_kwargs(value_fn, extra_args)
         g, unravel = ravel_pytree(updates)
         lam, q = jnp.linalg.eigh(hessian_matrix(value_fn, params, **kw))
@@ -81,7 +89,8 @@ def newton_direction(delta: float = 1e-4, regularize: bool = True) -> optax.Grad
         d = newton if regularize else jnp.where(lmin > 0, newton, -g)
         kind = jnp.where(lmin > 0, 0, 1).astype(jnp.int32)
         out = jax.tree.map(lambda a, b: a.astype(b.dtype), unravel(d), updates)
-        return out, eqx.tree_at(lambda s: (s.lambda_min, s.kind), state, (lmin.astype(state.lambda_min.dtype), kind))
+        lmin = lmin.astype(state.lambda_min.dtype)
+        return out, eqx.tree_at(lambda s: (s.lambda_min, s.kind), state, (lmin, kind))
 
     return optax.GradientTransformationExtraArgs(_init, update_fn)
 
@@ -117,6 +126,7 @@ def stochastic_newton(
         raise ValueError(f"`theta` must lie in (0, 1), got {theta}.")
 
     def update_fn(updates, state, params=None, *, value, value_fn, **extra_args):
+        _need_params(params, "`stochastic_newton` (the Hessian is taken at `params`)")
         kw = fn_kwargs(value_fn, extra_args)
         g, unravel = ravel_pytree(updates)
         lam, q = jnp.linalg.eigh(hessian_matrix(value_fn, params, **kw))

@@ -31,7 +31,8 @@ def _at(s: _Sched, count):
 
 
 class MomentumState(eqx.Module):
-    """`count` = $k$ (0-based) and `delta` = $\\Delta_k=\\theta_k-\\theta_{k-1}$."""
+    r"""State of `sgd_momentum`: `count` $=k$ (0-based) and `delta`
+    $=\Delta_k=\theta_k-\theta_{k-1}$ (the previous update)."""
 
     count: Int[Array, ""]
     delta: PyTree[Array]
@@ -47,18 +48,19 @@ def sgd_momentum(
 ) -> optax.GradientTransformationExtraArgs:
     r"""The general momentum update, Eqs. (141) and (183), in the review's notation.
 
-    Arguments:
-        learning_rate: $\epsilon_k$ (float or schedule of the 0-based count $k$).
-        zeta: $\zeta_k$, the momentum ("small heavy sphere") coefficient.
-        gamma: $\gamma_k$, the look-ahead of the accelerated gradient. If non-zero, `update`
-            must receive the extra argument `grad_fn` (params -> minibatch gradient), which is
-            evaluated at $\theta_k+\gamma_k\Delta_k$; the incoming `updates` are then unused.
-            Extra arguments named in `grad_fn`'s signature are forwarded to it.
-        weight_decay: $\mathfrak d$ of Eq. (181) (needs `params`).
-        annealing: $\mathfrak a_k\in[0,1]$, e.g. `cosine_annealing([T1, T2, ...])` (Eq. 154).
+    **Arguments:**
 
-    Returns: a transformation taking the raw gradient $\tilde g(\theta_k)$ and returning
-    $\theta_{k+1}-\theta_k$.
+    - `learning_rate`: $\epsilon_k$ (float or schedule of the 0-based count $k$).
+    - `zeta`: $\zeta_k$, the momentum ("small heavy sphere") coefficient.
+    - `gamma`: $\gamma_k$, the look-ahead of the accelerated gradient. If non-zero, `update`
+      must receive the extra argument `grad_fn` (params -> minibatch gradient), which is
+      evaluated at $\theta_k+\gamma_k\Delta_k$; the incoming `updates` are then unused.
+      Extra arguments named in `grad_fn`'s signature are forwarded to it.
+    - `weight_decay`: $\mathfrak d$ of Eq. (181) (needs `params`).
+    - `annealing`: $\mathfrak a_k\in[0,1]$, e.g. `cosine_annealing([T1, T2, ...])` (Eq. 154).
+
+    **Returns:** an `optax.GradientTransformationExtraArgs` taking the raw gradient
+    $\tilde g(\theta_k)$ and returning $\theta_{k+1}-\theta_k$.
     """
     if isinstance(weight_decay, (int, float)) and weight_decay < 0:
         raise ValueError(f"`weight_decay` must be >= 0, got {weight_decay}.")

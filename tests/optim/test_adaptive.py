@@ -8,7 +8,7 @@ import numpy as np
 import optax
 import pytest
 
-import jaxsci.train as jt
+import jaxsci.optim as jo
 
 A = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, -0.2], [0.0, -0.2, 0.5]])
 B = np.array([1.0, -2.0, 0.5])
@@ -108,31 +108,31 @@ def np_nosadam(lr=0.05, b1=0.9, gamma=0.5, delta=1e-8):  # Huang et al. 2019, No
     return upd
 
 
-EA = jt.ExponentialAverage
+EA = jo.ExponentialAverage
 NOBC = dict(bias_correction_m=False, bias_correction_v=False)
 CASES = {
     "adagrad": (
-        jt.unified_adaptive(0.01, beta1=0.0, second_moment=jt.SumOfSquares(), eps=1e-7, **NOBC),
+        jo.unified_adaptive(0.01, beta1=0.0, second_moment=jo.SumOfSquares(), eps=1e-7, **NOBC),
         np_adagrad(),
     ),
     "rmsprop": (
-        jt.unified_adaptive(0.01, beta1=0.0, second_moment=EA(0.9), eps=1e-6, eps_in_sqrt=True,
+        jo.unified_adaptive(0.01, beta1=0.0, second_moment=EA(0.9), eps=1e-6, eps_in_sqrt=True,
                             **NOBC),
         np_rmsprop(),
     ),
     "adadelta": (
-        jt.unified_adaptive(1.0, beta1=0.0, second_moment=EA(0.95), eps=1e-6, eps_in_sqrt=True,
+        jo.unified_adaptive(1.0, beta1=0.0, second_moment=EA(0.95), eps=1e-6, eps_in_sqrt=True,
                             unit_correction=True, **NOBC),
         np_adadelta(),
     ),
-    "adam": (jt.unified_adaptive(0.05), np_adam()),
+    "adam": (jo.unified_adaptive(0.05), np_adam()),
     "amsgrad": (
-        jt.unified_adaptive(0.05, second_moment=EA(0.99), max_v=True, **NOBC), np_amsgrad()
+        jo.unified_adaptive(0.05, second_moment=EA(0.99), max_v=True, **NOBC), np_amsgrad()
     ),
-    "adamx": (jt.adamx(0.05, beta2=0.99, decay=0.8), np_adamx()),
-    "nosadam": (jt.nostalgic_adam(0.05, gamma=0.5), np_nosadam()),
+    "adamx": (jo.adamx(0.05, beta2=0.99, decay=0.8), np_adamx()),
+    "nosadam": (jo.nostalgic_adam(0.05, gamma=0.5), np_nosadam()),
     "adamw": (
-        jt.unified_adaptive(0.05, weight_decay=0.01, multiplier=0.5),
+        jo.unified_adaptive(0.05, weight_decay=0.01, multiplier=0.5),
         np_adam(wd=0.01, eta=0.5),
     ),
 }
@@ -147,7 +147,7 @@ def test_matches_numpy_reference(name):
 OPTAX = {
     "adagrad": (  # optax puts eps inside the sqrt and starts the accumulator at 0.1
         optax.adagrad(0.01, initial_accumulator_value=0.0, eps=1e-7),
-        jt.unified_adaptive(0.01, beta1=0.0, second_moment=jt.SumOfSquares(), eps=1e-7,
+        jo.unified_adaptive(0.01, beta1=0.0, second_moment=jo.SumOfSquares(), eps=1e-7,
                             eps_in_sqrt=True, **NOBC),
     ),
     "rmsprop": (optax.rmsprop(0.01, decay=0.9, eps=1e-6), CASES["rmsprop"][0]),
@@ -159,7 +159,7 @@ OPTAX = {
     ),
     "adamw": (  # optax: -lr (m/(sqrt v + d) + wd theta)  <=>  eta = 1, lambda_w = lr * wd
         optax.adamw(0.05, weight_decay=0.2),
-        jt.unified_adaptive(0.05, weight_decay=0.05 * 0.2),
+        jo.unified_adaptive(0.05, weight_decay=0.05 * 0.2),
     ),
 }
 
@@ -188,14 +188,14 @@ def test_reddi_counterexample_adam_fails_amsgrad_converges():
     c = 3.0
     b2 = 1.0 / (1.0 + c**2)  # Theorem 1 of Reddi et al.: beta1 = 0, beta2 = 1/(1+C^2)
     lr = lambda k: 0.5 / jnp.sqrt(k + 1.0)  # alpha_t = alpha / sqrt(t)
-    adam = jt.unified_adaptive(lr, beta1=0.0, second_moment=EA(b2))
-    ams = jt.unified_adaptive(lr, beta1=0.0, second_moment=EA(b2), max_v=True, **NOBC)
+    adam = jo.unified_adaptive(lr, beta1=0.0, second_moment=EA(b2))
+    ams = jo.unified_adaptive(lr, beta1=0.0, second_moment=EA(b2), max_v=True, **NOBC)
     assert _online(adam) > 0.99  # converges to the worst point x = +1
     assert _online(ams) < -0.98  # the optimum is x = -1
 
 
 def test_jit_float32_and_vmap():
-    tx = jt.unified_adaptive(0.05, weight_decay=0.01, max_v=True)
+    tx = jo.unified_adaptive(0.05, weight_decay=0.01, max_v=True)
     theta = jnp.asarray(THETA0, jnp.float32)
     state = tx.init(theta)
     u_eager, s_eager = tx.update(theta, state, theta)
@@ -211,10 +211,10 @@ def test_jit_float32_and_vmap():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="beta1"):
-        jt.unified_adaptive(beta1=1.0)
+        jo.unified_adaptive(beta1=1.0)
     with pytest.raises(TypeError, match="second_moment"):
-        jt.unified_adaptive(second_moment=0.999)
-    tx = jt.unified_adaptive(weight_decay=0.1)
+        jo.unified_adaptive(second_moment=0.999)
+    tx = jo.unified_adaptive(weight_decay=0.1)
     with pytest.raises(ValueError, match="params"):
         tx.update(jnp.ones(2), tx.init(jnp.ones(2)))
 
@@ -224,7 +224,7 @@ def test_grad_through_updates_vs_finite_differences():
     from helpers import check_grad_fd
 
     def final(lr):
-        tx = jt.unified_adaptive(lr[0], max_v=True)
+        tx = jo.unified_adaptive(lr[0], max_v=True)
         th = jnp.asarray(THETA0)
         st = tx.init(th)
         for _ in range(3):

@@ -27,10 +27,11 @@ _GOLDEN = (5.0**0.5 - 1.0) / 2.0
 class LineSearchState(eqx.Module):
     r"""State of a line-search transformation.
 
-    Attributes:
-        step: the last step length $\epsilon$ (0 if rejected).
-        accepted: whether the last step satisfied the rule.
-        num_evals: number of evaluations of `value_fn` used by the last search.
+    **Attributes:**
+
+    - `step`: the last step length $\epsilon$ (0 if rejected).
+    - `accepted`: whether the last step satisfied the rule.
+    - `num_evals`: number of evaluations of `value_fn` used by the last search.
     """
 
     step: Float[Array, ""]
@@ -60,6 +61,17 @@ def axpy(eps, d, params):
     return jax.tree.map(lambda p, u: p + (eps * u).astype(p.dtype), params, d)
 
 
+def _dtype(params):
+    """The floating dtype of `params` (the default float for an empty pytree)."""
+    leaves = jax.tree.leaves(params)
+    return jnp.result_type(*leaves) if leaves else jnp.result_type(float)
+
+
+def _need_params(params, what: str) -> None:
+    if params is None:
+        raise ValueError(f"{what} needs `params`; call `update(updates, state, params, ...)`.")
+
+
 def _check_positive(name: str, value: float, upper: float | None = None) -> None:
     if isinstance(value, (int, float)):
         if not value > 0 or (upper is not None and not value < upper):
@@ -71,14 +83,12 @@ def _make(search: Callable, needs_grad: bool) -> optax.GradientTransformationExt
     """Wrap `search(phi, dphi, j0, slope, dtype) -> (eps, accepted, num_evals)`."""
 
     def init_fn(params) -> LineSearchState:
-        dtype = jnp.result_type(*jax.tree.leaves(params)) if jax.tree.leaves(params) else float
         return LineSearchState(
-            jnp.zeros((), dtype), jnp.array(False), jnp.zeros((), jnp.int32)
+            jnp.zeros((), _dtype(params)), jnp.array(False), jnp.zeros((), jnp.int32)
         )
 
     def update_fn(updates, state, params=None, *, value, grad, value_fn, **extra_args):
-        if params is None:
-            raise ValueError("A line search needs `params`; call `update(g, state, params, ...)`.")
+        _need_params(params, "A line search")
         kw = fn_kwargs(value_fn, extra_args)
         slope = tree_vdot(grad, updates)
         dtype = jnp.result_type(slope, state.step)

@@ -9,7 +9,7 @@ import numpy as np
 import optax
 import pytest
 
-import jaxsci.train as jt
+import jaxsci.optim as jo
 
 
 def rosenbrock(p):
@@ -22,13 +22,13 @@ def saddle(p):  # saddle at 0, minima at (0, +-sqrt(2)): f = x^2 - y^2 + y^4/4
 
 def test_hessian_matrix_from_hvps():
     p = {"x": jnp.array(-1.2), "y": jnp.array(1.0)}
-    h = jt.hessian_matrix(rosenbrock, p)
+    h = jo.hessian_matrix(rosenbrock, p)
     ref = jax.hessian(lambda z: rosenbrock({"x": z[0], "y": z[1]}))(jnp.array([-1.2, 1.0]))
     np.testing.assert_allclose(h, ref, rtol=1e-12)
 
 
 def test_newton_direction_cases():
-    tx = jt.newton_direction(delta=1e-3)
+    tx = jo.newton_direction(delta=1e-3)
     p = jnp.array([0.3, 0.2])  # indefinite Hessian diag(2, -2 + 3 y^2) at y = 0.2
     g = jax.grad(saddle)(p)
     d, st = tx.update(g, tx.init(p), p, value_fn=saddle)
@@ -38,7 +38,7 @@ def test_newton_direction_cases():
     ref = -np.linalg.solve(h + (1e-3 - lmin) * np.eye(2), g)  # Eq. (132)
     np.testing.assert_allclose(d, ref, rtol=1e-8)
     assert float(g @ d) < 0
-    tx_q = jt.newton_direction(regularize=False)
+    tx_q = jo.newton_direction(regularize=False)
     d_q, _ = tx_q.update(g, tx_q.init(p), p, value_fn=saddle)
     np.testing.assert_allclose(d_q, -g)  # Eq. (131)
     p2 = jnp.array([0.3, 1.5])  # positive definite: pure Newton, Eq. (130)
@@ -49,7 +49,7 @@ def test_newton_direction_cases():
 
 
 def test_algorithm3_newton_armijo_rosenbrock():
-    tx = optax.chain(jt.newton_direction(), jt.armijo_linesearch())
+    tx = optax.chain(jo.newton_direction(), jo.armijo_linesearch())
     p = {"x": jnp.array(-1.2), "y": jnp.array(1.0)}
 
     @jax.jit
@@ -66,7 +66,7 @@ def test_algorithm3_newton_armijo_rosenbrock():
 
 def test_stochastic_newton_escapes_saddle_with_cubic_decrease():
     eta = 0.1
-    tx = jt.stochastic_newton(eps_g=1e-8, eps_h=1e-3, eta=eta)
+    tx = jo.stochastic_newton(eps_g=1e-8, eps_h=1e-3, eta=eta)
 
     @jax.jit
     def step(p, s):
@@ -99,7 +99,7 @@ def test_stochastic_newton_minibatch_regression():
         z = x[idx] @ w
         return jnp.mean(jnp.logaddexp(0.0, z) - lab[idx] * z) + 1e-3 * w @ w
 
-    tx = jt.stochastic_newton()
+    tx = jo.stochastic_newton()
 
     @jax.jit
     def step(w, s, idx):
@@ -122,9 +122,9 @@ def test_stochastic_newton_minibatch_regression():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="theta"):
-        jt.stochastic_newton(theta=1.5)
+        jo.stochastic_newton(theta=1.5)
     with pytest.raises(ValueError, match="delta"):
-        jt.newton_direction(delta=0.0)
+        jo.newton_direction(delta=0.0)
 
 
 def test_stochastic_newton_matches_numpy_several_steps():
@@ -159,7 +159,7 @@ def test_stochastic_newton_matches_numpy_several_steps():
             alpha *= theta
         p = p + alpha * d
         ref.append(p.copy())
-    tx = jt.stochastic_newton(eps_h=eps_h, eta=eta, theta=theta)
+    tx = jo.stochastic_newton(eps_h=eps_h, eta=eta, theta=theta)
     x, s = jnp.array([0.4, 0.05]), tx.init(jnp.zeros(2))
     step = jax.jit(lambda x, s: tx.update(jax.grad(f)(x), s, x, value=f(x), value_fn=f))
     for k in range(6):

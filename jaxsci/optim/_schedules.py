@@ -45,6 +45,10 @@ def cosine_annealing(
 
 
 class StagnationDecayState(eqx.Module):
+    r"""State of `scale_by_stagnation_decay`: `count` (0-based step), `scale`
+    $=\epsilon(\tau)/\epsilon(0)$, `best_before_last` $=\min_j\tilde J_j$ over the steps before
+    the last one, and `last`, the cost $\tilde J$ passed at the last step."""
+
     count: Int[Array, ""]
     scale: Float[Array, ""]
     best_before_last: Float[Array, ""]

@@ -11,7 +11,7 @@ import pytest
 import scipy.optimize
 from hypothesis import given
 
-import jaxsci.train as jt
+import jaxsci.optim as jo
 from jaxsci.testing import spd_matrices
 
 
@@ -26,11 +26,11 @@ def _np_cost(theta, a, s):
 @functools.cache
 def _runner(name):
     ls = {
-        "armijo": jt.armijo_linesearch(),
-        "goldstein": jt.goldstein_linesearch(),
-        "goldstein_wide": jt.goldstein_linesearch(alpha=0.3, beta=0.9),
-        "wolfe": jt.wolfe_linesearch(),
-        "exact": jt.exact_linesearch(),
+        "armijo": jo.armijo_linesearch(),
+        "goldstein": jo.goldstein_linesearch(),
+        "goldstein_wide": jo.goldstein_linesearch(alpha=0.3, beta=0.9),
+        "wolfe": jo.wolfe_linesearch(),
+        "exact": jo.exact_linesearch(),
     }[name]
 
     @jax.jit
@@ -146,7 +146,7 @@ def test_ascent_direction_rejected():
     f = functools.partial(cost, a=jnp.eye(2), s=0.0)
     x = jnp.array([1.0, 2.0])
     v, g = jax.value_and_grad(f)(x)
-    for ls in (jt.armijo_linesearch(), jt.goldstein_linesearch(), jt.wolfe_linesearch()):
+    for ls in (jo.armijo_linesearch(), jo.goldstein_linesearch(), jo.wolfe_linesearch()):
         u, state = ls.update(g, ls.init(x), x, value=v, grad=g, value_fn=f)  # d = +g
         assert not bool(state.accepted)
         np.testing.assert_array_equal(u, 0.0)
@@ -158,7 +158,7 @@ def test_float32_and_extra_args_forwarded():
 
     x = jnp.zeros(3, jnp.float32)
     data = jnp.ones(3, jnp.float32)
-    tx = optax.chain(optax.sgd(1.0), jt.armijo_linesearch())
+    tx = optax.chain(optax.sgd(1.0), jo.armijo_linesearch())
     v, g = jax.value_and_grad(f)(x, data)
     u, _ = tx.update(g, tx.init(x), x, value=v, grad=g, value_fn=f, data=data)
     assert u.dtype == jnp.float32
@@ -170,7 +170,7 @@ def test_armijo_matches_optax_backtracking_first_step():
     f = functools.partial(cost, a=jnp.diag(jnp.array([1.0, 30.0])), s=0.3)
     x = jnp.array([1.5, -0.7])
     v, g = jax.value_and_grad(f)(x)
-    ours = jt.armijo_linesearch(alpha=0.5, beta=0.65, rho=1.0)
+    ours = jo.armijo_linesearch(alpha=0.5, beta=0.65, rho=1.0)
     ref = optax.scale_by_backtracking_linesearch(
         max_backtracking_steps=50, slope_rtol=0.5, decrease_factor=0.65,
         increase_factor=1.0, max_learning_rate=1.0,
@@ -195,11 +195,11 @@ def test_optax_zoom_satisfies_strong_wolfe():
 
 def test_bad_parameters():
     with pytest.raises(ValueError, match="alpha"):
-        jt.armijo_linesearch(alpha=1.5)
+        jo.armijo_linesearch(alpha=1.5)
     with pytest.raises(ValueError, match="alpha < beta"):
-        jt.goldstein_linesearch(alpha=0.4, beta=0.3)
+        jo.goldstein_linesearch(alpha=0.4, beta=0.3)
     with pytest.raises(ValueError, match="alpha < beta"):
-        jt.wolfe_linesearch(alpha=0.9, beta=0.5)
+        jo.wolfe_linesearch(alpha=0.9, beta=0.5)
 
 
 def test_vmap_equals_loop():

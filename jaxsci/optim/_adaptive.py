@@ -92,6 +92,10 @@ def _harmonic(k, gamma):
 
 
 class AdaptiveState(eqx.Module):
+    r"""State of `unified_adaptive`: `count` $=k$ (steps taken), the moments `m` $=m_k$ and
+    `v` $=V_k$, the running maximum `v_max` of $\hat V$ (AMSGrad/AdamX), the AdaDelta unit
+    accumulator `u` $=U_k$ and `prod_beta1` $=\prod_{j\le k}\beta_{1,j}$."""
+
     count: Int[Array, ""]
     m: PyTree[Array]
     v: PyTree[Array]
@@ -117,21 +121,22 @@ def unified_adaptive(
 ) -> optax.GradientTransformation:
     r"""Algorithm 5 of the review as one transformation (see the module docstring).
 
-    Arguments:
-        learning_rate: $\epsilon_k$, a float or a schedule of the 0-based step count.
-        beta1: $\beta_1$ of the first moment ($0$ gives $m_k=\tilde g_k$).
-        beta1_decay: $\lambda$ in $\beta_{1,k}=\beta_1\lambda^{k-1}$ (AdamX; 1 = constant).
-        second_moment: the rule for $V_k$: `SumOfSquares()` (AdaGrad),
-            `ExponentialAverage(beta2)` (RMSProp, AdaDelta, Adam, ...), `NostalgicAverage(gamma)`.
-        bias_correction_m, bias_correction_v: divide by the total weights (Adam, Eq. of Kingma & Ba).
-        max_v: keep the running maximum of $\hat V$ (AMSGrad; AdamX with `beta1_decay<1`).
-        unit_correction: multiply by $\sqrt{U_{k-1}+\delta}$ (AdaDelta, Zeiler 2012, Alg. 1).
-        eps, eps_in_sqrt: $\delta$, outside or inside the square root.
-        weight_decay: $\lambda_w$, decoupled (AdamW), *not* multiplied by $\epsilon_k$.
-        multiplier: $\eta_k$, scales both terms (a float or a schedule).
+    **Arguments:**
 
-    Returns: an `optax.GradientTransformation` taking raw gradients and returning $\Delta\theta$;
-    it needs `params` when `weight_decay != 0`.
+    - `learning_rate`: $\epsilon_k$, a float or a schedule of the 0-based step count.
+    - `beta1`: $\beta_1$ of the first moment ($0$ gives $m_k=\tilde g_k$).
+    - `beta1_decay`: $\lambda$ in $\beta_{1,k}=\beta_1\lambda^{k-1}$ (AdamX; 1 = constant).
+    - `second_moment`: the rule for $V_k$: `SumOfSquares()` (AdaGrad),
+      `ExponentialAverage(beta2)` (RMSProp, AdaDelta, Adam, ...), `NostalgicAverage(gamma)`.
+    - `bias_correction_m`, `bias_correction_v`: divide by the total weights (Adam, Kingma & Ba).
+    - `max_v`: keep the running maximum of $\hat V$ (AMSGrad; AdamX with `beta1_decay<1`).
+    - `unit_correction`: multiply by $\sqrt{U_{k-1}+\delta}$ (AdaDelta, Zeiler 2012, Alg. 1).
+    - `eps`, `eps_in_sqrt`: $\delta$, outside or inside the square root.
+    - `weight_decay`: $\lambda_w$, decoupled (AdamW), *not* multiplied by $\epsilon_k$.
+    - `multiplier`: $\eta_k$, scales both terms (a float or a schedule).
+
+    **Returns:** an `optax.GradientTransformation` taking raw gradients and returning
+    $\Delta\theta$; it needs `params` when `weight_decay != 0`.
 
     Presets (tested against hand-written NumPy and, where it exists, the optax equivalent):
     AdaGrad: `beta1=0, second_moment=SumOfSquares(), bias_correction_*=False`;
@@ -155,7 +160,8 @@ def unified_adaptive(
 
     def init_fn(params):
         z = jax.tree.map(jnp.zeros_like, params)
-        dtype = jnp.result_type(*jax.tree.leaves(params))
+        leaves = jax.tree.leaves(params)
+        dtype = jnp.result_type(*leaves) if leaves else jnp.result_type(float)
         return AdaptiveState(jnp.zeros((), jnp.int32), z, z, z, z, jnp.ones((), dtype))
 
     def update_fn(updates, state, params=None):
