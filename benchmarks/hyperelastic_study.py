@@ -33,7 +33,7 @@ R = 20  # hyperparameter restarts
 
 def test_data():
     """The 200 test tensors and their stresses, and the vmapped stress function."""
-    stress = jax.vmap(lambda B: mech.stress(mech.MooneyRivlin(), B))
+    stress = jax.vmap(lambda B: mech.cauchy_stress(mech.MooneyRivlin(), B))
     Bt = mech.sample_finger_tensors(200, key=jr.key(7))
     return stress, Bt, stress(Bt)
 

@@ -41,7 +41,7 @@ def _rotated_rmse_trials(fit, Bs, Ss, key, R, fn):
 
     def one(B, S, k):
         k1, k2 = jr.split(k)
-        m = fit(B, S, key=k1, num_restarts=R, throw=False)
+        m = fit(B, S, key=k1, num_restarts=R, throw=False).value
         Q = mech.sample_rotation(key=k2, dtype=B.dtype)
         Br = jnp.einsum("ij,njk,lk->nil", Q, B, Q)
         return mech.stress_rmse(m, Br, jax.vmap(fn)(Br))
@@ -52,7 +52,7 @@ def _rotated_rmse_trials(fit, Bs, Ss, key, R, fn):
 def transverse_study(a, out, plt):
     """Section 7 (eqs. 44-45): TI TBGP vs component GP, stress RMSE against n (S in MPa)."""
     mat = mech.FibreReinforcedMooneyRivlin()
-    stress = jax.jit(jax.vmap(jax.vmap(lambda C, g: mech.transverse_stress(mat, C, g))))
+    stress = jax.jit(jax.vmap(jax.vmap(lambda C, g: mech.transverse_pk2_stress(mat, C, g))))
     Ct, gt = mech.sample_transverse_deformations(200, key=jr.key(17))
     St = stress(Ct[None], gt[None])[0]
     rows, curves = [], {}
@@ -69,13 +69,13 @@ def transverse_study(a, out, plt):
     # coefficient round trip S = sum c_i A_i -> c on the test set with random coefficients
     n = a.ti_sizes[0]
     Cs, gs = mech.sample_transverse_deformations(n, key=jr.key(2000 + n))
-    tb = mech.fit_transverse_tbgp(Cs, gs, stress(Cs[None], gs[None])[0], key=jr.key(4), num_restarts=a.restarts, throw=False)
+    tb = mech.fit_transverse_tbgp(Cs, gs, stress(Cs[None], gs[None])[0], key=jr.key(4), num_restarts=a.restarts, throw=False).value
     Q = mech.sample_rotation(key=jr.key(18))
     pred = jax.jit(jax.vmap(lambda C, g: tb(C, g)[0]))
     P, Pr = pred(Ct, gt), pred(jnp.einsum("ij,njk,lk->nil", Q, Ct, Q), gt @ Q.T)
     rel = jnp.linalg.norm(jnp.einsum("ij,njk,lk->nil", Q, P, Q) - Pr, axis=(1, 2)) / jnp.linalg.norm(Pr, axis=(1, 2))
     c = jr.normal(jr.key(19), (Ct.shape[0], 6))
-    c_back = jax.jit(jax.vmap(mech.extract_transverse_coefficients))(Ct, gt, jax.vmap(mech.transverse_expand)(c, Ct, gt))
+    c_back = jax.jit(jax.vmap(mech.transverse_extract_coefficients))(Ct, gt, jax.vmap(mech.transverse_expand)(c, Ct, gt))
     err = jnp.max(jnp.abs(c_back - c), axis=1)
     print(f"TI TBGP n={n}: equivariance error max {float(rel.max()):.2e}, median {float(jnp.median(rel)):.2e} "
           f"(theta1 {float(tb.posterior.kernel.theta1):.3g}, theta2 {float(tb.posterior.kernel.theta2):.3g}); coefficient round trip |c - c_back|_max: "
@@ -117,7 +117,7 @@ def main(argv=None):
     import matplotlib.pyplot as plt
 
     mr = mech.MooneyRivlin()
-    mr_stress = lambda B: mech.stress(mr, B)
+    mr_stress = lambda B: mech.cauchy_stress(mr, B)
     expm = lambda B: mech.isotropic_function(jnp.exp, B)
     sizes = a.ti_sizes if a.ti_only else a.sizes
     print(f"scale: {a.trials} trials per size, {a.restarts} restarts, sizes {sizes}")
@@ -156,7 +156,7 @@ def main(argv=None):
     # ---- Fig. 5/6: energy of the strain-energy GP ------------------------------------
     n = a.energy_sizes[-1]
     Bs = mech.sample_finger_tensors(n, key=jr.key(5), low=1.0, high=1.5)
-    egp = mech.fit_strain_energy_gp(Bs, jax.vmap(mr_stress)(Bs), key=jr.key(6), num_restarts=a.restarts, throw=False)
+    egp = mech.fit_strain_energy_gp(Bs, jax.vmap(mr_stress)(Bs), key=jr.key(6), num_restarts=a.restarts, throw=False).value
     Bt = mech.sample_finger_tensors(200, key=jr.key(8), low=1.0, high=1.5)
     It = jax.vmap(mech.invariants)(Bt)
     phi_true = jax.vmap(mr)(It)

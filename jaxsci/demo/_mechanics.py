@@ -26,7 +26,7 @@ def run(out: pathlib.Path) -> list[tuple[str, str]]:
     from jaxsci import mechanics as mech
 
     mr = mech.MooneyRivlin()
-    stress = jax.jit(jax.vmap(lambda B: mech.stress(mr, B)))  # one program, not op by op
+    stress = jax.jit(jax.vmap(lambda B: mech.cauchy_stress(mr, B)))  # one program, not op by op
     res = {"TBGP": [], "component GP": []}
     for i, n in enumerate(SIZES):
         # test and training tensors in one draw: one shape, one sampling program

@@ -20,6 +20,32 @@ def check_kernel(kernel) -> AbstractKernel:
     return kernel
 
 
+def check_log_parameters(kernel: AbstractKernel) -> AbstractKernel:
+    """Trace-time check that every hyperparameter `fit` optimises is stored as a logarithm.
+
+    `fit` optimises every inexact-array leaf of the kernel and draws its random starts
+    log-uniformly in the prior box, i.e. it treats every leaf as the logarithm of a positive
+    hyperparameter. jaxsci kernels store those as fields named `log_*`; a leaf whose field
+    is named otherwise (e.g. a user kernel storing `variance` itself) would be started at
+    values such as `log(1e-5) = -11.5`, a negative variance. Such kernels are refused.
+    """
+    params, _ = eqx.partition(kernel, eqx.is_inexact_array)
+    bad = []
+    for path, _leaf in jtu.tree_flatten_with_path(params)[0]:
+        names = [k.name for k in path if isinstance(k, jtu.GetAttrKey)]
+        if not names or not names[-1].startswith("log_"):
+            bad.append(type(kernel).__name__ + jtu.keystr(path))
+    if bad:
+        raise ValueError(
+            f"`fit` optimises every floating-point array of the kernel as the logarithm of a "
+            f"positive hyperparameter, but {', '.join(bad)} is not stored as a logarithm (its "
+            "field name does not start with `log_`). Store the parameter as its logarithm in a "
+            "field named `log_<name>` and use `jnp.exp(self.log_<name>)` in `evaluate` (as "
+            "jaxsci.kernels do), or, to keep it fixed, store it as a Python float (not fitted)."
+        )
+    return kernel
+
+
 def cast_kernel(kernel: AbstractKernel, dtype) -> AbstractKernel:
     """Cast the kernel's floating leaves to the data dtype: dtype follows the inputs."""
     return jtu.tree_map(

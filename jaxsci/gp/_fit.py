@@ -7,13 +7,17 @@ evaluation of the objective and its gradient per iteration (L-BFGS with a backtr
 Armijo search folded into the outer loop), and a slot whose start has finished takes the
 next queued start; see `jaxsci.gp._pool.lbfgs_pool`. The objective is a function of the kernel's
 inexact-array leaves (via `eqx.partition`), so any kernel works, including sums, products
-and user kernels.
+and user kernels whose hyperparameters are stored as logarithms (fields `log_*`; others are
+refused, see below). The fit ends by conditioning the GP on the data with the best kernel:
+`Solution.value` is that `Posterior`.
 
 **Prior box.** Start 0 is the given kernel (as scikit-learn does); starts 1..R-1 draw every
 stored leaf independently and uniformly in $[\log a, \log b]$ with `prior_box = (a, b)`,
 default $(10^{-5}, 10^{5})$: scikit-learn's default hyperparameter bounds, sampled the way
 its `n_restarts_optimizer` does (uniform in log-space). All jaxsci kernels store positive
-hyperparameters as logarithms, so this is a log-uniform prior on each of them. With
+hyperparameters as logarithms, so this is a log-uniform prior on each of them; a kernel
+with a floating-point leaf in a field not named `log_*` raises `ValueError` (its starts
+would be meaningless, e.g. a variance of $\log 10^{-5} < 0$). With
 `bounded=True` (default) the box also bounds the optimisation, like scikit-learn's
 hyperparameter bounds (projected L-BFGS); with `bounded=False` it only places the starts.
 """
@@ -30,9 +34,10 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .._solution import RESULTS, Solution, raise_if_failed
 from ..kernels import AbstractKernel
-from ._checks import DEFAULT_NOISE, cast_kernel, check_data, check_kernel, check_noise
+from ._checks import DEFAULT_NOISE, cast_kernel, check_data, check_kernel, check_log_parameters, check_noise
 from ._lml import lml_and_rounding
 from ._pool import lbfgs_pool
+from ._posterior import build_posterior, posterior_is_finite
 
 # Default number of pool slots of `fit_batched` (see `jaxsci.gp._pool.lbfgs_pool`).
 DEFAULT_POOL = 128
@@ -64,20 +69,21 @@ def _negative_lml(flat, unravel, static, X, y, which, noise, jitter):
     return -lml, delta
 
 
-def _assemble(flat, values, steps, conv, lsfail, evals, iters, unravel, static):
-    """Solution for one dataset from its R starts' final points."""
+def _assemble(flat, values, steps, conv, lsfail, evals, iters, X, y, which, noise, unravel, static, jitter):
+    """Solution for one dataset from its R starts' final points: the posterior of the best."""
     finals = jax.vmap(unravel)(flat)
     finite = jnp.isfinite(values)
     best = jnp.argmin(jnp.where(finite, values, jnp.inf))
     best_params = jtu.tree_map(lambda x: x[best], finals)
+    posterior = build_posterior(eqx.combine(best_params, static), X, y, which, noise, jitter)
     result = RESULTS.where(
-        ~finite[best],
+        ~finite[best] | ~posterior_is_finite(posterior),
         RESULTS.singular,
         RESULTS.where(conv[best], RESULTS.successful, RESULTS.max_steps_reached),
     )
     lmls = -values
     return Solution(
-        value=eqx.combine(best_params, static),
+        value=posterior,
         result=result,
         stats={
             "num_steps": steps[best],
@@ -157,12 +163,15 @@ def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_ste
         return outs, (True,) * len(outs)
 
     bcast = lambda a: jnp.broadcast_to(a, (b, *a.shape))
-    outs = pool(bcast(flat_k), X, y, which, bcast(noise), keydata)
-    return jax.vmap(lambda *a: _assemble(*a, unravel, static))(*outs)
+    noise = bcast(noise)
+    outs = pool(bcast(flat_k), X, y, which, noise, keydata)
+    which = which if has_which else None
+    assemble = lambda *a: _assemble(*a, unravel, static, jitter)
+    return jax.vmap(assemble)(*outs, X, y, which, noise)
 
 
 def _validate(kernel, X, y, which, noise, num_restarts, prior_box):
-    check_kernel(kernel)
+    check_log_parameters(check_kernel(kernel))
     X, y, which = check_data(X, y, which)
     noise = check_noise(noise, X.dtype, X.shape[0])
     if not isinstance(num_restarts, int) or num_restarts < 1:
@@ -179,9 +188,10 @@ def fit(
     X: Float[ArrayLike, "n d"],
     y: Float[ArrayLike, "n *p"],
     *,
-    key: PRNGKeyArray,
+    key: PRNGKeyArray | None = None,
     noise: float | Float[ArrayLike, "*n"] = DEFAULT_NOISE,
     which: Int[ArrayLike, " n"] | None = None,
+    fit_hyperparameters: bool = True,
     num_restarts: int = 20,
     prior_box: tuple[float, float] = (1e-5, 1e5),
     max_steps: int = 200,
@@ -192,13 +202,19 @@ def fit(
     batch_size: int | None = None,
     throw: bool = True,
 ) -> Solution:
-    r"""Maximise the log marginal likelihood (eq. 12) over the kernel's hyperparameters.
+    r"""Maximise the log marginal likelihood (eq. 12) over the kernel's hyperparameters and
+    condition the GP on the data with the best kernel found.
 
     **Arguments:**
 
-    - `kernel`: the starting kernel (start 0); its inexact-array leaves are optimised.
+    - `kernel`: the starting kernel (start 0); its inexact-array leaves are optimised. They
+      must be stored as logarithms (fields named `log_*`, as in `jaxsci.kernels`): the
+      starts are drawn log-uniformly, so any other floating-point leaf raises `ValueError`.
     - `X (n, d)`, `y (n,)` or `(n, p)` (outputs share the kernel; objective = summed LML).
-    - `key`: PRNG key for the random starts.
+    - `key`: PRNG key for the random starts (needed unless `fit_hyperparameters=False`).
+    - `fit_hyperparameters`: `False` keeps `kernel`'s hyperparameters and only conditions on
+      the data (no optimisation, `key` unused); the `Solution` has the same form, with
+      `stats = {"log_marginal_likelihood"}`.
     - `noise`, `which`, `jitter`: as in `condition` (noise is fixed, not fitted).
     - `num_restarts`: number of starts $R$ (paper: 20), all run together under `vmap`.
     - `prior_box`: `(a, b)`, the starts are log-uniform in $[a, b]$ (see module docs).
@@ -218,7 +234,9 @@ def fit(
       start's result is independent of `batch_size` up to rounding; only speed changes.
     - `throw`: raise at run time if the best start failed (else inspect `.result`).
 
-    **Returns:** a `jaxsci.Solution` with `value` = the best kernel, `result`
+    **Returns:** a `jaxsci.Solution` with `value` = the `Posterior` of the best kernel
+    (`value.kernel`; the Cholesky factor and weights are computed once here, so there is no
+    need to call `condition` again), `result`
     (`successful`, `max_steps_reached` if the best start did not converge, `singular` if
     every start gave a non-positive-definite covariance), `stats` (`log_marginal_likelihood`,
     `num_steps`, `best_start`, `max_steps_all`, `num_iterations` = batched evaluations
@@ -232,6 +250,13 @@ def fit(
     `fit` is `vmap`-able over datasets, but `fit_batched` is faster: it pools the starts of
     all datasets (no dataset waits for another's slowest start).
     """
+    if not fit_hyperparameters:
+        return _condition_only(kernel, X, y, which, noise, jitter, throw)
+    if key is None:
+        raise ValueError(
+            "`fit` needs a PRNG `key` for its random starts, e.g. key=jax.random.key(0); pass "
+            "`fit_hyperparameters=False` to keep the kernel's hyperparameters and only condition."
+        )
     X, y, which, noise = _validate(kernel, X, y, which, noise, num_restarts, prior_box)
     _check_batch_size(batch_size, num_restarts, X.shape[0])
     sols = _fit_many(
@@ -239,6 +264,27 @@ def fit(
         num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded,
     )
     sol = jtu.tree_map(lambda a: a[0], sols)
+    return raise_if_failed(sol, throw)
+
+
+def _condition_only(kernel, X, y, which, noise, jitter, throw):
+    """`fit(..., fit_hyperparameters=False)`: the posterior of the given kernel, as a Solution."""
+    check_kernel(kernel)
+    X, y, which = check_data(X, y, which)
+    noise = check_noise(noise, X.dtype, X.shape[0])
+    post = build_posterior(cast_kernel(kernel, X.dtype), X, y, which, noise, jitter)
+    ok = posterior_is_finite(post)
+    n, p = X.shape[0], post.weights.reshape(X.shape[0], -1).shape[1]
+    lml = (
+        -0.5 * jnp.sum(y.reshape(n, p) * post.weights.reshape(n, p))
+        - p * jnp.sum(jnp.log(jnp.diagonal(post.chol)))
+        - 0.5 * n * p * math.log(2 * math.pi)
+    )
+    sol = Solution(
+        value=post,
+        result=RESULTS.where(ok, RESULTS.successful, RESULTS.singular),
+        stats={"log_marginal_likelihood": jnp.where(ok, lml, -jnp.inf)},
+    )
     return raise_if_failed(sol, throw)
 
 
@@ -320,7 +366,8 @@ def fit_batched(
     0.10's CPU deadlock there is fixed upstream, docs/gp.md#xla-cpu-deadlock). `vmap`ping
     `fit` over datasets also pools all their starts (a `custom_vmap` rule), so `jax.vmap(gp.fit)` and `fit_batched` cost the same.
 
-    **Returns:** a `Solution` whose every leaf has a leading axis `b`.
+    **Returns:** a `Solution` whose every leaf has a leading axis `b` (`value`: the `b`
+    posteriors, `value.kernel` their kernels).
     """
     X = jnp.asarray(X)
     y = jnp.asarray(y)

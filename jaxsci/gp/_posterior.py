@@ -110,18 +110,30 @@ def condition(
     check_kernel(kernel)
     X, y, which = check_data(X, y, which)
     noise = check_noise(noise, X.dtype, X.shape[0])
-    kernel = cast_kernel(kernel, X.dtype)
+    post = build_posterior(cast_kernel(kernel, X.dtype), X, y, which, noise, jitter)
+    chol = eqx.error_if(
+        post.chol,
+        ~posterior_is_finite(post),
+        "The GP covariance K + noise*I is not positive definite even after jitter (Cholesky "
+        "gave NaN). Increase `noise` or `jitter`, remove duplicated points, or use float64.",
+    )
+    return eqx.tree_at(lambda p: p.chol, post, chol)
+
+
+def build_posterior(kernel, X, y, which, noise, jitter) -> Posterior:
+    """`condition` on validated inputs, without the run-time check: an indefinite covariance
+    gives a NaN factor (see `posterior_is_finite`). Used by `fit`, which reports it as a
+    result code instead of raising."""
     K = gram(kernel, X, which, X, which)
     diag = diagonal_term(noise, jitter, X.dtype)
     K = K + jnp.diag(jnp.broadcast_to(diag, (X.shape[0],)))
     chol, weights = factorise(K, y.reshape(y.shape[0], -1))
-    chol = eqx.error_if(
-        chol,
-        ~jnp.all(jnp.isfinite(chol)),
-        "The GP covariance K + noise*I is not positive definite even after jitter (Cholesky "
-        "gave NaN). Increase `noise` or `jitter`, remove duplicated points, or use float64.",
-    )
     return Posterior(kernel, X, which, chol, weights.reshape(y.shape), noise)
+
+
+def posterior_is_finite(post: Posterior):
+    """Whether the Cholesky factor and the weights of `post` are finite."""
+    return jnp.all(jnp.isfinite(post.chol)) & jnp.all(jnp.isfinite(post.weights))
 
 
 @eqx.filter_jit

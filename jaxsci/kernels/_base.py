@@ -3,6 +3,7 @@ r"""Kernel interface: a pointwise `evaluate(x, y)`; Gram matrices by `jax.vmap` 
 Positive hyperparameters are stored unconstrained as their logarithm (`log_*` fields), so
 every inexact-array leaf of a kernel is a free real number: the multistart fitter of
 `jaxsci.gp.fit` optimises exactly those leaves, and its prior box is a box in log-space.
+`gp.fit` therefore refuses a kernel with a floating-point leaf in a field not named `log_*`.
 """
 
 import abc

@@ -2,6 +2,16 @@
 
 Implements Frankel et al. (first seed paper), sections 4-7 (transverse isotropy: section 7,
 eqs. 44-45). See docs/mechanics.md.
+
+Naming: the isotropic family works on the Finger tensor $B$ and Cauchy stress `sigma`
+(`invariants(B)`, `tensor_basis(B)`, `expand(c, B)`, `extract_coefficients(B, sigma)`,
+`cauchy_stress(energy, B)`, `fit_tbgp(Bs, sigmas)`); the transversely isotropic family
+carries `transverse_` (`Transverse` for classes) and works on the right Cauchy-Green tensor
+$C$, the fibre direction $g$ and the second Piola-Kirchhoff stress `S`, in the same argument
+order (`transverse_invariants(C, g)`, `transverse_tensor_basis(C, g)`,
+`transverse_expand(c, C, g)`, `transverse_extract_coefficients(C, g, S)`,
+`transverse_pk2_stress(energy, C, g)`, `fit_transverse_tbgp(Cs, gs, Ss)`). Every fitted
+model returns `(mean, var)` of the stress; every fit returns a `jaxsci.Solution` of a model.
 """
 
 from ._coefficients import (
@@ -20,9 +30,9 @@ from ._kinematics import (
 from ._materials import (
     coefficients_from_energy_gradient as coefficients_from_energy_gradient,
     energy_gradient_from_coefficients as energy_gradient_from_coefficients,
+    cauchy_stress as cauchy_stress,
+    cauchy_stress_closed_form as cauchy_stress_closed_form,
     MooneyRivlin as MooneyRivlin,
-    stress as stress,
-    stress_closed_form as stress_closed_form,
 )
 from ._potential import (
     energy_gradient_data as energy_gradient_data,
@@ -43,7 +53,6 @@ from ._tbgp import (
     TensorBasisGP as TensorBasisGP,
 )
 from ._transverse import (
-    extract_transverse_coefficients as extract_transverse_coefficients,
     FibreReinforcedMooneyRivlin as FibreReinforcedMooneyRivlin,
     fit_transverse_component_gp as fit_transverse_component_gp,
     fit_transverse_tbgp as fit_transverse_tbgp,
@@ -53,9 +62,10 @@ from ._transverse import (
     structure_tensor as structure_tensor,
     transverse_coefficients_from_energy_gradient as transverse_coefficients_from_energy_gradient,
     transverse_expand as transverse_expand,
+    transverse_extract_coefficients as transverse_extract_coefficients,
     transverse_invariants as transverse_invariants,
-    transverse_stress as transverse_stress,
-    transverse_stress_closed_form as transverse_stress_closed_form,
+    transverse_pk2_stress as transverse_pk2_stress,
+    transverse_pk2_stress_closed_form as transverse_pk2_stress_closed_form,
     transverse_stress_rmse as transverse_stress_rmse,
     transverse_stress_rmse_trials as transverse_stress_rmse_trials,
     transverse_tensor_basis as transverse_tensor_basis,
@@ -63,7 +73,6 @@ from ._transverse import (
     TransverseTensorBasisGP as TransverseTensorBasisGP,
 )
 from ._study import (
-    predict_stress as predict_stress,
     stress_rmse as stress_rmse,
     stress_rmse_trials as stress_rmse_trials,
 )

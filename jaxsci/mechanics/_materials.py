@@ -9,6 +9,12 @@ $$\sigma = \frac{2}{\sqrt{I_3}}\Big[I_3\frac{\partial\Phi}{\partial I_3} I +
 \frac{\partial\Phi}{\partial I_2} B^2\Big]\qquad\text{(eq. 31)},$$
 
 i.e. tensor-basis coefficients (eq. 32), inverted by eq. 33.
+
+Strain energies (`MooneyRivlin`, and `FibreReinforcedMooneyRivlin` for transverse isotropy)
+are callables on the invariants returning $\Phi$; they are materials, not models: the stress
+is `cauchy_stress(energy, B)` (isotropic: Cauchy stress from the Finger tensor $B$) or
+`transverse_pk2_stress(energy, C, g)` (second Piola-Kirchhoff stress from the right
+Cauchy-Green tensor $C$).
 """
 
 from collections.abc import Callable
@@ -71,7 +77,7 @@ def energy_gradient_from_coefficients(
     return jnp.stack([h * (c[1] + c[2] * I1), -h * c[2], c[0] / (2.0 * jnp.sqrt(I3))])
 
 
-def stress(energy: EnergyFn, B: Float[ArrayLike, "3 3"]) -> Float[Array, "3 3"]:
+def cauchy_stress(energy: EnergyFn, B: Float[ArrayLike, "3 3"]) -> Float[Array, "3 3"]:
     r"""Cauchy stress of a strain energy by autodiff through eq. 28.
 
     $\partial\Phi/\partial B$ is taken with `jax.grad` of $\Phi(I_1(B), I_2(B), I_3(B))$ over
@@ -84,8 +90,8 @@ def stress(energy: EnergyFn, B: Float[ArrayLike, "3 3"]) -> Float[Array, "3 3"]:
     return 0.5 * (s + s.T)
 
 
-def stress_closed_form(energy: EnergyFn, B: Float[ArrayLike, "3 3"]) -> Float[Array, "3 3"]:
-    r"""Cauchy stress by the closed form eq. 31 (cross-check of `stress`)."""
+def cauchy_stress_closed_form(energy: EnergyFn, B: Float[ArrayLike, "3 3"]) -> Float[Array, "3 3"]:
+    r"""Cauchy stress by the closed form eq. 31 (cross-check of `cauchy_stress`)."""
     B = check_tensor(B)
     I = invariants(B)
     return expand(coefficients_from_energy_gradient(I, jax.grad(energy)(I)), B)

@@ -5,7 +5,10 @@ $\nabla_I\Phi$ at the data, inferred from $(B, \sigma)$ pairs by the coefficient
 extraction (eqs. 21-25) and eq. 33, plus the grounding datum $\Phi(3, 3, 1) = 0$ (eq. 34).
 The block covariance of eqs. 37-38 comes from `jaxsci.gp` derivative observations (kernel
 cross-derivatives by autodiff). Predictions (eq. 39, one weight vector) give $\Phi$ and
-$\nabla_I\Phi$, hence the stress by eqs. 31-32.
+$\nabla_I\Phi$, hence the stress by eqs. 31-32. The stress is linear in $\nabla_I\Phi$,
+$\sigma = J\,\nabla_I\Phi$, so its component-wise posterior variance is exact:
+$\operatorname{Var}\sigma_{ij} = J_{ij}^T \Sigma J_{ij}$ with $\Sigma$ the $3\times3$
+posterior covariance of $\nabla_I\Phi$.
 """
 
 import equinox as eqx
@@ -14,11 +17,12 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import gp
-from ..kernels import AbstractKernel, SquaredExponential
+from .._solution import Solution
+from ..kernels import AbstractKernel
 from ._coefficients import extract_coefficients
 from ._kinematics import check_tensor, expand, invariants
 from ._materials import coefficients_from_energy_gradient, energy_gradient_from_coefficients
-from ._tbgp import _check_pairs
+from ._tbgp import _check_pairs, fit_gp_model
 
 GROUND_INVARIANTS = (3.0, 3.0, 1.0)
 
@@ -36,12 +40,16 @@ class StrainEnergyGP(eqx.Module):
         phi, grad, var, _ = gp.predict_value_and_grad(self.posterior, I[None, :])
         return phi[0], grad[0], var[0]
 
-    def __call__(self, B: Float[ArrayLike, "3 3"]) -> Float[Array, "3 3"]:
-        """Predicted Cauchy stress at one `B` (eqs. 31-32)."""
+    def __call__(self, B: Float[ArrayLike, "3 3"]) -> tuple[Float[Array, "3 3"], Float[Array, "3 3"]]:
+        r"""Predicted Cauchy stress `(3, 3)` at one `B` (eqs. 31-32) and its component-wise
+        posterior variance `(3, 3)` (from the covariance of $\nabla_I\Phi$, module docs)."""
         B = check_tensor(B)
         I = invariants(B)
-        _, grad, _ = self.energy(I)
-        return expand(coefficients_from_energy_gradient(I, grad), B)
+        grad, cov = gp.predict(self.posterior, jnp.tile(I[None, :], (3, 1)), which=jnp.arange(3), full_cov=True)
+        to_stress = lambda g: expand(coefficients_from_energy_gradient(I, g), B)
+        J = jax.jacfwd(to_stress)(grad)  # (3, 3, 3): stress is linear in the gradient
+        var = jnp.einsum("ijk,kl,ijl->ij", J, cov, J, precision=jax.lax.Precision.HIGHEST)
+        return to_stress(grad), jnp.maximum(var, 0.0)
 
 
 def energy_gradient_data(
@@ -59,27 +67,26 @@ def fit_strain_energy_gp(
     Bs: Float[ArrayLike, "n 3 3"],
     sigmas: Float[ArrayLike, "n 3 3"],
     *,
-    key: PRNGKeyArray | None,
+    key: PRNGKeyArray | None = None,
     kernel: AbstractKernel | None = None,
+    fit_hyperparameters: bool = True,
     num_restarts: int = 20,
     noise: float = gp.DEFAULT_NOISE,
     throw: bool = True,
-) -> StrainEnergyGP:
+) -> Solution:
     r"""Fit the strain-energy GP to `(B, sigma)` pairs (section 5, eqs. 33-40).
 
     Observations: the grounding value $\Phi(3,3,1) = 0$ (eq. 34) then $3n$ partial
     derivatives. Hyperparameters maximise the log marginal likelihood of this joint
-    observation vector (`key=None`: keep `kernel`'s). Default kernel: eq. 5.
+    observation vector. Arguments as `fit_tbgp` (every `B` must be positive definite).
+
+    **Returns:** a `jaxsci.Solution` with `value` a `StrainEnergyGP`, and `result` and
+    `stats` of `jaxsci.gp.fit`.
     """
-    kernel = SquaredExponential() if kernel is None else kernel
     I, dphi = energy_gradient_data(Bs, sigmas)
     ground = jnp.asarray([GROUND_INVARIANTS], dtype=I.dtype)
     X, which, y = gp.gradient_observations(I, dphi, ground, jnp.zeros((1,), I.dtype))
-    if key is None:
-        post = gp.condition(kernel, X, y, which=which, noise=noise)
-    else:
-        sol = gp.fit(
-            kernel, X, y, which=which, key=key, num_restarts=num_restarts, noise=noise, throw=throw
-        )
-        post = gp.condition(sol.value, X, y, which=which, noise=noise)
-    return StrainEnergyGP(post)
+    return fit_gp_model(
+        StrainEnergyGP, kernel, X, y, key=key, which=which, num_restarts=num_restarts, noise=noise,
+        fit_hyperparameters=fit_hyperparameters, throw=throw,
+    )

@@ -16,19 +16,14 @@ import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._kinematics import sym_to_vec
-from ._potential import StrainEnergyGP
-
-
-def predict_stress(model, B: Float[Array, "3 3"]) -> Float[Array, "3 3"]:
-    """Mean stress of any of `TensorBasisGP`, `ComponentGP`, `StrainEnergyGP` at one `B`."""
-    out = model(B)
-    return out if isinstance(model, StrainEnergyGP) else out[0]
 
 
 def stress_rmse(model, Bs: Float[Array, "m 3 3"], sigmas: Float[Array, "m 3 3"]) -> Float[Array, ""]:
     r"""RMSE over the 6 independent stress components at `m` test tensors:
-    $\sqrt{\frac{1}{6m}\sum_{a}\lVert \mathrm{vec}(\hat\sigma_a - \sigma_a)\rVert^2}$."""
-    P = jax.vmap(lambda B: predict_stress(model, B))(Bs)
+    $\sqrt{\frac{1}{6m}\sum_{a}\lVert \mathrm{vec}(\hat\sigma_a - \sigma_a)\rVert^2}$, with
+    $\hat\sigma$ the mean prediction `model(B)[0]` of a `TensorBasisGP`, `ComponentGP` or
+    `StrainEnergyGP`."""
+    P = jax.vmap(lambda B: model(B)[0])(Bs)
     d = jax.vmap(sym_to_vec)(P - sigmas)
     return jnp.sqrt(jnp.mean(d * d))
 
@@ -47,8 +42,9 @@ def stress_rmse_trials(
     r"""Fit `t` independent models and return their test stress RMSEs `(t,)`.
 
     `fit` is one of `fit_tbgp`, `fit_component_gp`, `fit_strain_energy_gp` (or any
-    function with their signature); it is called with `throw=False` so that a trial whose
-    best restart hit the step limit still reports its error. Trials are `vmap`ped.
+    function with their signature, returning a `Solution` of a model); it is called with
+    `throw=False` so that a trial whose best restart hit the step limit still reports its
+    error. Trials are `vmap`ped.
     """
     if Bs.ndim != 4 or Bs.shape[2:] != (3, 3) or sigmas.shape != Bs.shape:
         raise ValueError(
@@ -62,12 +58,12 @@ def stress_rmse_trials(
 
 def fit_and_score_trials(fit: Callable, data: tuple, score: Callable, *, key: PRNGKeyArray, num_restarts: int):
     """`vmap` over the leading (trial) axis of every array in `data`: fit one model per trial
-    with `fit(*data_t, key=k_t, num_restarts=..., throw=False)` and return `score(model)`
-    per trial. Shared by the isotropic and transversely isotropic studies."""
+    with `fit(*data_t, key=k_t, num_restarts=..., throw=False).value` and return
+    `score(model)` per trial. Shared by the isotropic and transversely isotropic studies."""
     keys = jr.split(key, data[0].shape[0])
 
     def one(*args):
         *arrays, k = args
-        return score(fit(*arrays, key=k, num_restarts=num_restarts, throw=False))
+        return score(fit(*arrays, key=k, num_restarts=num_restarts, throw=False).value)
 
     return jax.vmap(one)(*data, keys)

@@ -11,6 +11,15 @@ $B$ to the 6 components of $\sigma$; not rotation-equivariant.
 Both share one kernel across outputs, as the paper does. Predictive variances: the outputs
 of a shared-kernel GP have the same posterior variance $v(x)$, so for the TBGP
 $\operatorname{Var}[\sigma_{ij}] = v \sum_k (A_k)_{ij}^2$ with $A_k \in \{I, B, B^2\}$.
+
+**The model and fit contract** (all of `jaxsci.mechanics`' GPs): a fitted model is called on
+one deformation (`model(B)`, or `model(C, g)` for the transversely isotropic ones) and returns
+`(mean, var)`, the predicted stress `(3, 3)` and its component-wise posterior variance
+`(3, 3)`. A fit (`fit_tbgp`, `fit_component_gp`, `fit_strain_energy_gp`,
+`fit_transverse_tbgp`, `fit_transverse_component_gp`) returns a `jaxsci.Solution` whose
+`value` is the model, with `result`/`stats` of `jaxsci.gp.fit` (the GP is factorised once,
+inside `gp.fit`); `fit_hyperparameters=False` keeps the kernel's hyperparameters and only
+conditions on the data.
 """
 
 import equinox as eqx
@@ -19,6 +28,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import gp
+from .._solution import Solution
 from ..kernels import AbstractKernel, SquaredExponential
 from ._coefficients import extract_coefficients
 from ._kinematics import check_tensor, invariants, require_spd, sym_to_vec, tensor_basis, vec_to_sym
@@ -42,11 +52,15 @@ def _check_pairs(Bs, sigmas, positive_definite=False):
     return Bs, sigmas
 
 
-def _fit_or_condition(kernel, X, Y, key, num_restarts, noise, throw):
-    if key is None:
-        return gp.condition(kernel, X, Y, noise=noise)
-    sol = gp.fit(kernel, X, Y, key=key, num_restarts=num_restarts, noise=noise, throw=throw)
-    return gp.condition(sol.value, X, Y, noise=noise)
+def fit_gp_model(model_cls, kernel, X, Y, *, key, num_restarts, noise, fit_hyperparameters, throw, which=None):
+    """`gp.fit` (or conditioning only), its posterior wrapped in `model_cls`: a `Solution[model]`
+    with `gp.fit`'s result code and stats."""
+    kernel = SquaredExponential() if kernel is None else kernel
+    sol = gp.fit(
+        kernel, X, Y, key=key, which=which, num_restarts=num_restarts, noise=noise,
+        fit_hyperparameters=fit_hyperparameters, throw=throw,
+    )
+    return Solution(model_cls(sol.value), sol.result, sol.stats, sol.history, sol.state)
 
 
 class TensorBasisGP(eqx.Module):
@@ -73,24 +87,40 @@ def fit_tbgp(
     Bs: Float[ArrayLike, "n 3 3"],
     sigmas: Float[ArrayLike, "n 3 3"],
     *,
-    key: PRNGKeyArray | None,
+    key: PRNGKeyArray | None = None,
     kernel: AbstractKernel | None = None,
+    fit_hyperparameters: bool = True,
     num_restarts: int = 20,
     noise: float = gp.DEFAULT_NOISE,
     throw: bool = True,
-) -> TensorBasisGP:
+) -> Solution:
     r"""Fit a TBGP to `(B, sigma)` pairs (section 4.2).
 
     Coefficients are extracted per pair (eqs. 21-25), the GP inputs are the invariants
-    (eq. 16), and the hyperparameters maximise the summed log marginal likelihood with
-    `num_restarts` L-BFGS starts (`key=None`: keep `kernel`'s hyperparameters). Default
-    kernel: the paper's squared exponential (eq. 5), noise $10^{-10}$.
+    (eq. 16), and the hyperparameters maximise the summed log marginal likelihood of the
+    three coefficient outputs (`jaxsci.gp.fit`).
+
+    **Arguments:**
+
+    - `Bs (n, 3, 3)`: Finger tensors (symmetric, checked at run time); `sigmas (n, 3, 3)`:
+      their Cauchy stresses.
+    - `key`: PRNG key for the random L-BFGS starts (not needed with
+      `fit_hyperparameters=False`).
+    - `kernel`: the starting kernel, default the paper's squared exponential (eq. 5).
+    - `fit_hyperparameters`: `False` keeps `kernel`'s hyperparameters and only conditions.
+    - `num_restarts`: L-BFGS starts (paper: 20); `noise`: $\varepsilon^2$, default $10^{-10}$.
+    - `throw`: raise at run time if the fit failed (else inspect `.result`).
+
+    **Returns:** a `jaxsci.Solution` with `value` a `TensorBasisGP`, and `result` and
+    `stats` of `jaxsci.gp.fit`.
     """
     Bs, sigmas = _check_pairs(Bs, sigmas)
-    kernel = SquaredExponential() if kernel is None else kernel
     X = jax.vmap(invariants)(Bs)
     C = jax.vmap(extract_coefficients)(Bs, sigmas)
-    return TensorBasisGP(_fit_or_condition(kernel, X, C, key, num_restarts, noise, throw))
+    return fit_gp_model(
+        TensorBasisGP, kernel, X, C, key=key, num_restarts=num_restarts, noise=noise,
+        fit_hyperparameters=fit_hyperparameters, throw=throw,
+    )
 
 
 class ComponentGP(eqx.Module):
@@ -110,15 +140,21 @@ def fit_component_gp(
     Bs: Float[ArrayLike, "n 3 3"],
     sigmas: Float[ArrayLike, "n 3 3"],
     *,
-    key: PRNGKeyArray | None,
+    key: PRNGKeyArray | None = None,
     kernel: AbstractKernel | None = None,
+    fit_hyperparameters: bool = True,
     num_restarts: int = 20,
     noise: float = gp.DEFAULT_NOISE,
     throw: bool = True,
-) -> ComponentGP:
-    """Fit the component-wise baseline GP (6 upper-triangle components in and out)."""
+) -> Solution:
+    """Fit the component-wise baseline GP (6 upper-triangle components in and out).
+
+    Arguments as `fit_tbgp`. **Returns:** a `jaxsci.Solution` with `value` a `ComponentGP`.
+    """
     Bs, sigmas = _check_pairs(Bs, sigmas)
-    kernel = SquaredExponential() if kernel is None else kernel
     X = jax.vmap(sym_to_vec)(Bs)
     Y = jax.vmap(sym_to_vec)(sigmas)
-    return ComponentGP(_fit_or_condition(kernel, X, Y, key, num_restarts, noise, throw))
+    return fit_gp_model(
+        ComponentGP, kernel, X, Y, key=key, num_restarts=num_restarts, noise=noise,
+        fit_hyperparameters=fit_hyperparameters, throw=throw,
+    )

@@ -59,12 +59,13 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import gp
 from .._misc import as_float_array, default_floating_dtype, safe_norm
-from ..kernels import AbstractKernel, SquaredExponential
+from .._solution import Solution
+from ..kernels import AbstractKernel
 from ._kinematics import check_tensor, invariants, require_spd, sym_to_vec, vec_to_sym
 from ._materials import MooneyRivlin
 from ._sampling import sample_finger_tensor
 from ._study import fit_and_score_trials
-from ._tbgp import _fit_or_condition
+from ._tbgp import fit_gp_model
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 _SQRT2 = 2.0**0.5
@@ -145,7 +146,7 @@ def _mandel(A):
     return v * jnp.array([1.0, 1.0, 1.0, _SQRT2, _SQRT2, _SQRT2], v.dtype)
 
 
-def extract_transverse_coefficients(
+def transverse_extract_coefficients(
     C: Float[ArrayLike, "3 3"],
     g: Float[ArrayLike, " 3"],
     S: Float[ArrayLike, "3 3"],
@@ -220,7 +221,7 @@ class FibreReinforcedMooneyRivlin(eqx.Module):
         return self.matrix(I[:3]) + fibre + 0.5 * self.k_shear * (I5 - I4 * I4)
 
 
-def transverse_stress(energy: EnergyFn5, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]) -> Float[Array, "3 3"]:
+def transverse_pk2_stress(energy: EnergyFn5, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]) -> Float[Array, "3 3"]:
     r"""Second Piola-Kirchhoff stress $S = 2\,\partial\Phi/\partial C$ by autodiff.
 
     `energy` is any callable on the invariants `(5,)` of `transverse_invariants`. $C$ must be
@@ -247,10 +248,10 @@ def transverse_coefficients_from_energy_gradient(
     )
 
 
-def transverse_stress_closed_form(
+def transverse_pk2_stress_closed_form(
     energy: EnergyFn5, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
 ) -> Float[Array, "3 3"]:
-    """$S$ from the closed-form coefficients (cross-check of `transverse_stress`)."""
+    """$S$ from the closed-form coefficients (cross-check of `transverse_pk2_stress`)."""
     I = transverse_invariants(C, g)
     return transverse_expand(transverse_coefficients_from_energy_gradient(I, jax.grad(energy)(I)), C, g)
 
@@ -302,25 +303,38 @@ def fit_transverse_tbgp(
     gs: Float[ArrayLike, "n 3"],
     Ss: Float[ArrayLike, "n 3 3"],
     *,
-    key: PRNGKeyArray | None,
+    key: PRNGKeyArray | None = None,
     kernel: AbstractKernel | None = None,
+    fit_hyperparameters: bool = True,
     num_restarts: int = 20,
     noise: float = gp.DEFAULT_NOISE,
     throw: bool = True,
-) -> TransverseTensorBasisGP:
+) -> Solution:
     r"""Fit a transversely isotropic TBGP to `(C, g, S)` triples (section 7, eqs. 44-45).
 
-    Coefficients are extracted per triple (`extract_transverse_coefficients`), the GP
+    Coefficients are extracted per triple (`transverse_extract_coefficients`), the GP
     inputs are the five invariants, and the hyperparameters maximise the summed log
-    marginal likelihood of the six outputs with `num_restarts` L-BFGS starts (`key=None`:
-    keep `kernel`'s hyperparameters). Default kernel: eq. 5, noise $10^{-10}$. Every $C$ is
-    checked symmetric positive definite, every $S$ symmetric and every $g$ unit at run time.
+    marginal likelihood of the six outputs (`jaxsci.gp.fit`). Every $C$ is checked
+    symmetric positive definite, every $S$ symmetric and every $g$ unit at run time.
+
+    **Arguments:**
+
+    - `Cs (n, 3, 3)`: right Cauchy-Green tensors; `gs (n, 3)`: unit fibre directions;
+      `Ss (n, 3, 3)`: second Piola-Kirchhoff stresses.
+    - `key`, `kernel`, `fit_hyperparameters`, `num_restarts`, `noise`, `throw`: as in
+      `fit_tbgp` (default kernel eq. 5, noise $10^{-10}$; `fit_hyperparameters=False`
+      only conditions).
+
+    **Returns:** a `jaxsci.Solution` with `value` a `TransverseTensorBasisGP`, and `result`
+    and `stats` of `jaxsci.gp.fit`.
     """
     Cs, gs, Ss = _check_triples(Cs, gs, Ss)
-    kernel = SquaredExponential() if kernel is None else kernel
     X = jax.vmap(transverse_invariants)(Cs, gs)
-    Y = jax.vmap(extract_transverse_coefficients)(Cs, gs, Ss)
-    return TransverseTensorBasisGP(_fit_or_condition(kernel, X, Y, key, num_restarts, noise, throw))
+    Y = jax.vmap(transverse_extract_coefficients)(Cs, gs, Ss)
+    return fit_gp_model(
+        TransverseTensorBasisGP, kernel, X, Y, key=key, num_restarts=num_restarts, noise=noise,
+        fit_hyperparameters=fit_hyperparameters, throw=throw,
+    )
 
 
 def _component_input(C, g):
@@ -347,18 +361,25 @@ def fit_transverse_component_gp(
     gs: Float[ArrayLike, "n 3"],
     Ss: Float[ArrayLike, "n 3 3"],
     *,
-    key: PRNGKeyArray | None,
+    key: PRNGKeyArray | None = None,
     kernel: AbstractKernel | None = None,
+    fit_hyperparameters: bool = True,
     num_restarts: int = 20,
     noise: float = gp.DEFAULT_NOISE,
     throw: bool = True,
-) -> TransverseComponentGP:
-    """Fit the component-wise baseline for TI data (12 inputs: `C` and `G = g g^T`; 6 outputs)."""
+) -> Solution:
+    """Fit the component-wise baseline for TI data (12 inputs: `C` and `G = g g^T`; 6 outputs).
+
+    Arguments as `fit_transverse_tbgp`. **Returns:** a `jaxsci.Solution` with `value` a
+    `TransverseComponentGP`.
+    """
     Cs, gs, Ss = _check_triples(Cs, gs, Ss)
-    kernel = SquaredExponential() if kernel is None else kernel
     X = jax.vmap(_component_input)(Cs, gs)
     Y = jax.vmap(sym_to_vec)(Ss)
-    return TransverseComponentGP(_fit_or_condition(kernel, X, Y, key, num_restarts, noise, throw))
+    return fit_gp_model(
+        TransverseComponentGP, kernel, X, Y, key=key, num_restarts=num_restarts, noise=noise,
+        fit_hyperparameters=fit_hyperparameters, throw=throw,
+    )
 
 
 # ----------------------------------------------------------------------------- data, studies

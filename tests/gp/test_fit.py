@@ -39,12 +39,49 @@ def test_best_lml_at_least_sklearn(fitted):
     ours = float(sol.stats["log_marginal_likelihood"])
     assert ours >= sk.log_marginal_likelihood_value_ - 1e-6 * abs(ours), (ours, sk.log_marginal_likelihood_value_)
     # reported objective is the LML of the returned kernel, and the best of all starts
-    np.testing.assert_allclose(gp.log_marginal_likelihood(sol.value, X, Y, noise=1e-6), ours, rtol=1e-10)
+    np.testing.assert_allclose(gp.log_marginal_likelihood(sol.value.kernel, X, Y, noise=1e-6), ours, rtol=1e-10)
     lmls = np.asarray(sol.stats["per_start"]["log_marginal_likelihoods"])
     assert lmls.shape == (20,) and ours == np.nanmax(np.where(np.isfinite(lmls), lmls, -np.inf))
     assert sol.result == RESULTS.successful
     # start 0 is the given kernel: it converges from (1, 1, 1)
     assert int(sol.stats["per_start"]["num_steps"][0]) > 0
+    # the value is the posterior of the best kernel: conditioning again gives the same one
+    post = gp.condition(sol.value.kernel, X, Y, noise=1e-6)
+    np.testing.assert_array_equal(sol.value.weights, post.weights)
+    np.testing.assert_array_equal(sol.value.chol, post.chol)
+
+
+def test_condition_only_and_log_parameters(fitted):
+    """`fit_hyperparameters=False` only conditions (same Solution form); a kernel whose
+    floating leaf is not a `log_*` field is refused, since the starts are log-uniform."""
+    X, Y, sol = fitted
+    kernel = sol.value.kernel
+    c = gp.fit(kernel, X, Y, noise=1e-6, fit_hyperparameters=False)
+    assert c.result == RESULTS.successful
+    np.testing.assert_array_equal(c.value.weights, gp.condition(kernel, X, Y, noise=1e-6).weights)
+    np.testing.assert_allclose(
+        c.stats["log_marginal_likelihood"], gp.log_marginal_likelihood(kernel, X, Y, noise=1e-6), rtol=1e-12
+    )
+    lml = jax.jit(jax.grad(lambda k: gp.fit(k, X, Y, noise=1e-6, fit_hyperparameters=False).stats["log_marginal_likelihood"]))
+    g = lml(kernel)
+    np.testing.assert_allclose(g.log_variance, 0.0, atol=1e-3)  # at the optimum
+    with pytest.raises(ValueError, match="key"):
+        gp.fit(kernel, X, Y)
+
+    class RawVariance(K.AbstractKernel):
+        variance: jax.Array
+        fixed: float = 2.0  # a Python float is not fitted: allowed
+
+        def evaluate(self, x, y):
+            return self.variance * jnp.exp(-self.fixed * jnp.sum((x - y) ** 2))
+
+    with pytest.raises(ValueError, match=r"RawVariance\.variance is not stored as a logarithm"):
+        gp.fit(RawVariance(jnp.array(1.0)), X, Y, key=jr.key(0))
+    with pytest.raises(ValueError, match=r"Sum\.k2\.variance"):
+        gp.fit_batched(K.ExpQuad() + RawVariance(jnp.array(1.0)), X[None], Y[None], key=jr.key(0))
+    # conditioning alone needs no log parameters
+    raw = gp.fit(RawVariance(jnp.array(1.0)), X, Y, noise=1e-6, fit_hyperparameters=False)
+    assert raw.result == RESULTS.successful
 
 
 def test_fit_batched_equals_loop(fitted):
@@ -59,7 +96,7 @@ def test_fit_batched_equals_loop(fitted):
         np.testing.assert_allclose(
             sol_b.stats["per_start"]["log_marginal_likelihoods"][i], sol.stats["per_start"]["log_marginal_likelihoods"], rtol=1e-7, atol=1e-7
         )
-        np.testing.assert_allclose(sol_b.value.log_lengthscale[i], sol.value.log_lengthscale, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(sol_b.value.kernel.log_lengthscale[i], sol.value.kernel.log_lengthscale, rtol=1e-5, atol=1e-6)
 
 
 def test_pool_size_does_not_change_results(fitted):
@@ -121,17 +158,19 @@ def test_bounded_keeps_hyperparameters_in_the_box():
 
 def test_singular_and_bad_input():
     class Indefinite(K.AbstractKernel):
-        scale: jax.Array
+        log_scale: jax.Array
 
         def evaluate(self, x, y):
-            return self.scale * (jnp.dot(x, y) - 2.0)
+            return jnp.exp(self.log_scale) * (jnp.dot(x, y) - 2.0)
 
     X, Y = _data(0)
-    sol = gp.fit(Indefinite(jnp.array(1.0)), X, Y[:, 0], key=jr.key(0), num_restarts=2, max_steps=3, throw=False)
+    sol = gp.fit(Indefinite(jnp.array(0.0)), X, Y[:, 0], key=jr.key(0), num_restarts=2, max_steps=3, throw=False)
     assert sol.result == RESULTS.singular
     assert not np.any(np.isfinite(sol.stats["per_start"]["log_marginal_likelihoods"]))
     with pytest.raises(Exception, match="positive definite"):  # what throw=True does
         raise_if_failed(sol, True)
+    only = gp.fit(Indefinite(jnp.array(0.0)), X, Y[:, 0], fit_hyperparameters=False, throw=False)
+    assert only.result == RESULTS.singular
     with pytest.raises(ValueError, match="prior_box"):
         gp.fit(K.ExpQuad(), X, Y, key=jr.key(0), prior_box=(1.0, 0.1))
     with pytest.raises(ValueError, match="num_restarts"):

@@ -22,15 +22,15 @@ N = 15
 NOISE = 1e-8
 
 M = 40
-stress_ad = jax.jit(lambda C, g: mech.transverse_stress(MAT, C, g))
-stress_cf = jax.jit(lambda C, g: mech.transverse_stress_closed_form(MAT, C, g))
-extract = jax.jit(mech.extract_transverse_coefficients)
+stress_ad = jax.jit(lambda C, g: mech.transverse_pk2_stress(MAT, C, g))
+stress_cf = jax.jit(lambda C, g: mech.transverse_pk2_stress_closed_form(MAT, C, g))
+extract = jax.jit(mech.transverse_extract_coefficients)
 invariants = jax.jit(mech.transverse_invariants)
 basis = jax.jit(mech.transverse_tensor_basis)
 expand = jax.jit(mech.transverse_expand)
 # batched versions, compiled once per shape and shared by the tests below
-stresses = jax.jit(jax.vmap(lambda C, g: mech.transverse_stress(MAT, C, g)))
-extracts = jax.jit(jax.vmap(mech.extract_transverse_coefficients))
+stresses = jax.jit(jax.vmap(lambda C, g: mech.transverse_pk2_stress(MAT, C, g)))
+extracts = jax.jit(jax.vmap(mech.transverse_extract_coefficients))
 expands = jax.jit(jax.vmap(mech.transverse_expand))
 predict = eqx.filter_jit(lambda model, Cs, gs: jax.vmap(model)(Cs, gs))
 rmse = eqx.filter_jit(mech.transverse_stress_rmse)
@@ -67,15 +67,15 @@ def test_set():
 
 @pytest.fixture(scope="module")
 def trained_model(data):
-    return mech.fit_transverse_tbgp(*data, key=jr.key(1), num_restarts=2, noise=NOISE)
+    return mech.fit_transverse_tbgp(*data, key=jr.key(1), num_restarts=2, noise=NOISE).value
 
 
 @pytest.fixture(scope="module")
 def fixed_models(data):
-    # fixed hyperparameters (key=None): conditioning only, a well-conditioned posterior
+    # fixed hyperparameters (fit_hyperparameters=False): conditioning only, a well-conditioned posterior
     k = kernels.SquaredExponential(1.0, 1.0)
-    tb = mech.fit_transverse_tbgp(*data, key=None, kernel=k, noise=NOISE)
-    return tb, mech.fit_transverse_component_gp(*data, key=None, kernel=k, noise=NOISE)
+    tb = mech.fit_transverse_tbgp(*data, fit_hyperparameters=False, kernel=k, noise=NOISE).value
+    return tb, mech.fit_transverse_component_gp(*data, fit_hyperparameters=False, kernel=k, noise=NOISE).value
 
 
 @eqx.filter_jit
@@ -210,11 +210,11 @@ def test_material_reference_state_and_isotropic_limit():
     C = mech.sample_finger_tensor(key=jr.key(4), low=0.8, high=1.6)
     lam, Q = jnp.linalg.eigh(C)
     U = (Q * jnp.sqrt(lam)[None, :]) @ Q.T
-    sigma = U @ eqx.filter_jit(mech.transverse_stress)(iso, C, g) @ U / jnp.sqrt(jnp.linalg.det(C))
-    np.testing.assert_allclose(sigma, jax.jit(mech.stress, static_argnums=0)(mech.MooneyRivlin(), C), rtol=1e-10, atol=1e-12)
+    sigma = U @ eqx.filter_jit(mech.transverse_pk2_stress)(iso, C, g) @ U / jnp.sqrt(jnp.linalg.det(C))
+    np.testing.assert_allclose(sigma, jax.jit(mech.cauchy_stress, static_argnums=0)(mech.MooneyRivlin(), C), rtol=1e-10, atol=1e-12)
     # the fibre term adds tension along g under fibre stretch
     Cf = jnp.eye(3) + 0.3 * jnp.outer(g, g)
-    dS = stress_ad(Cf, g) - eqx.filter_jit(mech.transverse_stress)(iso, Cf, g)
+    dS = stress_ad(Cf, g) - eqx.filter_jit(mech.transverse_pk2_stress)(iso, Cf, g)
     assert float(g @ dS @ g) > 0
 
 
@@ -273,13 +273,13 @@ def test_jit_vmap_grad(fixed_models, data):
 def test_bad_input(data):
     Cs, gs, S = data
     # same kernel/noise as `fixed_models`: the run-time checks reuse its compiled fit
-    fit = functools.partial(mech.fit_transverse_tbgp, key=None, kernel=kernels.SquaredExponential(1.0, 1.0), noise=NOISE)
+    fit = functools.partial(mech.fit_transverse_tbgp, fit_hyperparameters=False, kernel=kernels.SquaredExponential(1.0, 1.0), noise=NOISE)
     with pytest.raises(ValueError, match="Ss"):
         fit(Cs, gs, S[:-1])
     with pytest.raises(ValueError, match="gs"):
         fit(Cs, gs[:, :2], S)
     with pytest.raises(ValueError, match="Cs"):
-        mech.fit_transverse_component_gp(Cs[0], gs, S, key=None)
+        mech.fit_transverse_component_gp(Cs[0], gs, S, fit_hyperparameters=False)
     with pytest.raises(ValueError, match="`g`"):
         mech.transverse_invariants(Cs[0], jnp.ones(2))
     with pytest.raises(ValueError, match="`C`"):
@@ -306,7 +306,7 @@ def test_bad_input(data):
 
 def test_float32_smoke(data):
     Cs, gs, S = (a[:8].astype(jnp.float32) for a in data)
-    tb = mech.fit_transverse_tbgp(Cs, gs, S, key=None, kernel=kernels.SquaredExponential(1.0, 1.0), noise=1e-4)
+    tb = mech.fit_transverse_tbgp(Cs, gs, S, fit_hyperparameters=False, kernel=kernels.SquaredExponential(1.0, 1.0), noise=1e-4).value
     pred, var = tb(Cs[0], gs[0])
     assert pred.dtype == jnp.float32 and np.all(np.isfinite(pred))
     np.testing.assert_allclose(pred, S[0], atol=5e-2)
@@ -321,7 +321,7 @@ def test_sampler_and_rmse_trials(key, data, fixed_models):
     assert abs(float(jnp.mean(gs[:, 2] ** 2)) - 1 / 3) < 0.15  # E[g_z^2] = 1/3 on the sphere
     S = stresses(Cs, gs)
     k = kernels.SquaredExponential(1.0, 1.0)
-    fit = lambda C, g, S_, **kw: mech.fit_transverse_tbgp(C, g, S_, key=None, kernel=k, noise=NOISE)
+    fit = lambda C, g, S_, **kw: mech.fit_transverse_tbgp(C, g, S_, fit_hyperparameters=False, kernel=k, noise=NOISE)
     Ctr, gtr, Str = (jnp.stack([a, a]) for a in data)  # two identical trials of the fixture data
     r = mech.transverse_stress_rmse_trials(fit, Ctr, gtr, Str, Cs, gs, S, key=key)
     want = rmse(fixed_models[0], Cs, gs, S)
