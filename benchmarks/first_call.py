@@ -69,7 +69,7 @@ def _finger_data(i, n=20):
     from jaxsci import mechanics as mech
 
     Bs = mech.sample_finger_tensors(n, key=jr.key(100 + i), low=1.0, high=1.5)
-    S = jax.vmap(lambda B: mech.stress(mech.MooneyRivlin(), B))(Bs)
+    S = jax.vmap(lambda B: mech.cauchy_stress(mech.MooneyRivlin(), B))(Bs)
     return Bs, S
 
 
