@@ -41,13 +41,13 @@ def powers(lam: Complex[Array, " r"], t: Float[Array, "..."]) -> Complex[Array, 
 class DMD(eqx.Module):
     r"""A fitted (exact) DMD model $x_t \approx \sum_j \Phi_j \lambda_j^{t} b_j$.
 
-    Attributes:
-        eigenvalues: $\lambda_j$, shape `(r,)`, complex (discrete time, one step = `dt`).
-        modes: exact DMD modes $\Phi = Y V \Sigma^{-1} W$, shape `(n, r)`, complex.
-        amplitudes: $b = \Phi^+ x_0$ for the first snapshot, shape `(r,)`.
-        singular_values: the (kept) singular values of $X$, shape `(r,)`; truncated ones are 0.
-        reduced_operator: $\tilde A = U^* Y V \Sigma^{-1}$, shape `(r, r)`.
-        dt: time between snapshots (scalar array).
+    **Attributes:**
+    - `eigenvalues`: $\lambda_j$, shape `(r,)`, complex (discrete time, one step = `dt`).
+    - `modes`: exact DMD modes $\Phi = Y V \Sigma^{-1} W$, shape `(n, r)`, complex.
+    - `amplitudes`: $b = \Phi^+ x_0$ for the first snapshot, shape `(r,)`.
+    - `singular_values`: the (kept) singular values of $X$, shape `(r,)`; truncated ones are 0.
+    - `reduced_operator`: $\tilde A = U^* Y V \Sigma^{-1}$, shape `(r, r)`.
+    - `dt`: time between snapshots (scalar array).
     """
 
     eigenvalues: Complex[Array, " r"]
@@ -135,15 +135,15 @@ def dmd_from_pairs(
     $$X = U\Sigma V^*,\quad \tilde A = U^* Y V \Sigma^{-1},\quad \tilde A W = W\Lambda,\quad
     \Phi = Y V \Sigma^{-1} W,\quad b = \Phi^+ x_0.$$
 
-    Arguments:
-        x, y: `(n, m)` matrices whose columns are states and their images one step later.
-        rank: keep the `rank` leading singular values (static; default `min(n, m)`).
-        rtol: additionally drop singular values below `rtol * sigma_max` (jit-friendly: they
-            are zeroed, which turns the matching eigenvalues into exact zeros). Default: drop
-            below `eps * max(n, m) * sigma_max`.
-        dt: time between snapshots (used by `continuous_eigenvalues`).
+    **Arguments:**
+    - `x`, `y`: `(n, m)` matrices whose columns are states and their images one step later.
+    - `rank`: keep the `rank` leading singular values (static; default `min(n, m)`).
+    - `rtol`: additionally drop singular values below `rtol * sigma_max` (jit-friendly: they
+      are zeroed, which turns the matching eigenvalues into exact zeros). Default: drop
+      below `eps * max(n, m) * sigma_max`.
+    - `dt`: time between snapshots (used by `continuous_eigenvalues`).
 
-    Returns: a `DMD`. Eigen-decomposition uses `jnp.linalg.eig` (CPU only in JAX).
+    **Returns:** a `DMD`. Eigen-decomposition uses `jnp.linalg.eig` (CPU only in JAX).
     """
     x = _check_matrix(x, "x")
     y = _check_matrix(y, "y")

@@ -34,11 +34,11 @@ def hankel_matrix(snapshots: Float[Array, "n m"], delays: int) -> Float[Array, "
 class HankelDMD(eqx.Module):
     r"""Exact DMD of the delay-embedded snapshots.
 
-    Attributes:
-        dmd: the `DMD` of the Hankel matrix (eigenvalues are those of the delay system).
-        last: the last `delays` snapshots, time first, `(delays, n)`: the state from which
-            `forecast(model.last, steps)` continues the data.
-        delays: $q$ (static).
+    **Attributes:**
+    - `dmd`: the `DMD` of the Hankel matrix (eigenvalues are those of the delay system).
+    - `last`: the last `delays` snapshots, time first, `(delays, n)`: the state from which
+      `forecast(model.last, steps)` continues the data.
+    - `delays`: $q$ (static).
     """
 
     dmd: DMD

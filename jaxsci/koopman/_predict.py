@@ -28,14 +28,14 @@ class WeightKoopman(eqx.Module):
     r"""DMD models of the weight evolution, one per layer block (`per_neuron=False`) or one per
     neuron (`per_neuron=True`: each block's DMD has a leading `(out,)` batch axis).
 
-    Attributes:
-        models: list of `DMD`, one per block of `jaxsci.train.per_neuron(params)`.
-        per_neuron: static flag.
-        affine: static flag; if set each block vector is augmented with a constant 1, so the
-            model is affine, $w_{t+1} \approx A w_t + c$, and the fixed point $w^*$ is carried by
-            an exact unit eigenvalue.
-        every: optimizer steps between snapshots (static), so `forecast(params, s)` moves
-            `s * every` optimizer steps ahead.
+    **Attributes:**
+    - `models`: list of `DMD`, one per block of `jaxsci.train.per_neuron(params)`.
+    - `per_neuron`: static flag.
+    - `affine`: static flag; if set each block vector is augmented with a constant 1, so the
+      model is affine, $w_{t+1} \approx A w_t + c$, and the fixed point $w^*$ is carried by
+      an exact unit eigenvalue.
+    - `every`: optimizer steps between snapshots (static), so `forecast(params, s)` moves
+      `s * every` optimizer steps ahead.
 
     The state is a parameter pytree: `forecast(params, steps)` follows the one Koopman
     signature `forecast(x0, steps)` (time first: a leading `steps.shape` on every array
@@ -102,17 +102,17 @@ def fit_weight_koopman(
     training": one Koopman operator per layer, or per neuron acting on its incoming weights and
     bias).
 
-    Arguments:
-        snapshots: the parameter pytree with a leading snapshot axis `s` on every array leaf
-            (e.g. `Trajectory.params`).
-        rank: DMD rank (clipped per block to `min(n, s - 1)`); default: full.
-        rtol: relative singular-value cut-off (see `dmd`).
-        per_neuron: one DMD per neuron instead of per layer.
-        every: optimizer steps between snapshots (recorded for `forecast`).
-        affine: augment every block (every neuron row) with a constant 1 (default), so the
-            unit-eigenvalue mode, and hence the fixed point, is exact.
-        stabilize: project the eigenvalues onto the unit disc (`stabilized`): spurious
-            growing modes fitted from a short window then cannot blow up long forecasts.
+    **Arguments:**
+    - `snapshots`: the parameter pytree with a leading snapshot axis `s` on every array leaf
+      (e.g. `Trajectory.params`).
+    - `rank`: DMD rank (clipped per block to `min(n, s - 1)`); default: full.
+    - `rtol`: relative singular-value cut-off (see `dmd`).
+    - `per_neuron`: one DMD per neuron instead of per layer.
+    - `every`: optimizer steps between snapshots (recorded for `forecast`).
+    - `affine`: augment every block (every neuron row) with a constant 1 (default), so the
+      unit-eigenvalue mode, and hence the fixed point, is exact.
+    - `stabilize`: project the eigenvalues onto the unit disc (`stabilized`): spurious
+      growing modes fitted from a short window then cannot blow up long forecasts.
     """
     mats = eqx.filter_vmap(_neuron_blocks)(snapshots)  # list of (s, out, in1)
     s = mats[0].shape[0]
@@ -160,16 +160,16 @@ def predict_loss_observable(
     r"""Extrapolate the loss series with Hankel DMD of $\log L$ (or $L$ if `log=False`):
     $U L = L \circ T$ (seed 003, Eq. after (2); Dogra 2020, Sec. III).
 
-    Arguments:
-        losses: recorded $L$ at equally spaced snapshots, `(s,)`.
-        steps: how many snapshot intervals after the last one to predict, `(t,)`.
-        delays: delay-embedding depth (default `s // 2`).
-        rank: DMD rank (default: all delays).
-        log: model $\log L$ (default) or $L$ itself.
-        stabilize: clip the eigenvalues to the unit disc (`stabilized`): the forecast then
-            levels off instead of extrapolating a growing/linear trend (conservative).
+    **Arguments:**
+    - `losses`: recorded $L$ at equally spaced snapshots, `(s,)`.
+    - `steps`: how many snapshot intervals after the last one to predict, `(t,)`.
+    - `delays`: delay-embedding depth (default `s // 2`).
+    - `rank`: DMD rank (default: all delays).
+    - `log`: model $\log L$ (default) or $L$ itself.
+    - `stabilize`: clip the eigenvalues to the unit disc (`stabilized`): the forecast then
+      levels off instead of extrapolating a growing/linear trend (conservative).
 
-    Returns: predicted $L$ at the requested times.
+    **Returns:** predicted $L$ at the requested times.
     """
     losses = jnp.asarray(losses)
     if losses.ndim != 1:
