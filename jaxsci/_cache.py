@@ -1,7 +1,7 @@
 r"""Opt-in persistent compilation cache (DESIGN rule 14: time to first result).
 
-XLA compilation dominates the first call of most jaxsci entry points (e.g. 4.2 s of the
-5.1 s first `gp.fit` at n = 50, 20 restarts, on a 2-core CPU with jax 0.12). JAX can keep
+XLA compilation dominates the first call of most jaxsci entry points (figures in
+docs/benchmarks.md, "Time to first result"). JAX can keep
 compiled programs on disk and reuse them in later processes; jaxsci never switches this on
 by being imported (it changes global JAX configuration and writes files), so users call
 `enable_compilation_cache` once, before their first jitted call.

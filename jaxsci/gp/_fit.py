@@ -308,10 +308,9 @@ def _fit_batched(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_
 
 def _compact_tail(num_problems: int, batch_size: int, n: int) -> bool:
     """Whether the pool compacts its tail into fewer slots (a second compiled copy of the
-    loop body, ~0.9 s of XLA compile at n = 50 on a 2-core CPU). It pays when the run is
-    long (a queue of starts behind the slots) or each evaluation is costly (n >= 100); a
-    single `fit` of 20 starts at n = 50 ran 6 ms (15 %) slower without it and compiled
-    1 s faster."""
+    loop body, so more XLA compile). It pays when the run is long (a queue of starts behind
+    the slots) or each evaluation is costly (n >= 100); for a single `fit` of 20 starts at
+    n = 50 the extra compile costs more than the compaction saves."""
     return num_problems > batch_size or n >= 100
 
 
@@ -319,7 +318,7 @@ def default_batch_size(num_problems: int, n: int) -> int:
     r"""Default pool size: `min(num_problems, 128 (50 / n)^2)`, at least 2.
 
     Small GPs are overhead-bound, so many evaluations per iteration pay off (128 slots of
-    n = 50 is the measured sweet spot on a 2-core CPU: larger batches fall out of cache).
+    n = 50 is the sweet spot on a small CPU: larger batches fall out of cache).
     Large GPs are bound by their O(n^3) Cholesky work, which batching does not speed up,
     while every slot holding a finished start wastes that work: few slots, refilled."""
     return max(1, min(num_problems, max(2, int(DEFAULT_POOL * (50.0 / n) ** 2))))

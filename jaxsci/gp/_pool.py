@@ -43,10 +43,7 @@ def _two_loop(g, S, Y, rho):
 def _phase_sizes(num_problems: int, batch_size: int, compact: bool = True) -> tuple[int, ...]:
     """Slot counts of the pool's phases: `batch_size`, then (if `compact`) 8x fewer (at
     least 2) for the tail. At most two phases: each phase is another compiled copy of the
-    loop body, and XLA's compile time grows faster than linearly with their number
-    (measured: 1 phase 12 s, 2 phases 16-22 s, 3 phases 38 s for one small `fit`, on a
-    loaded 2-core machine with jaxlib 0.10; jax 0.12, quiet: 1.8 s vs 2.7 s of compile for
-    `fit` at n = 50, R = 20)."""
+    loop body, and XLA's compile time grows faster than linearly with their number."""
     first = min(batch_size, num_problems)
     return (first,) if (first <= 4 or not compact) else (first, max(first // 8, 2))
 
