@@ -8,10 +8,6 @@ from ._partition import (
     RBFPartition as RBFPartition,
     ResNetPartition as ResNetPartition,
 )
-from ._polynomial import (
-    LegendreSpace as LegendreSpace,
-    legendre as legendre,
-    total_degree_indices as total_degree_indices,
-)
+from ._polynomial import LegendreSpace as LegendreSpace
 from ._pounet import POUNet as POUNet
 from ._resnet import ResNet as ResNet
