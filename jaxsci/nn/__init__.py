@@ -2,7 +2,12 @@
 polynomial spaces and POUnets."""
 
 from ._base import AbstractAdaptiveBasisNet as AbstractAdaptiveBasisNet
-from ._mlp import AbstractLayeredNet as AbstractLayeredNet, MLP as MLP
+from ._mlp import (
+    AbstractLayeredNet as AbstractLayeredNet,
+    LayerView as LayerView,
+    layer_view as layer_view,
+    MLP as MLP,
+)
 from ._partition import (
     AbstractPartition as AbstractPartition,
     RBFPartition as RBFPartition,

@@ -42,6 +42,7 @@ from ._poisson_boltzmann import (
 )
 from ._problems import (
     AbstractPDEProblem as AbstractPDEProblem,
+    AbstractSpaceTime1DProblem as AbstractSpaceTime1DProblem,
     LinearAdvection as LinearAdvection,
     RiemannProblem as RiemannProblem,
     ViscousBurgers as ViscousBurgers,
