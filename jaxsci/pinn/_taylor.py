@@ -57,9 +57,9 @@ def _activation_derivs(act, z, order: int = 2):
     return tuple(o.reshape(z.shape) for o in out)
 
 
-def _plain_layers(model) -> tuple[eqx.nn.Linear, ...] | None:
-    """All layers (hidden and head) of a plain MLP with 2 inputs, a scalar output and an
-    identity final activation, or `None` if `model` is not one."""
+def _plain_layers(model, in_size: int | None = 2) -> tuple[eqx.nn.Linear, ...] | None:
+    """All layers (hidden and head) of a plain MLP with `in_size` inputs (`None`: any int),
+    a scalar output and an identity final activation, or `None` if `model` is not one."""
     try:
         view = layer_view(model)
     except TypeError:
@@ -67,7 +67,10 @@ def _plain_layers(model) -> tuple[eqx.nn.Linear, ...] | None:
     if view.residual or view.final_activation is not None or not callable(view.activation):
         return None
     layers = (*view.hidden, view.head)
-    if layers[0].in_features != 2 or view.head.out_features not in ("scalar", 1):
+    n_in = layers[0].in_features
+    if not isinstance(n_in, int) or (in_size is not None and n_in != in_size):
+        return None
+    if view.head.out_features not in ("scalar", 1):
         return None
     return layers
 
@@ -229,3 +232,62 @@ def batch_derivatives_1d(
     if _is_plain_mlp(model):
         return mlp_derivatives_1d(model, points)
     return jax.vmap(lambda p: derivatives_1d(model, p))(points)
+
+
+def taylor_derivatives(
+    model: Any, points: Float[Array, "n d"]
+) -> tuple[Float[Array, " n"], Float[Array, "n d"], Float[Array, "n d"]]:
+    r"""$u$, the gradient $\partial_j u$ and the pure second derivatives
+    $\partial_j^2 u$ ($j = 1..d$) at a batch of points, by the Taylor-mode forward pass of
+    the module docstring with one first- and one second-derivative stream per input
+    direction (for any PDE whose residual needs only these, e.g. a Laplacian
+    $\sum_j \partial_j^2 u$, an advection term or $u_t$ as one coordinate).
+
+    **Arguments:**
+
+    - `model`: a plain MLP (`jaxsci.nn.MLP` or `eqx.nn.MLP`) with any integer input size
+      $d$, scalar output and identity final activation (read through
+      `jaxsci.nn.layer_view`).
+    - `points`: `(n, d)`.
+
+    **Returns:** `(u, grad, second)` of shapes `(n,)`, `(n, d)`, `(n, d)`; equal to
+    `jax.jacfwd` / the diagonal of `jax.hessian` of the model to float rounding.
+    Differentiable in both modes; `jit` and `vmap` apply. Raises `TypeError` for any other
+    model (use `jax.hessian` / `jaxsci.pinn.laplacian` pointwise there).
+    """
+    layers = _plain_layers(model, in_size=None)
+    if layers is None:
+        raise TypeError(
+            "`taylor_derivatives` needs a plain MLP (`jaxsci.nn.MLP` or `eqx.nn.MLP`) with a "
+            f"scalar output and an identity final activation; got {type(model).__name__}."
+        )
+    d = layers[0].in_features
+    if not hasattr(points, "ndim") or points.ndim != 2 or points.shape[1] != d:
+        raise ValueError(
+            f"`points` must have shape (n, {d}), got {getattr(points, 'shape', type(points))}."
+        )
+    activation = layer_view(model).activation
+    n = points.shape[0]
+    last = len(layers) - 1
+    h = hj = hjj = None
+    for i, layer in enumerate(layers):
+        w = layer.weight
+        if i == 0:
+            z = w @ points.T  # (width, n)
+            zj = jnp.broadcast_to(w[:, :, None], (*w.shape, n))  # (width, d, n)
+            zjj = None
+        else:
+            z = w @ h
+            zj = jnp.einsum("ok,kdn->odn", w, hj)
+            zjj = jnp.einsum("ok,kdn->odn", w, hjj)
+        if layer.bias is not None:
+            z = z + layer.bias[:, None]
+        if i == last:
+            second = jnp.zeros((n, d), z.dtype) if zjj is None else zjj[0].T
+            return jnp.broadcast_to(z[0], (n,)), zj[0].T, second
+        a, d1, d2 = _activation_derivs(activation, z)
+        h, hj = a, d1[:, None, :] * zj
+        hjj = d2[:, None, :] * zj * zj
+        if zjj is not None:
+            hjj = hjj + d1[:, None, :] * zjj
+    raise AssertionError("unreachable")

@@ -110,3 +110,36 @@ def test_bad_input(key):
                 return 0.0
 
         Bad()
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_taylor_derivatives_any_dimension(key, d):
+    pts = jr.uniform(jr.fold_in(key, 3), (8, d))
+    nets = [
+        jaxsci.nn.MLP(d, 5, 2, activation=jnp.tanh, key=key),
+        eqx.nn.MLP(d, "scalar", 5, 2, activation=jax.nn.softplus, key=key),
+        eqx.nn.MLP(d, "scalar", 5, 0, key=key),  # the head alone: second derivatives 0
+    ]
+    for net in nets:
+        u, g, s = eqx.filter_jit(pinn.taylor_derivatives)(net, pts)
+        f = lambda p: jnp.reshape(net(p), ())  # noqa: E731
+        np.testing.assert_allclose(u, jax.vmap(f)(pts), rtol=1e-12)
+        np.testing.assert_allclose(g, jax.vmap(jax.jacfwd(f))(pts), rtol=1e-10, atol=1e-12)
+        hess = jax.vmap(jax.hessian(f))(pts)
+        np.testing.assert_allclose(s, jnp.diagonal(hess, axis1=1, axis2=2), rtol=1e-10,
+                                   atol=1e-12)
+    # grad of a Laplacian loss equals the one through jax.hessian
+    net = nets[0]
+    lap = lambda m: jnp.sum(jnp.sum(pinn.taylor_derivatives(m, pts)[2], 1) ** 2)  # noqa: E731
+    ref = lambda m: jnp.sum(jax.vmap(lambda p: jnp.trace(jax.hessian(m)(p)))(pts) ** 2)  # noqa: E731
+    for a, b in zip(jax.tree.leaves(eqx.filter_grad(lap)(net)),
+                    jax.tree.leaves(eqx.filter_grad(ref)(net))):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    # vmap over point batches
+    batched = jax.vmap(lambda p: pinn.taylor_derivatives(net, p)[2])(pts.reshape(2, 4, d))
+    np.testing.assert_allclose(batched.reshape(8, d), pinn.taylor_derivatives(net, pts)[2],
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match=rf"\(n, {d}\)"):
+        pinn.taylor_derivatives(net, jnp.zeros((3, d + 1)))
+    with pytest.raises(TypeError, match="plain MLP"):
+        pinn.taylor_derivatives(jaxsci.nn.ResNet(d, 4, 2, key=key), pts)
