@@ -16,6 +16,7 @@ from . import (
     nn as nn,
     optim as optim,
     pinn as pinn,
+    polynomials as polynomials,
     surrogates as surrogates,
     train as train,
 )

@@ -29,10 +29,11 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
+
+from ..init import linear_layers
 
 __all__ = [
     "ACTIVE",
@@ -262,13 +263,9 @@ def sample_ball(key: jax.Array, num: int, d: int, r: float, dtype: Any = float) 
     return jnp.concatenate([eye, -eye, g * rad], axis=0)
 
 
-def _is_linear(x: Any) -> bool:
-    return isinstance(x, eqx.nn.Linear)
-
-
 def hidden_params(model: Any) -> list[LayerParams]:
     """The `(W, b)` of every `eqx.nn.Linear` of `model` but the last (the output layer)."""
-    layers = [x for x in jax.tree_util.tree_leaves(model, is_leaf=_is_linear) if _is_linear(x)]
+    layers = linear_layers(model)
     if len(layers) < 2:
         raise ValueError(f"`model` needs >= 2 eqx.nn.Linear layers, found {len(layers)}.")
     out = []

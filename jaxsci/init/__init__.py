@@ -1,6 +1,12 @@
 """jaxsci.init"""
 
-from ._standard import glorot as glorot, he as he, linear_layers as linear_layers
+from ._standard import (
+    glorot as glorot,
+    he as he,
+    layer_blocks as layer_blocks,
+    linear_layers as linear_layers,
+    replace_layer_blocks as replace_layer_blocks,
+)
 from ._relu import (
     AbstractReLUInit as AbstractReLUInit,
     NormalInit as NormalInit,

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ..nn import MLP, ResNet
+from ..nn import layer_view
 from ._standard import _check_key
 
 __all__ = ["box", "box_layer"]
@@ -114,7 +114,7 @@ def box(
     **Arguments:**
 
     - `model`: a `jaxsci.nn.MLP`, a `jaxsci.nn.ResNet`, or an `eqx.nn.MLP` (its last layer
-      is treated as the head and left unchanged).
+      is treated as the head and left unchanged), read through `jaxsci.nn.layer_view`.
     - `key`: a JAX PRNG key.
     - `box`: `(lo, hi)` bounds of the input domain, scalars or shape `(d,)`.
     - `maximum`, `residual_maximum`: the neuron maxima $M$.
@@ -123,16 +123,11 @@ def box(
     non-decreasing (ReLU, tanh, ...) for the interval propagation to be exact.
     """
     _check_key(key, "key")
-    if isinstance(model, (MLP, ResNet)):
-        layers, activation = model.layers, model.activation
-        residual = isinstance(model, ResNet)
-    elif isinstance(model, eqx.nn.MLP):
-        layers, activation, residual = model.layers[:-1], model.activation, False
-    else:
-        raise TypeError(
-            "`model` must be a jaxsci.nn.MLP, jaxsci.nn.ResNet or eqx.nn.MLP, got "
-            f"{type(model).__name__}. For a single layer use `jaxsci.init.box_layer`."
-        )
+    try:
+        view = layer_view(model)
+    except TypeError as e:
+        raise TypeError(f"{e} For a single layer use `jaxsci.init.box_layer`.") from None
+    layers, activation, residual = view.hidden, view.activation, view.residual
     if len(layers) == 0:
         raise ValueError("`model` has no hidden layer to Box-initialise.")
     if layers[0].bias is None:
@@ -158,9 +153,8 @@ def box(
             lo, hi = s_lo, s_hi
         # Guard against a degenerate (zero-width) coordinate, e.g. a constant activation.
         hi = jnp.maximum(hi, lo + jnp.finfo(dtype).eps)
-    get = (lambda m: m.layers[:-1]) if isinstance(model, eqx.nn.MLP) else (lambda m: m.layers)
     return eqx.tree_at(
-        lambda m: [x for lay in get(m) for x in (lay.weight, lay.bias)],
+        lambda m: [x for lay in layer_view(m).hidden for x in (lay.weight, lay.bias)],
         model,
         [x for wb in new for x in wb],
     )

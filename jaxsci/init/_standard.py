@@ -16,7 +16,7 @@ import jax.random as jr
 import jax.tree_util as jtu
 from jaxtyping import PRNGKeyArray
 
-__all__ = ["glorot", "he", "linear_layers", "replace_linear"]
+__all__ = ["glorot", "he", "layer_blocks", "linear_layers", "replace_layer_blocks", "replace_linear"]
 
 
 def _is_linear(x: Any) -> bool:
@@ -29,6 +29,42 @@ def linear_layers(model: Any) -> list[eqx.nn.Linear]:
     For `jaxsci.nn` networks and `eqx.nn.MLP` this is input-to-output order.
     """
     return [x for x in jtu.tree_leaves(model, is_leaf=_is_linear) if _is_linear(x)]
+
+
+def _is_block(x: Any) -> bool:
+    return _is_linear(x) or eqx.is_inexact_array(x)
+
+
+def layer_blocks(model: Any) -> list[eqx.nn.Linear | jax.Array]:
+    """The layer blocks of `model`: every `eqx.nn.Linear` (as one block) and every other
+    inexact array leaf outside those layers, in pytree-flattening order.
+
+    This is the walker for per-layer / per-neuron treatments that must also cover arrays
+    not held in a `Linear` (e.g. a trainable scale); `linear_layers` is the same walk
+    restricted to the `Linear` blocks.
+
+    **Arguments:** `model` any pytree.
+
+    **Returns:** a list of `eqx.nn.Linear` modules and JAX arrays.
+    """
+    return [x for x in jtu.tree_leaves(model, is_leaf=_is_linear) if _is_block(x)]
+
+
+def replace_layer_blocks(model: Any, blocks: list[eqx.nn.Linear | jax.Array]) -> Any:
+    """Inverse of `layer_blocks`: a copy of `model` with its blocks replaced, in order.
+
+    **Arguments:** `model` any pytree; `blocks` as many entries as `layer_blocks(model)`
+    (each an `eqx.nn.Linear` or array of the matching block, or any pytree to put there,
+    e.g. `None` to drop a block from a filtered tree).
+
+    **Returns:** the new pytree (the input is not modified).
+    """
+    leaves, treedef = jtu.tree_flatten(model, is_leaf=_is_linear)
+    n = sum(map(_is_block, leaves))
+    if len(blocks) != n:
+        raise ValueError(f"`blocks` must have {n} entries (one per layer block), got {len(blocks)}.")
+    it = iter(blocks)
+    return jtu.tree_unflatten(treedef, [next(it) if _is_block(x) else x for x in leaves])
 
 
 def _check_key(key: Any, name: str) -> None:

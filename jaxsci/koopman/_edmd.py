@@ -20,6 +20,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float, Int
 
 from .._misc import as_float_array
+from ..polynomials import total_degree_indices
 from ._dmd import _HI, mm, powers
 
 
@@ -31,17 +32,10 @@ class AbstractDictionary(eqx.Module):
         raise NotImplementedError
 
 
-def _exponents(d: int, degree: int) -> list[tuple[int, ...]]:
-    out: list[tuple[int, ...]] = [()]
-    for _ in range(d):
-        out = [e + (p,) for e in out for p in range(degree + 1)]
-    out = [e for e in out if sum(e) <= degree]
-    return sorted(out, key=lambda e: (sum(e), tuple(-p for p in e)))
-
-
 class Monomials(AbstractDictionary):
-    r"""All monomials $x^\alpha$ with total degree $|\alpha| \le$ `degree`, ordered by degree
-    ($1, x_1, \dots, x_d, x_1^2, x_1x_2, \dots$). Needs the state dimension `d` up front."""
+    r"""All monomials $x^\alpha$ with total degree $|\alpha| \le$ `degree`, in the graded
+    order of `jaxsci.polynomials.total_degree_indices` ($1, x_1, \dots, x_d, x_1^2,
+    x_1x_2, \dots$). Needs the state dimension `d` up front."""
 
     exponents: Int[Array, "k d"]
 
@@ -50,7 +44,7 @@ class Monomials(AbstractDictionary):
             raise ValueError(f"`d` must be a positive int, got {d!r}.")
         if not isinstance(degree, int) or degree < 0:
             raise ValueError(f"`degree` must be a non-negative int, got {degree!r}.")
-        self.exponents = jnp.asarray(_exponents(d, degree), dtype=jnp.int32).reshape(-1, d)
+        self.exponents = jnp.asarray(total_degree_indices(d, degree), dtype=jnp.int32)
 
     def __call__(self, x: Float[Array, " d"]) -> Float[Array, " k"]:
         if x.shape != self.exponents.shape[1:]:
@@ -90,12 +84,12 @@ class FunctionDictionary(AbstractDictionary):
 class EDMD(eqx.Module):
     r"""A fitted EDMD model.
 
-    Attributes:
-        dictionary: the dictionary $\psi$.
-        koopman_matrix: $K = G^+ A$, shape `(k, k)`.
-        eigenvalues: $\lambda_j$, `(k,)` complex.
-        eigenvectors: $\xi_j$ (columns), `(k, k)` complex.
-        state_map: $B$ with $x \approx \psi(x) B$ (least squares on the data), `(k, d)`.
+    **Attributes:**
+    - `dictionary`: the dictionary $\psi$.
+    - `koopman_matrix`: $K = G^+ A$, shape `(k, k)`.
+    - `eigenvalues`: $\lambda_j$, `(k,)` complex.
+    - `eigenvectors`: $\xi_j$ (columns), `(k, k)` complex.
+    - `state_map`: $B$ with $x \approx \psi(x) B$ (least squares on the data), `(k, d)`.
     """
 
     dictionary: AbstractDictionary
@@ -138,13 +132,13 @@ def edmd(
 ) -> EDMD:
     r"""Fit EDMD to state pairs $y_i = T(x_i)$ (rows), Williams et al. 2015, Eqs. (13)-(15).
 
-    Arguments:
-        x, y: `(m, d)` arrays of states and their images (note: rows, unlike `dmd`).
-        dictionary: an `AbstractDictionary` (`Monomials`, `RadialBasis`,
-            `FunctionDictionary`); evaluated pointwise and batched with `vmap`.
-        rcond: relative cut-off for the pseudo-inverse of $G$ (default `eps * k`).
+    **Arguments:**
+    - `x`, `y`: `(m, d)` arrays of states and their images (note: rows, unlike `dmd`).
+    - `dictionary`: an `AbstractDictionary` (`Monomials`, `RadialBasis`,
+      `FunctionDictionary`); evaluated pointwise and batched with `vmap`.
+    - `rcond`: relative cut-off for the pseudo-inverse of $G$ (default `eps * k`).
 
-    Returns: an `EDMD`.
+    **Returns:** an `EDMD`.
     """
     x = as_float_array(x, "x")
     y = as_float_array(y, "y")

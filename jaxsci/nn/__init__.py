@@ -2,16 +2,17 @@
 polynomial spaces and POUnets."""
 
 from ._base import AbstractAdaptiveBasisNet as AbstractAdaptiveBasisNet
-from ._mlp import AbstractLayeredNet as AbstractLayeredNet, MLP as MLP
+from ._mlp import (
+    AbstractLayeredNet as AbstractLayeredNet,
+    LayerView as LayerView,
+    layer_view as layer_view,
+    MLP as MLP,
+)
 from ._partition import (
     AbstractPartition as AbstractPartition,
     RBFPartition as RBFPartition,
     ResNetPartition as ResNetPartition,
 )
-from ._polynomial import (
-    LegendreSpace as LegendreSpace,
-    legendre as legendre,
-    total_degree_indices as total_degree_indices,
-)
+from ._polynomial import LegendreSpace as LegendreSpace
 from ._pounet import POUNet as POUNet
 from ._resnet import ResNet as ResNet

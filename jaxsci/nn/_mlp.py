@@ -1,7 +1,7 @@
 r"""Plain (multilayer-perceptron) adaptive-basis network, Gulian et al. eq. 9."""
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 import equinox as eqx
 import jax
@@ -10,7 +10,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._base import AbstractAdaptiveBasisNet, check_point, make_head
 
-__all__ = ["MLP", "make_hidden_layers", "check_sizes"]
+__all__ = ["MLP", "LayerView", "layer_view", "make_hidden_layers", "check_sizes"]
 
 
 def check_sizes(in_size, width, depth) -> None:
@@ -96,3 +96,62 @@ class MLP(AbstractLayeredNet):
     def basis(self, x: Float[Array, " d"]) -> Float[Array, " w"]:
         r"""$\Phi^\text{plain}(x; \xi^H)$ (eq. 9), shape `(width,)`."""
         return self.hidden_states(x)[-1]
+
+
+class LayerView(NamedTuple):
+    r"""The layers of a feed-forward network, read the same way for every network type
+    `layer_view` accepts: $h_1 = \sigma(T_1 x)$, $h_l = [h_{l-1} +]\ \sigma(T_l h_{l-1})$,
+    output $= \tau(T_\text{head} h_L)$.
+
+    **Fields:**
+
+    - `hidden`: the hidden `eqx.nn.Linear` layers $T_1..T_L$, input to output.
+    - `head`: the last `eqx.nn.Linear` $T_\text{head}$ (no activation after it but $\tau$).
+    - `activation`: $\sigma$.
+    - `residual`: `True` for a `ResNet` (layers $2..L$ are $h + \sigma(T h)$).
+    - `final_activation`: $\tau$, or `None` for the identity.
+    """
+
+    hidden: tuple[eqx.nn.Linear, ...]
+    head: eqx.nn.Linear
+    activation: Callable[[Array], Array]
+    residual: bool
+    final_activation: Callable[[Array], Array] | None
+
+
+def _identity_final(fn) -> bool:
+    sentinel = object()
+    try:
+        return fn(sentinel) is sentinel
+    except Exception:
+        return False
+
+
+def layer_view(model: Any) -> LayerView:
+    """The one accessor for the layers of a feed-forward network: `jaxsci.nn.MLP` and
+    `jaxsci.nn.ResNet` (hidden `layers`, bias-free `head`) and `eqx.nn.MLP` (its last layer
+    is the head). Every function of jaxsci that takes "an MLP" (`jaxsci.init.box`, the
+    Taylor-mode path of `jaxsci.pinn`) reads the network through it, so all three work.
+
+    It only reads the attributes, so it can also be used inside `eqx.tree_at` as
+    `lambda m: layer_view(m).hidden` (also on an `eqx.filter`-ed copy of the model).
+
+    **Arguments:** `model` a `jaxsci.nn.MLP`, `jaxsci.nn.ResNet` or `eqx.nn.MLP`.
+
+    **Returns:** a `LayerView`. Raises `TypeError` for any other model.
+    """
+    from ._resnet import ResNet
+
+    if isinstance(model, (MLP, ResNet)):
+        return LayerView(
+            tuple(model.layers), model.head, model.activation, isinstance(model, ResNet), None
+        )
+    if isinstance(model, eqx.nn.MLP):
+        final = None if _identity_final(model.final_activation) else model.final_activation
+        return LayerView(
+            tuple(model.layers[:-1]), model.layers[-1], model.activation, False, final
+        )
+    raise TypeError(
+        "`model` must be a jaxsci.nn.MLP, jaxsci.nn.ResNet or eqx.nn.MLP, got "
+        f"{type(model).__name__}."
+    )

@@ -1,39 +1,22 @@
 r"""Polynomial spaces $\pi_m(\mathbb{R}^d)$ of total degree $m$ in a Legendre basis."""
 
-import itertools
-
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from ..polynomials import legendre_product, total_degree_indices
 from ._base import check_point
 
-__all__ = ["LegendreSpace", "legendre", "total_degree_indices"]
-
-
-def total_degree_indices(in_size: int, degree: int) -> tuple[tuple[int, ...], ...]:
-    r"""All multi-indices $\beta \in \mathbb{N}^d$ with $|\beta| \le m$, graded order."""
-    idx = [b for b in itertools.product(range(degree + 1), repeat=in_size) if sum(b) <= degree]
-    return tuple(sorted(idx, key=lambda b: (sum(b), tuple(-v for v in b))))
-
-
-def legendre(t: Float[Array, "..."], degree: int) -> Float[Array, "... m+1"]:
-    r"""Legendre polynomials $P_0(t), \dots, P_m(t)$ by the three-term recurrence
-    $(n+1) P_{n+1} = (2n+1)\, t P_n - n P_{n-1}$ (orthogonal on $[-1, 1]$)."""
-    out = [jnp.ones_like(t)]
-    if degree >= 1:
-        out.append(t)
-    for n in range(1, degree):
-        out.append(((2 * n + 1) * t * out[n] - n * out[n - 1]) / (n + 1))
-    return jnp.stack(out, axis=-1)
+__all__ = ["LegendreSpace"]
 
 
 class LegendreSpace(eqx.Module):
     r"""Basis $\{P_\beta\}_{|\beta| \le m}$ of $\pi_m(\mathbb{R}^d)$ (eq. 16, $V$):
     $$P_\beta(x) = \prod_{j=1}^d P_{\beta_j}(t_j), \qquad
     t = 2\frac{x - \text{lo}}{\text{hi} - \text{lo}} - 1,$$
-    tensor-product Legendre polynomials on the box `[lo, hi]`, well conditioned there.
+    tensor-product Legendre polynomials on the box `[lo, hi]`, well conditioned there, in
+    the graded order of `jaxsci.polynomials.total_degree_indices`.
     $\dim V = \binom{m + d}{d}$.
 
     **Arguments:** `in_size` $d$, `degree` $m \ge 0$, `box=(lo, hi)` (scalars or `(d,)`).
@@ -61,7 +44,7 @@ class LegendreSpace(eqx.Module):
             raise ValueError(f"`box` must have hi > lo in every coordinate, got {box!r}.")
         self.in_size = in_size
         self.degree = degree
-        self.indices = total_degree_indices(in_size, degree)
+        self.indices = tuple(map(tuple, total_degree_indices(in_size, degree).tolist()))
 
     @property
     def dim(self) -> int:
@@ -73,6 +56,4 @@ class LegendreSpace(eqx.Module):
         check_point(x, self.in_size)
         lo, hi = jnp.asarray(self.lo, x.dtype), jnp.asarray(self.hi, x.dtype)
         t = 2.0 * (x - lo) / (hi - lo) - 1.0
-        table = legendre(t, self.degree)  # (d, m+1)
-        idx = np.asarray(self.indices)  # (dim, d)
-        return jnp.prod(table[np.arange(self.in_size)[None, :], idx], axis=1)
+        return legendre_product(t, np.asarray(self.indices, np.int32), degree=self.degree)

@@ -42,6 +42,7 @@ from ._poisson_boltzmann import (
 )
 from ._problems import (
     AbstractPDEProblem as AbstractPDEProblem,
+    AbstractSpaceTime1DProblem as AbstractSpaceTime1DProblem,
     LinearAdvection as LinearAdvection,
     RiemannProblem as RiemannProblem,
     ViscousBurgers as ViscousBurgers,
@@ -49,6 +50,7 @@ from ._problems import (
 from ._taylor import (
     batch_derivatives_1d as batch_derivatives_1d,
     mlp_derivatives_1d as mlp_derivatives_1d,
+    taylor_derivatives as taylor_derivatives,
 )
 from ._riemann import RiemannSolution as RiemannSolution, welge_tangent as welge_tangent
 from ._sampling import (

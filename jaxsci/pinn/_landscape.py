@@ -21,10 +21,7 @@ import jax.tree_util as jtu
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._misc import safe_norm
-
-
-def _is_linear(x):
-    return isinstance(x, eqx.nn.Linear)
+from ..init import layer_blocks, replace_layer_blocks
 
 
 def _normalise(d, p):
@@ -37,11 +34,11 @@ def filter_normalized_direction(
     r"""A random direction with the structure of `model` (inexact arrays only; other leaves
     `None`), filter-normalised as described in the module docstring."""
     params = eqx.filter(model, eqx.is_inexact_array)
-    leaves, treedef = jtu.tree_flatten(params, is_leaf=_is_linear)
-    keys = jr.split(key, max(len(leaves), 1))
+    blocks = layer_blocks(params)
+    keys = jr.split(key, max(len(blocks), 1))
     out = []
-    for k, leaf in zip(keys, leaves):
-        if _is_linear(leaf):
+    for k, leaf in zip(keys, blocks):
+        if isinstance(leaf, eqx.nn.Linear):
             kw, kb = jr.split(k)
             w = leaf.weight
             dw = jr.normal(kw, w.shape, w.dtype)
@@ -53,11 +50,9 @@ def filter_normalized_direction(
                 db = jnp.zeros_like(b) if ignore_bias else _normalise(jr.normal(kb, b.shape, b.dtype), b)
                 new = eqx.tree_at(lambda lin: lin.bias, new, db)
             out.append(new)
-        elif eqx.is_inexact_array(leaf):
-            out.append(_normalise(jr.normal(k, leaf.shape, leaf.dtype), leaf))
         else:
-            out.append(leaf)
-    return jtu.tree_unflatten(treedef, out)
+            out.append(_normalise(jr.normal(k, leaf.shape, leaf.dtype), leaf))
+    return replace_layer_blocks(params, out)
 
 
 def loss_surface(

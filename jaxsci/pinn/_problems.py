@@ -50,8 +50,9 @@ class AbstractPDEProblem(eqx.Module):
         """`n` points of constraint set `name`."""
 
     def residuals(self, model: Callable, points: Float[Array, "n d"]) -> Float[Array, " n"]:
-        """Residual at a batch of points (default: `vmap` of `residual`; 1-D evolution
-        problems use the Taylor-mode MLP path of `batch_derivatives_1d` when they can)."""
+        """Residual at a batch of points (default: `vmap` of `residual`;
+        `AbstractSpaceTime1DProblem`s use the Taylor-mode MLP path of
+        `batch_derivatives_1d` when they can)."""
         return jax.vmap(lambda x: self.residual(model, x))(points)
 
     def residual_mse(
@@ -62,8 +63,9 @@ class AbstractPDEProblem(eqx.Module):
 
         With an int `chunk_size` (default 512) the points are processed that many at a time
         and the gradient is accumulated chunk by chunk inside a `jax.custom_vjp`
-        (`jaxsci.pinn._chunked`: cache-sized working set; for 1-D space-time problems on a
-        plain `eqx.nn.MLP` the chunk gradient is the hand-written Taylor-mode reverse pass).
+        (`jaxsci.pinn._chunked`: cache-sized working set; for an
+        `AbstractSpaceTime1DProblem` on a plain MLP the chunk gradient is the hand-written
+        Taylor-mode reverse pass).
         Reverse mode and `vmap` only; `chunk_size=None` gives the plain expression
         `mean(residuals(model, points) ** 2)`, differentiable in every mode (use it for
         Hessians / forward mode). Both agree to float rounding.
@@ -88,13 +90,35 @@ class AbstractPDEProblem(eqx.Module):
         )
 
 
-class _SpaceTime1D(AbstractPDEProblem):
-    """Shared initial ("ic": t = t0) / left-boundary ("bc": x = x0) sampling, and the
-    residual as a function of $(u, u_x, u_{xx}, u_t)$ so that it can be evaluated pointwise
-    or from batched Taylor-mode derivatives."""
+class AbstractSpaceTime1DProblem(AbstractPDEProblem):
+    r"""A PDE in one space dimension and time whose residual depends on the model only
+    through $(u, u_x, u_{xx}, u_t)$ at $(x, t)$: the way for a user problem to opt in to the
+    Taylor-mode fast path.
+
+    A subclass implements `residual_from_derivatives(u, ux, uxx, ut, x)` (elementwise, for
+    arrays of points `x` of shape `(..., 2)`), `domain`, and `constraint_value(name, x)`
+    for the constraint sets `"ic"` ($t = t_0$) and `"bc"` ($x = x_0$), which are sampled on
+    those faces of `domain` (override `constraint_names` / `sample_constraint` for others).
+    It then gets
+
+    - `residual(model, x)` at one point (nested `jvp`, any model);
+    - `residuals(model, points)` by `batch_derivatives_1d`: the Taylor-mode forward pass
+      for a plain MLP (`jaxsci.nn.MLP` or `eqx.nn.MLP`), `vmap` otherwise;
+    - `residual_mse(model, points)` whose chunk gradient is the hand-written Taylor-mode
+      reverse pass for a plain MLP (see `mlp_derivatives_1d`), autodiff otherwise.
+
+    `RiemannProblem`, `LinearAdvection` and `ViscousBurgers` are built this way.
+    """
 
     @abc.abstractmethod
-    def residual_from_derivatives(self, u, ux, uxx, ut, x):
+    def residual_from_derivatives(
+        self,
+        u: Float[Array, "*n"],
+        ux: Float[Array, "*n"],
+        uxx: Float[Array, "*n"],
+        ut: Float[Array, "*n"],
+        x: Float[Array, "*n 2"],
+    ) -> Float[Array, "*n"]:
         """Residual from the derivatives at (arrays of) points `x` (`(..., 2)`)."""
 
     def residual(self, model, x):
@@ -120,7 +144,7 @@ class _SpaceTime1D(AbstractPDEProblem):
         self._unknown(name)
 
 
-class RiemannProblem(_SpaceTime1D):
+class RiemannProblem(AbstractSpaceTime1DProblem):
     r"""Scalar conservation law with Riemann data (Fuks & Tchelepi eqs. 17, 18, 22):
 
     $$u_t + f'(u)\, u_x = \epsilon\, u_{xx}, \quad (x, t) \in [0, 1]^2,\qquad
@@ -174,7 +198,7 @@ def _bump(x):
     return jnp.exp(-(((x - 0.3) / 0.08) ** 2))
 
 
-class LinearAdvection(_SpaceTime1D):
+class LinearAdvection(AbstractSpaceTime1DProblem):
     r"""Linear transport $u_t + a(x)\, u_x = 0$ with $a(x) = a_0 + a_1 x$ on $[0, 1]^2$,
     $u(x, 0) = u_0(x)$, inflow data at $x = 0$ from the exact solution (LSGD paper, seed 001,
     eqs. 14-15: $a = 1$ gives $u = u_0(x - t)$, $a = x$ gives $u = u_0(x e^{-t})$).
@@ -218,7 +242,7 @@ class LinearAdvection(_SpaceTime1D):
         return self.initial(self.foot(x))
 
 
-class ViscousBurgers(_SpaceTime1D):
+class ViscousBurgers(AbstractSpaceTime1DProblem):
     r"""$u_t + u u_x = \nu u_{xx}$ on $[-1, 1] \times [0, 1]$, $u(x, 0) = -\sin(\pi x)$,
     $u(\pm 1, t) = 0$ (Raissi et al. 2019; Fuks & Tchelepi section 4.2.2 compare with
     $\nu = 0.01/\pi$).

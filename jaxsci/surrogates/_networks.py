@@ -13,6 +13,8 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
+from ..init import linear_layers
+
 
 def tanh_network(
     in_size: int, out_size: int, width: int, depth: int, *, key: PRNGKeyArray
@@ -82,8 +84,7 @@ def extend_network(
 
 def first_linear_layer(model: PyTree) -> eqx.nn.Linear:
     """The first `eqx.nn.Linear` in `model` in pytree order (the operator $T_1$)."""
-    is_linear = lambda x: isinstance(x, eqx.nn.Linear)  # noqa: E731
-    layers = [x for x in jax.tree_util.tree_leaves(model, is_leaf=is_linear) if is_linear(x)]
+    layers = linear_layers(model)
     if not layers:
         raise TypeError(f"`model` contains no eqx.nn.Linear layer, got {type(model).__name__}.")
     return layers[0]

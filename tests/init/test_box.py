@@ -137,3 +137,14 @@ def test_box_bad_input(key):
         jaxsci.init.box(model, key=0)
     with pytest.raises(Exception, match="hi > lo"):
         jaxsci.init.box(model, key=key, box=(1.0, 0.0))
+
+
+def test_box_same_numbers_for_jaxsci_and_eqx_mlp(key):
+    # one MLP story: both are read through jaxsci.nn.layer_view
+    theirs = eqx.nn.MLP(2, "scalar", 4, 2, activation=jnp.tanh, key=key)
+    ours = jaxsci.nn.MLP(2, 4, 2, activation=jnp.tanh, key=key)
+    ours = eqx.tree_at(lambda m: m.layers, ours, tuple(theirs.layers[:-1]))
+    a, b = jaxsci.init.box(theirs, key=jr.key(5)), jaxsci.init.box(ours, key=jr.key(5))
+    for la, lb in zip(a.layers[:-1], b.layers):
+        np.testing.assert_array_equal(la.weight, lb.weight)
+        np.testing.assert_array_equal(la.bias, lb.bias)

@@ -88,3 +88,20 @@ def test_bad_input(key):
         jaxsci.init.he({"a": jnp.ones(3)}, key=key)
     with pytest.raises(TypeError, match="PRNG key"):
         jaxsci.init.he(_mlp(key), key=3)
+
+
+def test_layer_blocks_round_trip(key):
+    # Linear layers are one block each; other inexact arrays are blocks of their own
+    model = {"net": _mlp(key, width=3, depth=1), "scale": jnp.ones(2), "n": 4}
+    blocks = jaxsci.init.layer_blocks(model)
+    assert [type(b).__name__ for b in blocks] == ["Linear", "Linear", "ArrayImpl"]
+    assert jaxsci.init.linear_layers(model) == blocks[:2]
+    new = [jax.tree.map(lambda a: 2 * a, b) for b in blocks]
+    out = jaxsci.init.replace_layer_blocks(model, new)
+    np.testing.assert_array_equal(out["net"].layers[1].weight, 2 * model["net"].layers[1].weight)
+    np.testing.assert_array_equal(out["scale"], 2 * model["scale"])
+    assert out["n"] == 4 and out["net"].activation is model["net"].activation
+    params = eqx.filter(model, eqx.is_inexact_array)
+    assert len(jaxsci.init.layer_blocks(params)) == 3
+    with pytest.raises(ValueError, match="3 entries"):
+        jaxsci.init.replace_layer_blocks(model, new[:2])

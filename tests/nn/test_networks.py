@@ -85,3 +85,27 @@ def test_init_surgery_applies(key):
     new = jaxsci.init.he(model, key=jr.key(5))
     assert len(jaxsci.init.linear_layers(new)) == 4  # 3 hidden + head
     np.testing.assert_array_equal(new.layers[2].bias, 0.0)
+
+
+def test_layer_view_reads_every_mlp_the_same_way(key):
+    ours = jaxsci.nn.MLP(2, 4, 3, activation=jnp.tanh, key=key)
+    res = jaxsci.nn.ResNet(2, 4, 3, key=key)
+    theirs = eqx.nn.MLP(2, "scalar", 4, 3, activation=jnp.tanh, key=key)
+    v1, v2, v3 = (jaxsci.nn.layer_view(m) for m in (ours, res, theirs))
+    assert v1.hidden == ours.layers and v1.head is ours.head and not v1.residual
+    assert v2.residual and v2.activation is jax.nn.relu
+    assert v3.hidden == theirs.layers[:-1] and v3.head is theirs.layers[-1]
+    assert v3.activation is jnp.tanh and v1.final_activation is None is v3.final_activation
+    x = jnp.array([0.3, -0.2])
+    for m, v in ((ours, v1), (theirs, v3)):  # the view reproduces the forward pass
+        h = x
+        for lay in v.hidden:
+            h = v.activation(lay(h))
+        np.testing.assert_allclose(v.head(h), m(x), rtol=1e-13)
+    sq = eqx.nn.MLP(2, 1, 4, 1, final_activation=jnp.square, key=key)
+    assert jaxsci.nn.layer_view(sq).final_activation is jnp.square
+    # usable as a `where` of eqx.tree_at, also on a filtered copy
+    params = eqx.filter(theirs, eqx.is_inexact_array)
+    assert len(jaxsci.nn.layer_view(params).hidden) == 3
+    with pytest.raises(TypeError, match="jaxsci.nn.MLP"):
+        jaxsci.nn.layer_view(eqx.nn.Linear(2, 2, key=key))

@@ -16,15 +16,6 @@ import jaxsci
 from jaxsci.nn import LegendreSpace, POUNet, RBFPartition, ResNetPartition
 
 
-def test_legendre_matches_numpy():
-    t = jnp.linspace(-1, 1, 11)
-    table = jaxsci.nn.legendre(t, 5)
-    for n in range(6):
-        coef = np.zeros(n + 1)
-        coef[n] = 1
-        np.testing.assert_allclose(table[:, n], npleg.legval(np.asarray(t), coef), atol=1e-13)
-
-
 @pytest.mark.parametrize("d,m", [(1, 0), (1, 4), (2, 3), (3, 2)])
 def test_space_dimension_and_values(d, m):
     space = LegendreSpace(d, m, box=(-1.0, 1.0))

@@ -1,0 +1,11 @@
+"""jaxsci.polynomials: multi-indices and orthogonal polynomials, shared by `jaxsci.nn`
+(Legendre spaces of POUnets), `jaxsci.surrogates` (polynomial chaos) and `jaxsci.koopman`
+(monomial dictionaries).
+
+One ordering of multi-indices everywhere (`total_degree_indices`): graded by total degree,
+then reverse-lexicographic, so the first coordinate varies slowest:
+$1, x_1, \\dots, x_d, x_1^2, x_1 x_2, \\dots$.
+"""
+
+from ._legendre import legendre as legendre, legendre_product as legendre_product
+from ._multi_index import total_degree_indices as total_degree_indices
