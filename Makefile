@@ -39,7 +39,7 @@ install: $(STAMP)
 # The demo keeps its compiled programs in JAX's persistent cache (jaxsci.enable_compilation_cache;
 # default ~/.cache/jaxsci/xla, or $$JAXSCI_CACHE_DIR): a second `make demo` skips most compiles.
 demo: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m jaxsci.demo --out jaxsci-out
+	MPLBACKEND=Agg $(PY) examples/tour --out jaxsci-out
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest -q -n $(PYTEST_WORKERS) tests

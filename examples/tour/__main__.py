@@ -1,7 +1,7 @@
-"""The main demonstration: `python -m jaxsci.demo [--out DIR] [--only NAME ...]`.
+"""The main demonstration (`make demo`): `python examples/tour [--out DIR] [--only NAME ...]`.
 
 Runs one headline experiment per capability, prints a results table and writes PNG plots
-to `--out` (default `./jaxsci-out/`). Each capability is a module `jaxsci.demo._<name>`
+to `--out` (default `./jaxsci-out/`). Each capability is a module `examples/tour/_<name>.py`
 exposing `TITLE: str` and `run(out: pathlib.Path) -> list[tuple[str, str]]` returning
 (metric, value) rows. The whole demo must stay under 3 minutes on 2 CPU cores.
 """
@@ -27,7 +27,7 @@ CAPABILITIES: list[str] = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jaxsci.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python examples/tour", description=__doc__)
     parser.add_argument("--out", default="jaxsci-out", help="folder for PNG plots")
     parser.add_argument(
         "--only", nargs="*", default=None, choices=CAPABILITIES, help="run only these"
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     table: list[tuple[str, str, str]] = []
     t_all = time.perf_counter()
     for name in names:
-        mod = importlib.import_module(f"jaxsci.demo._{name}")
+        mod = importlib.import_module(f"_{name}")  # this folder is sys.path[0]
         print(f"\n=== {mod.TITLE} ===", flush=True)
         t0 = time.perf_counter()
         rows = mod.run(out)

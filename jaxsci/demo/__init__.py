@@ -1,1 +1,0 @@
-"""`python -m jaxsci.demo`: one headline experiment per capability (see `__main__.py`)."""
