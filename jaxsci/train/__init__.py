@@ -1,9 +1,23 @@
 """jaxsci.train"""
-from ._loop import (  # noqa: E402  (full-batch training loop, issue 5)
+from ._loop import (  # noqa: E402  (one training loop)
     fit as fit,
-    FitResult as FitResult,
     layer_gradient_norms as layer_gradient_norms,
     make_step as make_step,
+)
+from ._trainers import (  # noqa: E402  (trainers of fit)
+    AbstractTrainer as AbstractTrainer,
+    Optax as Optax,
+    Optimistix as Optimistix,
+)
+from ._callbacks import (  # noqa: E402  (callbacks and stops of fit)
+    AbstractCallback as AbstractCallback,
+    AbstractStop as AbstractStop,
+    LossWeights as LossWeights,
+    ModifyModel as ModifyModel,
+    Record as Record,
+    TargetLoss as TargetLoss,
+    UpdateArgs as UpdateArgs,
+    ValidationPatience as ValidationPatience,
 )
 from ._linesearch import (  # noqa: E402  (full-batch line searches, issue 9)
     armijo_linesearch as armijo_linesearch,
