@@ -76,7 +76,9 @@ from ._lsgd_solve import (  # noqa: E402  (LS step, issue 4)
 from ._lsgd import (  # noqa: E402  (LSGD Algorithms 1-2, issue 4)
     hidden_parameters as hidden_parameters,
     joint_gd as joint_gd,
+    LSGD as LSGD,
     lsgd as lsgd,
+    lsgd_loss as lsgd_loss,
     lsgd_step as lsgd_step,
     two_phase_lsgd as two_phase_lsgd,
 )

@@ -140,8 +140,9 @@ def fit(
     - `result`: `RESULTS.successful`, `nonfinite_loss`, `max_steps_reached` (a
       `TargetLoss` not reached) or the trainer's own failure code;
     - `stats`: `"num_steps"` (steps run), `"loss"` (the last finite loss recorded: the value
-      before the last step, or of the returned iterate after a stop or a non-finite loss),
-      plus what the stops add;
+      before the last step, or of the returned iterate after a stop or a non-finite loss;
+      a trainer with a final step, as `LSGD`, reports the returned model's own), plus what
+      the stops and the trainer add;
     - `history`: `"loss"` and each named term, shape `(steps,)` (the values at the
       parameters *before* each step, NaN after an early stop), `"grad_norms"`
       `(steps, layers)` (per `eqx.nn.Linear` layer, when the trainer forms the gradient),
@@ -279,7 +280,6 @@ def _fit(loss_fn, trainer, callbacks, stops, progress_fn, static, args_static, p
      nonfinite, result) = jax.lax.while_loop(lambda c: (c[0] < steps) & ~c[11], body, carry)
     args = eqx.combine(args_dyn, args_static)
     tstate = eqx.combine(tdyn, tstatic)
-    params = trainer.finalize(loss_fn, params, static, args, tstate)
     stats = {"num_steps": i}
     extra = []
     for s_obj, s in zip(stops, sts):
@@ -290,6 +290,8 @@ def _fit(loss_fn, trainer, callbacks, stops, progress_fn, static, args_static, p
     params = _select(nonfinite, best, params)
     result = RESULTS.where(nonfinite, RESULTS.nonfinite_loss, result)
     stats["loss"] = jnp.where(nonfinite, best_loss, last_loss)
+    params, final = trainer.finalize(loss_fn, params, static, args, tstate)
+    stats.update(final)
     extra = [c.history(s) for c, s in zip(callbacks, cbs)] + extra
     sol = Solution(value=eqx.combine(params, static), result=result, stats=stats,
                    history={"main": history, "extra": extra},

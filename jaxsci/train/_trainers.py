@@ -10,8 +10,9 @@ A trainer acts on `params`, the inexact-array leaves of the model
   gradient there (a pytree like `params`) or `None` when the trainer does not form it.
 - `terminate(loss_fn, params, static, args, state) -> (done, result)`: the trainer's own
   convergence test (default: never).
-- `finalize(loss_fn, params, static, args, state) -> params`: applied once after the loop
-  (default: identity).
+- `finalize(loss_fn, params, static, args, state) -> (params, stats)`: applied once after
+  the loop to the returned parameters; `stats` is merged into `Solution.stats` (default:
+  `(params, {})`).
 - `check(loss_fn, model, args)`: Python-level input validation before compilation.
 """
 
@@ -44,7 +45,7 @@ class AbstractTrainer(eqx.Module):
         return jax.numpy.asarray(False), RESULTS.successful
 
     def finalize(self, loss_fn, params, static, args, state):
-        return params
+        return params, {}
 
 
 class Optax(AbstractTrainer):
