@@ -9,6 +9,11 @@ from ._trainers import (  # noqa: E402  (trainers of fit)
     Optax as Optax,
     Optimistix as Optimistix,
 )
+from ._armijo_fit import (  # noqa: E402  (Algorithm 6 as a trainer of fit)
+    fit_sgd_armijo as fit_sgd_armijo,
+    PerExampleLoss as PerExampleLoss,
+    StochasticArmijo as StochasticArmijo,
+)
 from ._callbacks import (  # noqa: E402  (callbacks and stops of fit)
     AbstractCallback as AbstractCallback,
     AbstractStop as AbstractStop,
@@ -51,7 +56,6 @@ from ._adaptive import (  # noqa: E402  (unified adaptive Algorithm 5, issue 9)
     unified_adaptive as unified_adaptive,
 )
 from ._stochastic import (  # noqa: E402  (SGD + stochastic Armijo, Algorithm 6, issue 9)
-    fit_sgd_armijo as fit_sgd_armijo,
     norm_test_batch_size as norm_test_batch_size,
     stochastic_armijo as stochastic_armijo,
 )

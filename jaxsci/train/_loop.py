@@ -188,6 +188,11 @@ def fit(
     return eqx.tree_at(lambda s: s.history, sol, out)
 
 
+def _fill(dtype):
+    """NaN for the unused rows of a float history; 0 / False for integer / bool records."""
+    return jnp.nan if jnp.issubdtype(dtype, jnp.inexact) else 0
+
+
 def _select(pred, a, b):
     return jtu.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
@@ -217,7 +222,8 @@ def _fit(loss_fn, trainer, callbacks, stops, progress_fn, static, args_static, p
     rec0 = dict(values0)
     if has_grads:
         rec0["grad_norms"] = jax.eval_shape(layer_gradient_norms, grads0)
-    history0 = jtu.tree_map(lambda s: jnp.full((bucket, *s.shape), jnp.nan, s.dtype), rec0)
+    history0 = jtu.tree_map(lambda s: jnp.full((bucket, *s.shape), _fill(s.dtype), s.dtype),
+                            rec0)
     dtype = values0["loss"].dtype
 
     def body(carry):
