@@ -6,7 +6,7 @@ import jax.random as jr
 import numpy as np
 import pytest
 
-import jaxsci.train as jt  # fit_sgd_armijo, StochasticArmijo: jaxsci/train/_armijo_fit.py
+import jaxsci.train as jt
 
 RNG = np.random.default_rng(3)
 N, D = 48, 4
