@@ -5,7 +5,10 @@ Redman 2020 ("Optimizing neural networks via Koopman operator theory", NeurIPS 2
 treat the weights/biases $w$ as the state of the dynamical system defined by the optimiser.
 This module runs any training step — an optax optimiser via `optax_step`, or any user step
 function with the signature below (LSGD plugs in the same way) — inside one `lax.scan`, and
-records snapshots of the weights, the loss and the gradient norm every `every` steps.
+records snapshots of the weights, the loss and the gradient norm every `every` steps. Inside
+`jaxsci.train.fit` the same record is the `Record(every)` callback (any trainer, with
+`fit`'s stops and NaN policy); `record_trajectory` keeps the bare two-level `lax.scan` for
+user step functions.
 
 A *step function* is `step(params, state) -> (params, state, stats)` where `stats` is a dict of
 scalars containing at least `"loss"` (the loss at the params *before* the update) and, if
@@ -26,21 +29,26 @@ import jax.tree_util as jtu
 import optax
 from jaxtyping import Array, Float, Int, PyTree
 
+from ..init import linear_layers
+
 StepFn = Callable[[PyTree, Any], tuple[PyTree, Any, dict[str, Array]]]
 
 
-def _is_linear(x) -> bool:
-    return isinstance(x, eqx.nn.Linear)
+def _linear_test(params: PyTree):
+    """`x -> x is one of the eqx.nn.Linear layers of params` (found by `init.linear_layers`)."""
+    ids = {id(layer) for layer in linear_layers(params)}
+    return lambda x: id(x) in ids
 
 
 def _blocks(params: PyTree) -> list:
     """The layer blocks of `params`: `eqx.nn.Linear` modules and other inexact array leaves."""
-    leaves = jtu.tree_leaves(params, is_leaf=_is_linear)
-    return [x for x in leaves if _is_linear(x) or eqx.is_inexact_array(x)]
+    is_linear = _linear_test(params)
+    leaves = jtu.tree_leaves(params, is_leaf=is_linear)
+    return [x for x in leaves if is_linear(x) or eqx.is_inexact_array(x)]
 
 
 def _neuron_matrix(block) -> Float[Array, "out in1"]:
-    if _is_linear(block):
+    if isinstance(block, eqx.nn.Linear):
         w = block.weight.reshape(block.weight.shape[0], -1)
         if block.bias is None:
             return w
@@ -68,7 +76,7 @@ def from_per_neuron(params: PyTree, blocks: list[Float[Array, "out in1"]]) -> Py
     new = []
     for b, m in zip(old, blocks):
         m = m.reshape(_neuron_matrix(b).shape)
-        if _is_linear(b):
+        if isinstance(b, eqx.nn.Linear):
             nw = b.weight.size // b.weight.shape[0]
             lin = eqx.tree_at(lambda l: l.weight, b, m[:, :nw].reshape(b.weight.shape))
             if b.bias is not None:
@@ -76,9 +84,10 @@ def from_per_neuron(params: PyTree, blocks: list[Float[Array, "out in1"]]) -> Py
             new.append(lin)
         else:
             new.append(m.reshape(b.shape))
-    leaves, treedef = jtu.tree_flatten(params, is_leaf=_is_linear)
+    is_linear = _linear_test(params)
+    leaves, treedef = jtu.tree_flatten(params, is_leaf=is_linear)
     it = iter(new)
-    leaves = [next(it) if (_is_linear(x) or eqx.is_inexact_array(x)) else x for x in leaves]
+    leaves = [next(it) if (is_linear(x) or eqx.is_inexact_array(x)) else x for x in leaves]
     return jtu.tree_unflatten(treedef, leaves)
 
 
