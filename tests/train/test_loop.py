@@ -228,3 +228,19 @@ def test_fit_under_vmap_and_grad(data, key):
     # a while_loop has no reverse-mode derivative: jax says so
     with pytest.raises(ValueError, match="Reverse-mode"):
         jax.grad(final)(1.0)
+
+
+def test_bad_input(data, key):
+    model = eqx.nn.Linear(3, "scalar", use_bias=False, key=key)
+    with pytest.raises(ValueError, match="progress"):
+        fit(lsq_loss, model, optax.sgd(1e-2), steps=2, args=data, progress=0)
+    with pytest.raises(TypeError, match="progress"):
+        fit(lsq_loss, model, optax.sgd(1e-2), steps=2, args=data, progress=(1, 2, 3))
+    with pytest.raises(TypeError, match="stop"):
+        fit(lsq_loss, model, optax.sgd(1e-2), steps=2, args=data, stop=0.1)
+    with pytest.raises(TypeError, match="loss_fn"):
+        fit(None, model, optax.sgd(1e-2), steps=2, args=data)
+    with pytest.raises(TypeError, match="optax"):
+        Optax("adam")
+    with pytest.raises(ValueError, match="every"):
+        UpdateArgs(lambda m, a, k: a, every=0)
