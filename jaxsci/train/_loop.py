@@ -35,7 +35,7 @@ from .._hoist import bucket as _bucket, call_hoisted, hoist, trim as _trim, unho
 from .._solution import RESULTS, Solution, raise_if_failed
 from ..init import linear_layers
 from ._callbacks import AbstractCallback, AbstractStop
-from ._trainers import AbstractTrainer, as_trainer
+from ._trainers import as_trainer
 
 LossFn = Callable[[Any, Any], tuple[Float[Array, ""], dict[str, Float[Array, ""]]]]
 

@@ -6,11 +6,11 @@ $\xi^H$. Because $\xi^L$ minimises $\mathcal{J}$ for fixed $\xi^H$, the gradient
 reduced objective $\xi^H \mapsto \mathcal{J}(\xi^H, \mathrm{LS}(\xi^H))$ equals
 $\partial_{\xi^H}\mathcal{J}$ at fixed $\xi^L$ (the "submanifold" of the paper's figure), so
 one iteration costs one forward pass (building $A$), one small least-squares solve and one
-backward pass. The whole loop is a `lax.while_loop` inside one `eqx.filter_jit`, with the
-number of steps a traced bound (the loss history is preallocated for the next power of two and
-cut afterwards) and the optimizer passed as a pytree (`_hoist.py`), so another `num_steps`, a
-new optimizer object (same structure, any learning rate) or new data of the same shapes reuse
-the compiled loop.
+backward pass. The iteration is the `LSGD` trainer of `jaxsci.train.fit` (one
+`lax.while_loop` inside one `eqx.filter_jit`, the number of steps a traced bound, the trainer
+passed as a pytree), so another `num_steps` in the same power-of-two bucket, a new optimizer
+object (same structure, any learning rate) or new data of the same shapes reuse the compiled
+loop; `lsgd`, `joint_gd` and `two_phase_lsgd` are thin wrappers over `fit`.
 """
 
 from typing import Any
