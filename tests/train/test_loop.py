@@ -244,3 +244,37 @@ def test_bad_input(data, key):
         Optax("adam")
     with pytest.raises(ValueError, match="every"):
         UpdateArgs(lambda m, a, k: a, every=0)
+
+
+def test_custom_callback_jumps_from_recorded_params(data, key):
+    # the shape of a Koopman jump: record in `after`, replace the model in `before`
+    from jaxsci.train import AbstractCallback
+
+    class Extrapolate(AbstractCallback):
+        every: int = eqx.field(static=True)
+
+        def init(self, params, static, args, bucket):
+            return (params, params)  # (params two steps back, params one step back)
+
+        def after(self, step, params, values, grads, state):
+            return (state[1], params)
+
+        def before(self, step, model, args, key, state):
+            def jump(m):
+                new = jax.tree.map(lambda a, b: a + 5.0 * (a - b), state[1], state[0])
+                return eqx.combine(new, eqx.filter(m, eqx.is_inexact_array, inverse=True))
+
+            pred = (step % self.every == 0) & (step > 0)
+            dyn, static = eqx.partition(model, eqx.is_array)
+            out = jax.lax.cond(pred, lambda d: eqx.filter(jump(eqx.combine(d, static)),
+                                                          eqx.is_array), lambda d: d, dyn)
+            return eqx.combine(out, static), args, state
+
+    model = eqx.nn.Linear(3, "scalar", use_bias=False, key=key)
+    sol = fit(lsq_loss, model, optax.sgd(1e-2), steps=12, args=data, callbacks=Extrapolate(6))
+    plain = fit(lsq_loss, model, optax.sgd(1e-2), steps=12, args=data,
+                callbacks=Record(every=1))
+    w = plain.history["snapshots"]["params"].weight
+    np.testing.assert_allclose(sol.history["loss"][:6], plain.history["loss"][:6], rtol=1e-12)
+    jumped = eqx.tree_at(lambda l: l.weight, model, w[5] + 5.0 * (w[5] - w[4]))
+    np.testing.assert_allclose(sol.history["loss"][6], lsq_loss(jumped, data)[0], rtol=1e-10)
