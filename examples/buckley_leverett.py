@@ -24,9 +24,9 @@ import jax.random as jr
 import numpy as np
 import optax
 
-from jaxsci import pinn
+from jaxsci import RESULTS, pinn
 from jaxsci.init import glorot
-from jaxsci.train import fit
+from jaxsci.train import UpdateArgs, fit
 
 PAPER = {"concave M=2, eps=0": 2.6e-2}
 
@@ -127,33 +127,30 @@ def train_case(flux, eps, *, key, n_residual, n_data, adam_steps, lbfgs_steps, l
     every = max(1, adam_steps // 50)
     # exponential decay to lr/10 over the Adam phase
     schedule = optax.exponential_decay(lr, transition_steps=adam_steps, decay_rate=0.1)
-    hook = (lambda m, a, key: pinn.resample(a, key=key)) if resample else None
+    hook = (UpdateArgs(lambda m, a, key: pinn.resample(a, key=key)),) if resample else ()
     res = fit(pinn.pinn_loss, model, optax.adam(schedule), steps=adam_steps, args=args,
-              update_args=hook, key=jr.fold_in(key, 1),
-              progress_every=every if progress else None,
-              progress_fn=_bar(adam_steps, f"{desc} adam") if progress else None)
+              callbacks=hook, key=jr.fold_in(key, 1),
+              progress=(every, _bar(adam_steps, f"{desc} adam")) if progress else None)
     hist = {k: [np.asarray(v)] for k, v in res.history.items()}
     if progress:
         pts, _, _ = eval_grid()
         pts = pts.astype(jnp.float32)
-        err = relative_l2(_predict(res.model, pts), _predict(problem.exact, pts))
+        err = relative_l2(_predict(res.value, pts), _predict(problem.exact, pts))
         print(f"{desc}: after Adam loss={float(res.history['loss'][-1]):.3e} "
               f"relL2(inviscid)={err:.3e}", flush=True)
-    gn = [np.asarray(res.grad_norms)]
-    model = res.model
+    gn = [hist.pop("grad_norms")[0]]
+    model = res.value
     if lbfgs_steps:
         lbfgs = optax.lbfgs(
             linesearch=optax.scale_by_backtracking_linesearch(max_backtracking_steps=20)
         )
         every = max(1, lbfgs_steps // 50)
-        res2 = fit(pinn.pinn_loss, model, lbfgs, steps=lbfgs_steps, args=args,
-                   progress_every=every if progress else None,
-                   progress_fn=_bar(lbfgs_steps, f"{desc} l-bfgs") if progress else None)
-        if bool(jnp.isfinite(res2.history["loss"][-1])):
-            model = res2.model
+        res2 = fit(pinn.pinn_loss, model, lbfgs, steps=lbfgs_steps, args=args, throw=False,
+                   progress=(every, _bar(lbfgs_steps, f"{desc} l-bfgs")) if progress else None)
+        if res2.result == RESULTS.successful:
+            model = res2.value
             for k, v in res2.history.items():
-                hist[k].append(np.asarray(v))
-            gn.append(np.asarray(res2.grad_norms))
+                (gn if k == "grad_norms" else hist[k]).append(np.asarray(v))
     hist = {k: np.concatenate(v) for k, v in hist.items()}
     return model, problem, hist, np.concatenate(gn)
 

@@ -20,7 +20,7 @@ import jax.random as jr
 import numpy as np
 import optax
 
-from jaxsci import pinn
+from jaxsci import RESULTS, pinn
 from jaxsci.init import glorot
 from jaxsci.train import fit
 
@@ -113,11 +113,12 @@ def main(argv=None):
     t0 = time.perf_counter()
     sched = optax.exponential_decay(3e-3, a.adam_steps, 0.1)
     res = fit(pinn.pinn_loss, model, optax.adam(sched), steps=a.adam_steps, args=args,
-              progress_every=max(1, a.adam_steps // 10))
+              progress=max(1, a.adam_steps // 10))
     lbfgs = optax.lbfgs(linesearch=optax.scale_by_backtracking_linesearch(20))
-    res2 = fit(pinn.pinn_loss, res.model, lbfgs, steps=a.lbfgs_steps, args=args,
-               progress_every=max(1, a.lbfgs_steps // 5))
-    model = res2.model if bool(jnp.isfinite(res2.history["loss"][-1])) else res.model
+    res2 = fit(pinn.pinn_loss, res.value, lbfgs, steps=a.lbfgs_steps, args=args, throw=False,
+               progress=max(1, a.lbfgs_steps // 5))
+    # a non-finite L-BFGS loss stops the run and returns its best iterate
+    model = res2.value if res2.result == RESULTS.successful else res.value
     t_pinn = time.perf_counter() - t0
     phi_nn = eqx.filter_jit(jax.vmap(model))(pts)
     err = float(jnp.linalg.norm(phi_nn - phi_fd) / jnp.linalg.norm(phi_fd))

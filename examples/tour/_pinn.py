@@ -82,7 +82,7 @@ def run(out: pathlib.Path) -> list[tuple[str, str]]:
     xg = np.linspace(0, 1, 101)
     q = np.stack([np.tile(xg, 3), np.repeat([0.25, 0.5, 0.75], 101)], axis=1)
     pred, exact = (np.asarray(a) for a in eqx.filter_jit(
-        lambda m, q: (jax.vmap(m)(q), jax.vmap(problem.exact)(q)))(res.model, q))
+        lambda m, q: (jax.vmap(m)(q), jax.vmap(problem.exact)(q)))(res.value, q))
     err = float(np.linalg.norm(pred - exact) / np.linalg.norm(exact))
     rows.append(("PINN concave flux, rel. L2 at t=.25/.5/.75 (600 Adam steps)", f"{err:.2e}"))
     rows.append(("PINN final loss", f"{float(res.history['loss'][-1]):.2e}"))

@@ -38,12 +38,20 @@ from ._predict import (
 
 def _predict_one(traj: Trajectory, loss_fn, ahead, weights_route: bool, per_neuron: bool,
                  window: int):
+    # a diverged trial (non-finite loss) is predicted from a harmless stand-in and its
+    # prediction set to inf, so one bad seed neither raises nor steers the choice
+    ok = jnp.all(jnp.isfinite(traj.loss))
     if weights_route:
-        snaps = jax.tree_util.tree_map(lambda a: a[-window:] if eqx.is_array(a) else a, traj.params)
+        params = jax.tree_util.tree_map(
+            lambda a: jnp.where(ok, a, 0) if eqx.is_inexact_array(a) else a, traj.params)
+        snaps = jax.tree_util.tree_map(lambda a: a[-window:] if eqx.is_array(a) else a, params)
         koop = fit_weight_koopman(snaps, rtol=1e-6, per_neuron=per_neuron)
-        last = jax.tree_util.tree_map(lambda a: a[-1] if eqx.is_array(a) else a, traj.params)
-        return predict_loss_at_weights(koop, loss_fn, last, ahead)
-    return predict_loss_observable(traj.loss[-window:], ahead)
+        last = jax.tree_util.tree_map(lambda a: a[-1] if eqx.is_array(a) else a, params)
+        pred = predict_loss_at_weights(koop, loss_fn, last, ahead)
+    else:
+        series = jnp.where(ok, traj.loss[-window:], jnp.ones_like(traj.loss[-window:]))
+        pred = predict_loss_observable(series, ahead)
+    return jnp.where(ok, pred, jnp.inf)
 
 
 def scale_up(
@@ -146,7 +154,7 @@ def scale_up(
         @eqx.filter_jit
         def trial(ms):
             states = eqx.filter_vmap(lambda m: optimizer.init(eqx.filter(m, eqx.is_array)))(ms)
-            traj = record_trajectories(step, ms, states, num_snapshots=num, every=every)
+            traj = record_trajectories(step, ms, states, num_snapshots=num, every=every, throw=False)
             pred = eqx.filter_vmap(
                 lambda t: _predict_one(t, loss_fn, ahead, weights_route, per_neuron, win)
             )(traj)

@@ -192,7 +192,7 @@ def _koopman_train(
     def cycle(carry):
         i, dyn, state, _, hist, _, best = carry
         p = eqx.combine(dyn, static)
-        traj = record_trajectory(step, p, state, num_snapshots=window, every=every)
+        traj = record_trajectory(step, p, state, num_snapshots=window, every=every, throw=False)
         p_last, state = traj.final_params, traj.final_state
         loss_last = loss_fn(p_last)
         if num_jumps:

@@ -157,8 +157,9 @@ def balance_weights(
 
     for every term $k$ except the reference (whose weight stays as given), so each term
     pulls on the parameters as hard as the residual does. It can be passed directly as the
-    `update_args(model, args, key)` hook of `jaxsci.train.fit` (e.g. `update_every=100`;
-    `key` is accepted for that signature and unused).
+    function of the `jaxsci.train.LossWeights(fn, every)` callback of `jaxsci.train.fit`
+    (e.g. `callbacks=LossWeights(balance_weights, every=100)`; `key` is accepted for that
+    signature and unused).
     """
     params, static = eqx.partition(model, eqx.is_inexact_array)
 

@@ -1,16 +1,16 @@
 r"""Hybrid least-squares / gradient-descent training (LSGD), Gulian et al. Algorithms 1-2.
 
 LSGD alternates a globally optimal least-squares solve for the linear head
-$\xi^L = \mathrm{LS}(\xi^H)$ (eq. 12) with one optimiser step on the hidden parameters
+$\xi^L = \mathrm{LS}(\xi^H)$ (eq. 12) with one optimizer step on the hidden parameters
 $\xi^H$. Because $\xi^L$ minimises $\mathcal{J}$ for fixed $\xi^H$, the gradient of the
 reduced objective $\xi^H \mapsto \mathcal{J}(\xi^H, \mathrm{LS}(\xi^H))$ equals
 $\partial_{\xi^H}\mathcal{J}$ at fixed $\xi^L$ (the "submanifold" of the paper's figure), so
 one iteration costs one forward pass (building $A$), one small least-squares solve and one
-backward pass. The whole loop is a `lax.while_loop` inside one `eqx.filter_jit`, with the
-number of steps a traced bound (the loss history is preallocated for the next power of two and
-cut afterwards) and the optimiser passed as a pytree (`_hoist.py`), so another `num_steps`, a
-new optimiser object (same structure, any learning rate) or new data of the same shapes reuse
-the compiled loop.
+backward pass. The iteration is the `LSGD` trainer of `jaxsci.train.fit` (one
+`lax.while_loop` inside one `eqx.filter_jit`, the number of steps a traced bound, the trainer
+passed as a pytree), so another `num_steps` in the same power-of-two bucket, a new optimizer
+object (same structure, any learning rate) or new data of the same shapes reuse the compiled
+loop; `lsgd`, `joint_gd` and `two_phase_lsgd` are thin wrappers over `fit`.
 """
 
 from typing import Any
@@ -18,31 +18,36 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.tree_util as jtu
 import lineax as lx
 import numpy as np
 import optax
 from jaxtyping import Array, Float
 
+from .._hoist import call_hoisted, unhoist
 from .._solution import RESULTS, Solution, raise_if_failed
 from ..nn import AbstractAdaptiveBasisNet
+from ._callbacks import TargetLoss
+from ._loop import fit
 from ._lsgd_solve import (
+    basis_losses,
     basis_matrices,
     check_problem,
     hidden_filter,
+    least_squares_head,
     solve_head,
     term_losses,
     weighted_loss,
 )
-from .._hoist import bucket as _bucket, call_hoisted, trim as _trim, unhoist
 from ._lsgd_terms import LSTerm
+from ._trainers import AbstractTrainer, Optax
 
-__all__ = ["lsgd", "two_phase_lsgd", "joint_gd", "lsgd_step", "hidden_parameters"]
+__all__ = ["LSGD", "lsgd_loss", "lsgd", "two_phase_lsgd", "joint_gd", "lsgd_step",
+           "hidden_parameters"]
 
 
 def hidden_parameters(model: AbstractAdaptiveBasisNet) -> Any:
     r"""The hidden parameters $\xi^H$ of `model` (everything trainable but the head), as the
-    pytree an optax optimiser is initialised on: `optimiser.init(hidden_parameters(m))`."""
+    pytree an optax optimizer is initialised on: `optimizer.init(hidden_parameters(m))`."""
     return eqx.filter(model, hidden_filter(model))
 
 
@@ -64,103 +69,99 @@ def _ls_and_grad(hidden, static, terms, l2, solver):
     return losses, c, grad
 
 
-def _joint_loss_and_grad(params, static, terms):
-    def loss(p):
-        m = eqx.combine(p, static)
-        ls = term_losses(basis_matrices(m, terms), m.head.weight, terms)
-        return weighted_loss(ls, terms), ls
-
-    (_, losses), grad = jax.value_and_grad(loss, has_aux=True)(params)
-    return losses, grad
-
-
-def _select(pred, a, b):
-    return jtu.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
+def lsgd_loss(model: AbstractAdaptiveBasisNet, terms: dict[str, LSTerm]
+              ) -> tuple[Float[Array, ""], dict[str, Float[Array, ""]]]:
+    r"""`(J, {name: J_k})`: the multi-term loss $\mathcal{J}$ of eqs. 6 / 11 at the model's
+    own head, the `loss_fn` of `fit` with the `LSGD` trainer (and with any other trainer, the
+    joint gradient-descent baseline), `args` being the dict of `LSTerm`s."""
+    losses = basis_losses(model, terms)
+    return weighted_loss(losses, terms), losses
 
 
-def _run(model, terms, optimiser, max_steps, bucket, l2, rho, n_stag, target, solver, joint):
-    """Shared loop; `max_steps` may be traced, `bucket >= max_steps + 1` is the static
-    history length. Returns (model, history, losses, num_steps, final_l2, finite, loss)."""
-    if joint:
-        spec = jtu.tree_map(eqx.is_inexact_array, model)
-    else:
-        spec = hidden_filter(model)
-    params, static = eqx.partition(model, spec)
-    dtype = model.head.weight.dtype
-    opt_state = optimiser.init(params)
-    history = jnp.full((bucket,), jnp.nan, dtype)
-    target = jnp.asarray(-jnp.inf if target is None else target, dtype)
-    regularised = l2 is not None
-    l2 = jnp.asarray(0.0 if l2 is None else l2, dtype)
-    zero = jnp.zeros((), dtype)
-    losses0 = {name: zero for name in terms}
-    c0 = model.head.weight
-    carry0 = (
-        jnp.array(0),
-        params,
-        opt_state,
-        c0,
-        l2,
-        jnp.asarray(jnp.inf, dtype),
-        jnp.array(0),
-        history,
-        losses0,
-        jnp.array(False),
-    )
+class LSGD(AbstractTrainer):
+    r"""The LSGD trainer (Algorithm 1; with `rho < 1` the regularised LSGD of Algorithm 2) for
+    `fit(lsgd_loss, model, LSGD(optimizer), args=terms, steps=...)`.
 
-    def cond(carry):
-        return ~carry[-1]
+    Each step: $\xi^L \leftarrow \mathrm{LS}_\lambda(\xi^H)$ (eq. 12), the loss
+    $\mathcal{J}(\xi^H, \xi^L)$ and its gradient in $\xi^H$ at that head (one forward pass,
+    one small least-squares solve, one backward pass), then one `optimizer` step on $\xi^H$.
+    If the loss has not improved for `n_stag` consecutive steps, $\lambda \leftarrow
+    \rho\lambda$. After the loop a last LS solve makes the head optimal for the returned
+    basis; `Solution.stats` gains `"loss"` / `"losses"` (of the returned model) and `"l2"`
+    (the final $\lambda$).
 
-    def body(carry):
-        i, params, opt_state, c, lam, best, since, history, _, _ = carry
-        if joint:
-            losses, grad = _joint_loss_and_grad(params, static, terms)
-            c_new = c
-        else:
-            lam_arg = lam if regularised else 0.0
-            losses, c_new, grad = _ls_and_grad(params, static, terms, lam_arg, solver)
+    `args` is the dict name -> `LSTerm` (a callback may resample its points); `loss_fn` must
+    be `lsgd_loss`, and the model a `jaxsci.nn.AbstractAdaptiveBasisNet`.
+
+    **Arguments:**
+    - `optimizer`: an optax `GradientTransformation` for $\xi^H$.
+    - `l2`: initial regularisation $\lambda \ge 0$ of the LS step (0: unregularised solve).
+    - `rho`, `n_stag`: decay factor in $[0, 1]$ and stagnation window (positive int).
+    - `solver`: lineax solver (default `AutoLinearSolver(well_posed=False)` = SVD).
+    """
+
+    optimizer: Any
+    l2: Any
+    rho: Any
+    n_stag: Any
+    solver: Any
+
+    def __init__(self, optimizer, *, l2=0.0, rho=1.0, n_stag=1, solver=None):
+        if not isinstance(optimizer, optax.GradientTransformation):
+            raise TypeError("`LSGD(optimizer)` needs an optax GradientTransformation, got "
+                            f"{type(optimizer).__name__}.")
+        _validate(0, l2, rho, n_stag)
+        self.optimizer = optimizer
+        self.l2, self.rho, self.n_stag = _dynamic(l2, rho, n_stag)
+        self.solver = solver
+
+    def check(self, loss_fn, model, args):
+        if loss_fn is not lsgd_loss:
+            raise TypeError("the LSGD trainer minimises the LSGD loss of its terms: pass "
+                            "`jaxsci.train.lsgd_loss` as `loss_fn` and the terms as `args`.")
+        check_problem(model, args)
+
+    def init(self, loss_fn, params, static, args):
+        model = eqx.combine(params, static)
+        dtype = model.head.weight.dtype
+        lam = jnp.asarray(0.0 if self.l2 is None else self.l2, dtype)
+        return (self.optimizer.init(hidden_parameters(model)), lam,
+                jnp.asarray(jnp.inf, dtype), jnp.asarray(0, jnp.int32))
+
+    def step(self, loss_fn, params, static, args, state):
+        terms = args
+        opt_state, lam, best, since = state
+        model = eqx.combine(params, static)
+        dtype = model.head.weight.dtype
+        hidden, rest = eqx.partition(model, hidden_filter(model))
+        losses, c_new, grad = _ls_and_grad(hidden, rest, terms,
+                                           0.0 if self.l2 is None else lam, self.solver)
         # Points and parameters may differ in dtype: keep the carry's dtypes fixed.
-        c_new = c_new.astype(c.dtype)
         losses = {k: v.astype(dtype) for k, v in losses.items()}
         j = weighted_loss(losses, terms).astype(dtype)
-        history = history.at[i].set(j)
-        finite = jnp.isfinite(j)
-        done = (i >= max_steps) | (j <= target) | ~finite
-        # Algorithm 2: decay the regulariser by rho after n_stag epochs without improvement.
-        improved = j < best
-        since = jnp.where(improved, 0, since + 1)
+        # Algorithm 2: decay the regulariser by rho after n_stag steps without improvement.
+        since = jnp.where(j < best, 0, since + 1).astype(jnp.int32)
         best = jnp.minimum(best, j).astype(dtype)
-        stag = since >= n_stag
-        lam = jnp.where(stag, rho * lam, lam).astype(dtype)
-        since = jnp.where(stag, 0, since)
-        updates, new_state = optimiser.update(grad, opt_state, params)
-        new_params = eqx.apply_updates(params, updates)
-        params = _select(done, params, new_params)
-        opt_state = _select(done, opt_state, new_state)
-        i = jnp.where(done, i, i + 1)
-        return (i, params, opt_state, c_new, lam, best, since, history, losses, done)
+        stag = since >= self.n_stag
+        lam = jnp.where(stag, self.rho * lam, lam).astype(dtype)
+        since = jnp.where(stag, 0, since).astype(jnp.int32)
+        updates, opt_state = self.optimizer.update(grad, opt_state, hidden)
+        new = eqx.combine(eqx.apply_updates(hidden, updates), rest)
+        new = new.with_head(c_new.astype(dtype))
+        return (eqx.filter(new, eqx.is_inexact_array), (opt_state, lam, best, since), j,
+                losses, grad)
 
-    out = jax.lax.while_loop(cond, body, carry0)
-    i, params, _, c, lam, _, _, history, losses, _ = out
-    new = eqx.combine(params, static)
-    if not joint:
-        new = new.with_head(c.astype(dtype))
-    j = weighted_loss(losses, terms)
-    return new, history, losses, i, lam, jnp.isfinite(j), j
-
-
-def _solution(new, history, losses, steps, lam, finite, j, target, throw):
-    result = RESULTS.where(finite, RESULTS.successful, RESULTS.nonfinite)
-    if target is not None:
-        reached = j <= target
-        result = RESULTS.where(finite & ~reached, RESULTS.max_steps_reached, result)
-    sol = Solution(
-        value=new,
-        result=result,
-        stats={"num_steps": steps, "loss": j, "losses": losses, "l2": lam},
-        history={"loss": history},
-    )
-    return raise_if_failed(sol, throw)
+    def finalize(self, loss_fn, params, static, args, state):
+        model = eqx.combine(params, static)
+        lam = state[1]
+        a = basis_matrices(model, args)
+        c = solve_head(a, args, 0.0 if self.l2 is None else lam, self.solver)
+        dtype = model.head.weight.dtype
+        model = model.with_head(c.astype(dtype))
+        losses = {k: v.astype(dtype) for k, v in term_losses(a, c, args).items()}
+        stats = {"loss": weighted_loss(losses, args).astype(dtype), "losses": losses,
+                 "l2": lam}
+        return eqx.filter(model, eqx.is_inexact_array), stats
 
 
 def _validate(num_steps, l2, rho, n_stag):
@@ -191,47 +192,78 @@ def _dynamic(l2, rho, n_stag):
     return l2, _arr(rho, float), _arr(n_stag, np.int32)
 
 
+def _append(h, v):
+    """`h` with one more entry `v` (on the host for concrete arrays: no compilation)."""
+    if isinstance(h, jax.core.Tracer) or isinstance(v, jax.core.Tracer):
+        return jnp.concatenate([h, jnp.asarray(v, h.dtype)[None]])
+    return jax.device_put(np.append(np.asarray(h), np.asarray(v, h.dtype)))
+
+
+def _where(pred, a, b):
+    if any(isinstance(x, jax.core.Tracer) for x in (pred, a, b)):
+        return jnp.where(pred, a, b)
+    return np.where(np.asarray(pred), np.asarray(a), np.asarray(b))
+
+
+def _sub1(n):
+    return n - 1 if isinstance(n, jax.core.Tracer) else np.asarray(n) - 1
+
+
+def _initial(model, terms, trainer):
+    """The `num_steps = 0` case: one LS solve (or none, for joint GD)."""
+    if trainer is None:
+        new = model
+        losses = basis_losses(model, terms)
+    else:
+        new = least_squares_head(model, terms, l2=0.0 if trainer.l2 is None else trainer.l2,
+                                 solver=trainer.solver)
+        losses = basis_losses(new, terms)
+    j = weighted_loss(losses, terms)
+    return Solution(new, RESULTS.successful, {"num_steps": jnp.asarray(0), "loss": j,
+                                             "losses": losses}, {"loss": j[None]})
+
+
+def _run_fit(model, terms, trainer, num_steps, target_loss, throw, joint_optimizer=None):
+    """`fit` with the LSGD (or, for `joint_gd`, the Optax) trainer, history in the shape of
+    Algorithm 1: `num_steps + 1` entries, the last the loss of the returned model."""
+    if num_steps == 0:
+        return raise_if_failed(_initial(model, terms, trainer), throw)
+    stop = None if target_loss is None else TargetLoss(_target(target_loss))
+    if joint_optimizer is not None:
+        check_problem(model, terms)
+        trainer_ = Optax(joint_optimizer)
+    else:
+        trainer_ = trainer
+    sol = fit(lsgd_loss, model, trainer_, args=terms, steps=num_steps, stop=stop,
+              throw=False)
+    stats = dict(sol.stats)
+    if joint_optimizer is not None:
+        j, losses = _final_loss(sol.value, terms)
+        stats.update({"loss": j, "losses": losses})
+    reached = stats.pop("target_reached", None)
+    last = stats["loss"]
+    if reached is not None:
+        # the step that reached the target is not applied: one gradient step fewer
+        n = stats["num_steps"]
+        stats["num_steps"] = _where(reached, _sub1(n), n)
+        last = _where(reached, np.nan, last)
+    history = {"loss": _append(sol.history["loss"], last)}
+    result = sol.result
+    out = Solution(sol.value, result, stats, history, sol.state)
+    return raise_if_failed(out, throw)
+
+
+_final_loss = eqx.filter_jit(lsgd_loss)
+
+
 def _target(target_loss):
     return None if target_loss is None else _arr(target_loss, float)
-
-
-def _trim_history(sol, n, key="loss"):
-    return eqx.tree_at(lambda s: s.history, sol, {**sol.history, key: _trim(sol.history[key], n)})
-
-
-@eqx.filter_jit
-def _lsgd_jit(optimiser, model, terms, num_steps, l2, rho, n_stag, target, solver, throw,
-              *, bucket):
-    optimiser = unhoist(optimiser)
-    out = _run(model, terms, optimiser, num_steps, bucket, l2, rho, n_stag, target, solver,
-               False)
-    return _solution(*out, target, throw)
-
-
-@eqx.filter_jit
-def _joint_jit(optimiser, model, terms, num_steps, target, throw, *, bucket):
-    optimiser = unhoist(optimiser)
-    out = _run(model, terms, optimiser, num_steps, bucket, None, 1.0, 1, target, None, True)
-    return _solution(*out, target, throw)
-
-
-@eqx.filter_jit
-def _two_phase_jit(optimiser, model, terms, num_pre, num_steps, l2, rho, n_stag, solver, throw,
-                   *, bucket_pre, bucket):
-    optimiser = unhoist(optimiser)
-    pre = _run(model, terms, optimiser, num_pre, bucket_pre, l2, rho, n_stag, None, solver,
-               False)
-    post = _run(pre[0], terms, optimiser, num_steps, bucket, None, 0.0,
-                jnp.maximum(num_steps, 1), None, solver, False)
-    sol = _solution(*post, None, False)
-    sol = eqx.tree_at(lambda s: s.history, sol, {**sol.history, "pre_loss": pre[1]})
-    return raise_if_failed(sol, throw)
 
 
 def lsgd(
     model: AbstractAdaptiveBasisNet,
     terms: dict[str, LSTerm],
-    optimiser: optax.GradientTransformation,
+    optimizer: optax.GradientTransformation,
     *,
     num_steps: int,
     l2: float | Float[Array, ""] = 0.0,
@@ -241,10 +273,12 @@ def lsgd(
     solver: lx.AbstractLinearSolver | None = None,
     throw: bool = True,
 ) -> Solution:
-    r"""LSGD (Algorithm 1; with `rho < 1` the regularised LSGD used by Algorithm 2).
+    r"""LSGD (Algorithm 1; with `rho < 1` the regularised LSGD used by Algorithm 2): a thin
+    wrapper of `fit(lsgd_loss, model, LSGD(optimizer, l2=, rho=, n_stag=, solver=),
+    args=terms, steps=num_steps, stop=TargetLoss(target_loss))`.
 
     Repeats: $\xi^L \leftarrow \mathrm{LS}_\lambda(\xi^H)$ (eq. 12, `least_squares_head`),
-    then one `optimiser` step on $\xi^H$ using $\nabla_{\xi^H}\mathcal{J}(\xi^H, \xi^L)$,
+    then one `optimizer` step on $\xi^H$ using $\nabla_{\xi^H}\mathcal{J}(\xi^H, \xi^L)$,
     for `num_steps` gradient steps, and finishes with a last LS solve, so the returned head
     is always optimal for the returned basis. $\mathcal{J}$ is the multi-term loss of
     eqs. 6 / 11 built from `terms`. If the loss has not improved for `n_stag` consecutive
@@ -254,7 +288,7 @@ def lsgd(
 
     - `model`: a `jaxsci.nn.AbstractAdaptiveBasisNet` (MLP, ResNet, POUNet, ...).
     - `terms`: dict name -> `LSTerm` (points, data $\mathcal{L}_k[u]$, operator, $\epsilon_k$).
-    - `optimiser`: any optax `GradientTransformation` for $\xi^H$.
+    - `optimizer`: any optax `GradientTransformation` for $\xi^H$.
     - `num_steps`: maximum number of gradient steps.
     - `l2`: initial regularisation $\lambda \ge 0$ of the LS step.
     - `rho`, `n_stag`: decay factor and stagnation window for $\lambda$.
@@ -263,42 +297,41 @@ def lsgd(
     - `solver`: lineax solver (default `AutoLinearSolver(well_posed=False)` = SVD).
     - `throw`: raise on failure (non-finite loss, target not reached).
 
-    **Returns:** a `Solution` with the trained model as `value`; `stats` holds `num_steps`,
-    `loss` (final $\mathcal{J}$), `losses` (named $\mathcal{J}_k$) and `l2` (final
-    $\lambda$); `history["loss"]` has shape `(num_steps + 1,)`, entry $i$ the loss after
-    $i$ gradient steps (NaN after an early stop).
+    **Returns:** a `Solution` with the trained model as `value`; `stats` holds `num_steps`
+    (gradient steps applied), `loss` (final $\mathcal{J}$), `losses` (named
+    $\mathcal{J}_k$) and `l2` (final $\lambda$); `history["loss"]` has shape
+    `(num_steps + 1,)`, entry $i$ the loss after $i$ gradient steps (NaN after an early
+    stop); `state` as `fit`'s. A non-finite loss stops the run with
+    `RESULTS.nonfinite_loss` and the best iterate (`fit`'s NaN policy).
     """
-    check_problem(model, terms)
     _validate(num_steps, l2, rho, n_stag)
-    sol = call_hoisted(_lsgd_jit, (optimiser,), model, terms, np.int32(num_steps),
-                       *_dynamic(l2, rho, n_stag), _target(target_loss), solver, throw,
-                       bucket=_bucket(num_steps + 1))
-    return _trim_history(sol, num_steps + 1)
+    trainer = LSGD(optimizer, l2=l2, rho=rho, n_stag=n_stag, solver=solver)
+    check_problem(model, terms)
+    return _run_fit(model, terms, trainer, num_steps, target_loss, throw)
 
 
 def joint_gd(
     model: AbstractAdaptiveBasisNet,
     terms: dict[str, LSTerm],
-    optimiser: optax.GradientTransformation,
+    optimizer: optax.GradientTransformation,
     *,
     num_steps: int,
     target_loss: float | None = None,
     throw: bool = True,
 ) -> Solution:
-    r"""The baseline LSGD is compared with: `optimiser` applied jointly to
-    $(\xi^H, \xi^L)$ on the same loss $\mathcal{J}$ (eqs. 6 / 11). Same arguments and
-    return value as `lsgd` (no LS step, so no `l2` / `solver`)."""
-    check_problem(model, terms)
+    r"""The baseline LSGD is compared with: `optimizer` applied jointly to
+    $(\xi^H, \xi^L)$ on the same loss $\mathcal{J}$ (eqs. 6 / 11), i.e.
+    `fit(lsgd_loss, model, optimizer, args=terms, ...)`. Same arguments and return value as
+    `lsgd` (no LS step, so no `l2` / `solver`)."""
     _validate(num_steps, 0.0, 1.0, 1)
-    sol = call_hoisted(_joint_jit, (optimiser,), model, terms, np.int32(num_steps),
-                       _target(target_loss), throw, bucket=_bucket(num_steps + 1))
-    return _trim_history(sol, num_steps + 1)
+    return _run_fit(model, terms, None, num_steps, target_loss, throw,
+                    joint_optimizer=optimizer)
 
 
 def two_phase_lsgd(
     model: AbstractAdaptiveBasisNet,
     terms: dict[str, LSTerm],
-    optimiser: optax.GradientTransformation,
+    optimizer: optax.GradientTransformation,
     *,
     num_pre_steps: int,
     num_steps: int,
@@ -308,57 +341,61 @@ def two_phase_lsgd(
     solver: lx.AbstractLinearSolver | None = None,
     throw: bool = True,
 ) -> Solution:
-    r"""Two-phase LSGD (Algorithm 2).
+    r"""Two-phase LSGD (Algorithm 2): two `fit` runs with the `LSGD` trainer.
 
     Phase 1: `lsgd(model, num_steps=num_pre_steps, l2=l2, rho=rho, n_stag=n_stag)`, whose
     $\ell_2$ penalty on the coefficients discourages partition functions from collapsing
     (a $\delta$-scaled $\phi_\alpha$ would need $1/\delta$-scaled coefficients).
-    Phase 2: `lsgd(..., num_steps=num_steps, l2=0, rho=0, n_stag=num_steps)` from the
-    phase-1 result, with a fresh optimiser state.
+    Phase 2: `lsgd(..., num_steps=num_steps, l2=0)` from the phase-1 result, with a fresh
+    optimizer state.
 
     **Returns:** the phase-2 `Solution`; `history["pre_loss"]` holds phase 1's history.
     """
-    check_problem(model, terms)
     _validate(num_pre_steps, l2, rho, n_stag)
     _validate(num_steps, 0.0, 0.0, max(num_steps, 1))
-    sol = call_hoisted(_two_phase_jit, (optimiser,), model, terms, np.int32(num_pre_steps),
-                       np.int32(num_steps), *_dynamic(l2, rho, n_stag), solver, throw,
-                       bucket_pre=_bucket(num_pre_steps + 1), bucket=_bucket(num_steps + 1))
-    sol = _trim_history(sol, num_steps + 1)
-    return _trim_history(sol, num_pre_steps + 1, "pre_loss")
+    check_problem(model, terms)
+    pre = _run_fit(model, terms, LSGD(optimizer, l2=l2, rho=rho, n_stag=n_stag, solver=solver),
+                   num_pre_steps, None, False)
+    post = _run_fit(pre.value, terms, LSGD(optimizer, solver=solver), num_steps, None, False)
+    stats = dict(post.stats)
+    stats["l2"] = jnp.zeros_like(pre.stats["loss"]) if "l2" not in stats else stats["l2"]
+    result = RESULTS.where(pre.result == RESULTS.successful, post.result, pre.result)
+    sol = Solution(post.value, result, stats,
+                   {**post.history, "pre_loss": pre.history["loss"]}, post.state)
+    return raise_if_failed(sol, throw)
 
 
 def lsgd_step(
     model: AbstractAdaptiveBasisNet,
     opt_state: Any,
     terms: dict[str, LSTerm],
-    optimiser: optax.GradientTransformation,
+    optimizer: optax.GradientTransformation,
     *,
     l2: float | Float[Array, ""] = 0.0,
     solver: lx.AbstractLinearSolver | None = None,
 ) -> tuple[AbstractAdaptiveBasisNet, Any, dict[str, Float[Array, ""]]]:
     r"""One jitted LSGD iteration (Algorithm 1, lines 5-6) for user-written loops:
-    $\xi^L \leftarrow \mathrm{LS}(\xi^H)$, one `optimiser` step on $\xi^H$, then
+    $\xi^L \leftarrow \mathrm{LS}(\xi^H)$, one `optimizer` step on $\xi^H$, then
     $\xi^L \leftarrow \mathrm{LS}(\xi^H)$ again so the returned model is consistent.
 
-    `opt_state` starts as `optimiser.init(hidden_parameters(model))`.
+    `opt_state` starts as `optimizer.init(hidden_parameters(model))`.
 
     **Returns:** `(model, opt_state, losses)` with the named losses of the returned model.
-    A new optimiser object of the same structure, or a new Python-float `l2`, reuses the
+    A new optimizer object of the same structure, or a new Python-float `l2`, reuses the
     compiled step.
     """
     check_problem(model, terms)
     if not (isinstance(l2, (int, float)) and l2 == 0):
         l2 = _arr(l2, float)
-    return call_hoisted(_lsgd_step_jit, (optimiser,), model, opt_state, terms, l2, solver)
+    return call_hoisted(_lsgd_step_jit, (optimizer,), model, opt_state, terms, l2, solver)
 
 
 @eqx.filter_jit
-def _lsgd_step_jit(optimiser, model, opt_state, terms, l2, solver):
-    optimiser = unhoist(optimiser)
+def _lsgd_step_jit(optimizer, model, opt_state, terms, l2, solver):
+    optimizer = unhoist(optimizer)
     params, static = eqx.partition(model, hidden_filter(model))
     _, _, grad = _ls_and_grad(params, static, terms, l2, solver)
-    updates, opt_state = optimiser.update(grad, opt_state, params)
+    updates, opt_state = optimizer.update(grad, opt_state, params)
     params = eqx.apply_updates(params, updates)
     new = eqx.combine(params, static)
     a = basis_matrices(new, terms)

@@ -5,7 +5,10 @@ Redman 2020 ("Optimizing neural networks via Koopman operator theory", NeurIPS 2
 treat the weights/biases $w$ as the state of the dynamical system defined by the optimiser.
 This module runs any training step — an optax optimiser via `optax_step`, or any user step
 function with the signature below (LSGD plugs in the same way) — inside one `lax.scan`, and
-records snapshots of the weights, the loss and the gradient norm every `every` steps.
+records snapshots of the weights, the loss and the gradient norm every `every` steps. Inside
+`jaxsci.train.fit` the same record is the `Record(every)` callback (any trainer, with
+`fit`'s stops and NaN policy); `record_trajectory` keeps the bare two-level `lax.scan` for
+user step functions.
 
 A *step function* is `step(params, state) -> (params, state, stats)` where `stats` is a dict of
 scalars containing at least `"loss"` (the loss at the params *before* the update) and, if
@@ -26,21 +29,26 @@ import jax.tree_util as jtu
 import optax
 from jaxtyping import Array, Float, Int, PyTree
 
+from ..init import linear_layers
+
 StepFn = Callable[[PyTree, Any], tuple[PyTree, Any, dict[str, Array]]]
 
 
-def _is_linear(x) -> bool:
-    return isinstance(x, eqx.nn.Linear)
+def _linear_test(params: PyTree):
+    """`x -> x is one of the eqx.nn.Linear layers of params` (found by `init.linear_layers`)."""
+    ids = {id(layer) for layer in linear_layers(params)}
+    return lambda x: id(x) in ids
 
 
 def _blocks(params: PyTree) -> list:
     """The layer blocks of `params`: `eqx.nn.Linear` modules and other inexact array leaves."""
-    leaves = jtu.tree_leaves(params, is_leaf=_is_linear)
-    return [x for x in leaves if _is_linear(x) or eqx.is_inexact_array(x)]
+    is_linear = _linear_test(params)
+    leaves = jtu.tree_leaves(params, is_leaf=is_linear)
+    return [x for x in leaves if is_linear(x) or eqx.is_inexact_array(x)]
 
 
 def _neuron_matrix(block) -> Float[Array, "out in1"]:
-    if _is_linear(block):
+    if isinstance(block, eqx.nn.Linear):
         w = block.weight.reshape(block.weight.shape[0], -1)
         if block.bias is None:
             return w
@@ -68,7 +76,7 @@ def from_per_neuron(params: PyTree, blocks: list[Float[Array, "out in1"]]) -> Py
     new = []
     for b, m in zip(old, blocks):
         m = m.reshape(_neuron_matrix(b).shape)
-        if _is_linear(b):
+        if isinstance(b, eqx.nn.Linear):
             nw = b.weight.size // b.weight.shape[0]
             lin = eqx.tree_at(lambda l: l.weight, b, m[:, :nw].reshape(b.weight.shape))
             if b.bias is not None:
@@ -76,9 +84,10 @@ def from_per_neuron(params: PyTree, blocks: list[Float[Array, "out in1"]]) -> Py
             new.append(lin)
         else:
             new.append(m.reshape(b.shape))
-    leaves, treedef = jtu.tree_flatten(params, is_leaf=_is_linear)
+    is_linear = _linear_test(params)
+    leaves, treedef = jtu.tree_flatten(params, is_leaf=is_linear)
     it = iter(new)
-    leaves = [next(it) if (_is_linear(x) or eqx.is_inexact_array(x)) else x for x in leaves]
+    leaves = [next(it) if (is_linear(x) or eqx.is_inexact_array(x)) else x for x in leaves]
     return jtu.tree_unflatten(treedef, leaves)
 
 
@@ -90,13 +99,13 @@ def from_per_layer(params: PyTree, vectors: list[Float[Array, " n"]]) -> PyTree:
 class Trajectory(eqx.Module):
     r"""Snapshots of a training run, all with leading axis `s` (snapshot index).
 
-    Attributes:
-        params: the parameters $w(j\,k)$ at steps $j k$, $j = 0..s-1$ ($k$ = `every`), as a
-            pytree of stacked arrays (non-array leaves as in the initial params).
-        loss: $L(w(jk))$, `(s,)`.
-        grad_norm: $\|\nabla L(w(jk))\|$ (NaN if the step function does not report it), `(s,)`.
-        step: the step counts $jk$, `(s,)`.
-        final_params, final_state: parameters and optimiser state after all `s k` steps.
+    **Attributes:**
+    - `params`: the parameters $w(j\,k)$ at steps $j k$, $j = 0..s-1$ ($k$ = `every`), as a
+      pytree of stacked arrays (non-array leaves as in the initial params).
+    - `loss`: $L(w(jk))$, `(s,)`.
+    - `grad_norm`: $\|\nabla L(w(jk))\|$ (NaN if the step function does not report it), `(s,)`.
+    - `step`: the step counts $jk$, `(s,)`.
+    - `final_params`, `final_state`: parameters and optimiser state after all `s k` steps.
     """
 
     params: PyTree
@@ -138,17 +147,21 @@ def record_trajectory(
     *,
     num_snapshots: int,
     every: int = 1,
+    throw: bool = True,
 ) -> Trajectory:
     r"""Run `num_snapshots * every` steps of `step` in one `lax.scan`, recording a snapshot
     of $(w, L(w), \|\nabla L(w)\|)$ before each block of `every` steps.
 
-    Arguments:
-        step: a step function (see module docstring), e.g. `optax_step(loss_fn, optax.adam(1e-3))`.
-        params: initial parameters (any pytree, e.g. an `eqx.nn.MLP`).
-        state: initial optimiser state (e.g. `optimizer.init(eqx.filter(params, eqx.is_array))`).
-        num_snapshots, every: static ints.
+    **Arguments:**
+    - `step`: a step function (see module docstring), e.g. `optax_step(loss_fn, optax.adam(1e-3))`.
+    - `params`: initial parameters (any pytree, e.g. an `eqx.nn.MLP`).
+    - `state`: initial optimiser state (e.g. `optimizer.init(eqx.filter(params, eqx.is_array))`).
+    - `num_snapshots`, `every`: static ints.
+    - `throw`: raise at run time if a recorded loss is NaN/inf; with `throw=False` the
+      non-finite values are recorded and the caller decides (e.g. `koopman_train` and
+      `scale_up` report `RESULTS.nonfinite_loss` and keep the best iterate).
 
-    Returns: a `Trajectory`. jit with `eqx.filter_jit`; batch over seeds (or architectures of
+    **Returns:** a `Trajectory`. jit with `eqx.filter_jit`; batch over seeds (or architectures of
     equal shape) with `record_trajectories`.
     """
     for name, v in (("num_snapshots", num_snapshots), ("every", every)):
@@ -170,15 +183,21 @@ def record_trajectory(
         return carry, (d0, loss[0], gn[0])
 
     (d, s), (snaps, loss, gn) = jax.lax.scan(outer, (dyn, state), None, length=num_snapshots)
-    loss = eqx.error_if(loss, ~jnp.all(jnp.isfinite(loss)), "Non-finite loss during training: lower the learning rate or check the data.")
+    if throw:
+        loss = eqx.error_if(
+            loss, ~jnp.all(jnp.isfinite(loss)),
+            "Non-finite loss during training: lower the learning rate or check the data.",
+        )
     steps = jnp.arange(num_snapshots, dtype=jnp.int32) * every
     return Trajectory(eqx.combine(snaps, static), loss, gn, steps, eqx.combine(d, static), s)
 
 
 def record_trajectories(
-    step: StepFn, params: PyTree, state: Any, *, num_snapshots: int, every: int = 1
+    step: StepFn, params: PyTree, state: Any, *, num_snapshots: int, every: int = 1,
+    throw: bool = True,
 ) -> Trajectory:
     """`record_trajectory` vmapped over a leading batch axis of `params` and `state` (many
     seeds, or several architectures of equal shape stacked with `eqx.filter_vmap`)."""
-    fn = lambda p, s: record_trajectory(step, p, s, num_snapshots=num_snapshots, every=every)
+    fn = lambda p, s: record_trajectory(step, p, s, num_snapshots=num_snapshots, every=every,
+                                        throw=throw)
     return eqx.filter_vmap(fn)(params, state)

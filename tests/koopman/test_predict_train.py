@@ -228,3 +228,14 @@ def test_koopman_train_is_jitted_and_unchanged():
     np.testing.assert_allclose(other_lr.history["loss_after"], fresh_lr.history["loss_after"],
                                rtol=1e-10)
     assert not np.allclose(other_lr.history["loss_after"], second.history["loss_after"])
+
+
+def test_scale_up_all_seeds_nonfinite():
+    # every trial diverges inside its window: the round stops with nonfinite_loss, no raise
+    mk = lambda w, d, k: _mlp(w, d, k)
+    sol = scale_up(
+        mk, loss_fn, optax.sgd(1e60), width=2, depth=1, target=1e-8, budget=70,
+        trial_steps=30, every=10, num_seeds=2, max_rounds=2, key=jax.random.key(0),
+        throw=False,
+    )
+    assert sol.result == RESULTS.nonfinite_loss

@@ -74,8 +74,8 @@ def test_nonfinite_and_bad_input(data):
     bad = yt.at[0, 0].set(jnp.nan)
     solver = optx.NonlinearCG(rtol=1e-8, atol=1e-8)
     sol = fit_network(net, (xt, bad), valid, solver=solver, max_steps=5, steps_per_check=5, throw=False)
-    assert sol.result == RESULTS.nonfinite
-    with pytest.raises(Exception, match="non-finite"):
+    assert sol.result == RESULTS.nonfinite_loss
+    with pytest.raises(Exception, match="NaN or inf"):
         fit_network(net, (xt, bad), valid, solver=solver, max_steps=5, steps_per_check=5)
     with pytest.raises(TypeError, match="`solver`"):
         fit_network(net, (xt, yt), valid, solver=None)

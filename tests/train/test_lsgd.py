@@ -250,3 +250,23 @@ def test_second_lsgd_compiles_nothing():
     np.testing.assert_allclose(other_lr.stats["loss"], basis_losses(m, terms2)["data"],
                                rtol=1e-8)
     assert not np.allclose(other_lr.stats["loss"], second.stats["loss"])
+
+
+def test_lsgd_trainer_in_fit():
+    from jaxsci.train import LSGD, UpdateArgs, fit, lsgd_loss
+
+    net = _net()
+    sol = fit(lsgd_loss, net, LSGD(OPT), args=TERMS, steps=40)
+    ref = lsgd(net, TERMS, OPT, num_steps=40)
+    np.testing.assert_allclose(sol.history["loss"], ref.history["loss"][:40], rtol=1e-10)
+    np.testing.assert_allclose(sol.stats["loss"], ref.stats["loss"], rtol=1e-10)
+    assert sol.history["grad_norms"].shape[0] == 40
+    # resampling the points through a callback: the terms are the args
+    shift = UpdateArgs(lambda m, t, k: {"data": LSTerm(t["data"].points, 1.01 * t["data"].target)},
+                       every=10)
+    moved = fit(lsgd_loss, net, LSGD(OPT), args=TERMS, steps=20, callbacks=shift)
+    np.testing.assert_allclose(moved.state["args"]["data"].target, 1.01**2 * Y)
+    with pytest.raises(TypeError, match="lsgd_loss"):
+        fit(lambda m, a: (0.0, {}), net, LSGD(OPT), args=TERMS, steps=5)
+    with pytest.raises(ValueError, match="rho"):
+        LSGD(OPT, rho=2.0)

@@ -12,6 +12,7 @@ N, D = 48, 4
 X = RNG.normal(size=(N, D))
 W_TRUE = RNG.normal(size=D)
 Y = X @ W_TRUE
+XJ, YJ = jnp.asarray(X), jnp.asarray(Y)
 
 
 def example_loss(w, x, y):
@@ -39,3 +40,18 @@ def test_bad_input():
     with pytest.raises(ValueError, match="init_batch_size"):
         jt.fit_sgd_armijo(example_loss, jnp.zeros(D), jnp.asarray(X), jnp.asarray(Y),
                           key=jr.key(0), num_steps=3, init_batch_size=0)
+
+
+def test_stochastic_armijo_trainer_in_fit():
+    loss = jt.PerExampleLoss(example_loss)
+    tr = jt.StochasticArmijo(4, jr.key(0))
+    sol = jt.fit(loss, jnp.zeros(D), tr, args=(XJ, YJ), steps=60)
+    ref = jt.fit_sgd_armijo(example_loss, jnp.zeros(D), XJ, YJ, key=jr.key(0), num_steps=60,
+                            init_batch_size=4)
+    np.testing.assert_allclose(sol.value, ref.value, rtol=1e-12)
+    np.testing.assert_allclose(sol.history["loss"][1:], ref.history["loss"][:-1], rtol=1e-12)
+    np.testing.assert_array_equal(sol.history["batch_size"], ref.history["batch_size"])
+    with pytest.raises(TypeError, match="PerExampleLoss"):
+        jt.fit(lambda w, a: (0.0, {}), jnp.zeros(D), tr, args=(XJ, YJ), steps=3)
+    with pytest.raises(ValueError, match="init_batch_size"):
+        jt.StochasticArmijo(0, jr.key(0))

@@ -106,3 +106,7 @@ def test_bad_input(key):
     p = _mlp(key)
     with pytest.raises(Exception, match="Non-finite"):
         record_trajectory(optax_step(bad, OPT), p, OPT.init(eqx.filter(p, eqx.is_array)), num_snapshots=2)
+    # throw=False records the non-finite values and leaves the decision to the caller
+    traj = record_trajectory(optax_step(bad, OPT), p, OPT.init(eqx.filter(p, eqx.is_array)),
+                             num_snapshots=2, throw=False)
+    assert np.isnan(np.asarray(traj.loss)).all()
