@@ -72,14 +72,9 @@ class AbstractCallback(eqx.Module):
         return steps
 
 
-class UpdateArgs(AbstractCallback):
-    r"""`args <- fn(model, args, key)` before every `every`-th step (steps $0, k, 2k, ...$):
-    collocation resampling, new minibatches, any data update. `fn` must keep the shapes.
-
-    **Arguments:**
-    - `fn(model, args, key) -> args`: pure; `key` is a fresh PRNG key each time.
-    - `every`: a positive int.
-    """
+class _EveryFn(AbstractCallback):
+    """A callback applying `fn` every `every` steps (the fields and checks shared by
+    `UpdateArgs` and `ModifyModel`)."""
 
     fn: Callable[..., Any]
     every: Any = 1
@@ -89,6 +84,16 @@ class UpdateArgs(AbstractCallback):
             raise TypeError(f"`fn` must be callable, got {type(self.fn).__name__}.")
         if not eqx.is_array(self.every):
             _check_every(self.every)
+
+
+class UpdateArgs(_EveryFn):
+    r"""`args <- fn(model, args, key)` before every `every`-th step (steps $0, k, 2k, ...$):
+    collocation resampling, new minibatches, any data update. `fn` must keep the shapes.
+
+    **Arguments:**
+    - `fn(model, args, key) -> args`: pure; `key` is a fresh PRNG key each time.
+    - `every`: a positive int.
+    """
 
     def before(self, step, model, args, key, state):
         args = _cond_tree(step % self.every == 0, lambda a: self.fn(model, a, key), args)
@@ -101,7 +106,7 @@ class LossWeights(UpdateArgs):
     The same mechanism as `UpdateArgs`, named for what it does."""
 
 
-class ModifyModel(AbstractCallback):
+class ModifyModel(_EveryFn):
     r"""`model <- fn(model, args, key)` before every `every`-th step except step 0: the hook
     of a parameter jump (e.g. a Koopman forecast of the weights). The trainer state is kept
     (an optax state stays valid; an optimistix solver does not see the change). A jump that
@@ -112,15 +117,6 @@ class ModifyModel(AbstractCallback):
     - `fn(model, args, key) -> model` (same structure and shapes).
     - `every`: a positive int.
     """
-
-    fn: Callable[..., Any]
-    every: Any = 1
-
-    def __check_init__(self):
-        if not callable(self.fn):
-            raise TypeError(f"`fn` must be callable, got {type(self.fn).__name__}.")
-        if not eqx.is_array(self.every):
-            _check_every(self.every)
 
     def before(self, step, model, args, key, state):
         pred = (step % self.every == 0) & (step > 0)
