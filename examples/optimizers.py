@@ -13,7 +13,6 @@ stochastic Newton with the cubic line search (Alg. 7). The SGD step is tuned on 
 """
 
 import argparse
-import functools
 import pathlib
 import time
 
@@ -25,6 +24,7 @@ import numpy as np
 import optax
 from tqdm import tqdm
 
+import jaxsci
 import jaxsci.optim as jo
 
 
@@ -44,13 +44,12 @@ def make_problem(name: str, key):
         y = jnp.array([[0.0], [1.0], [1.0], [0.0]])
         model = eqx.nn.MLP(2, 1, 3, 1, activation=jnp.tanh, key=km)
         batch = 2
-    params, static = eqx.partition(model, eqx.is_array)
 
-    def loss(p, xb, yb):
-        pred = jax.vmap(eqx.combine(p, static))(xb)
+    def loss(m, xb, yb):
+        pred = jax.vmap(m)(xb)
         return 0.5 * jnp.mean(jnp.sum((pred - yb) ** 2, axis=-1))
 
-    return params, loss, x, y, batch
+    return model, loss, x, y, batch
 
 
 def methods(n_examples: int, batch: int, steps: int, eps_sgd: float):
@@ -106,63 +105,109 @@ GROUPS = {
 }
 
 
-def train(tx, minibatch, params, loss, x, y, batch, steps, key):
-    """Full-batch loss after every step; one compiled `lax.scan`."""
-    return np.asarray(jax.jit(train_fn(tx, minibatch, loss, x, y, batch, steps, key))(params))
+class ReviewOptax(jaxsci.train.AbstractTrainer):
+    """`jaxsci.train.Optax` plus the extra arguments the review's transformations read:
+    `grad_fn` (Alg. 7's cubic line search) and `full_value`, the full-training-set cost
+    (Eq. (151)'s monitor). A user-defined trainer of `jaxsci.train.fit`: `step` returns the
+    loss and terms at the parameters before the step."""
+
+    optimizer: optax.GradientTransformation
+
+    def init(self, loss_fn, params, static, args):
+        return optax.with_extra_args_support(self.optimizer).init(params)
+
+    def step(self, loss_fn, params, static, args, state):
+        opt = optax.with_extra_args_support(self.optimizer)
+
+        def value(p):
+            return loss_fn(eqx.combine(p, static), args)[0]
+
+        (loss, terms), grads = jax.value_and_grad(
+            lambda p: loss_fn(eqx.combine(p, static), args), has_aux=True)(params)
+        updates, state = opt.update(grads, state, params, value=loss, grad=grads,
+                                    value_fn=value, grad_fn=jax.grad(value),
+                                    full_value=terms["full"])
+        return optax.apply_updates(params, updates), state, loss, terms, grads
 
 
-def train_fn(tx, minibatch, loss, x, y, batch, steps, key):
-    tx = optax.with_extra_args_support(tx)
-    n = x.shape[0]
-    kmax = n // batch
+class Data(eqx.Module):
+    """Full data, the current minibatch and the step counter (the `args` of `fit`)."""
 
-    def step(carry, k):
-        p, s = carry
-        if minibatch:
-            perm = jr.permutation(jr.fold_in(key, k // kmax), n)
-            idx = jax.lax.dynamic_slice(perm, ((k % kmax) * batch,), (batch,))
-            xb, yb = x[idx], y[idx]
-        else:
-            xb, yb = x, y
-        f = functools.partial(loss, xb=xb, yb=yb)
-        v, g = jax.value_and_grad(f)(p)
-        u, s = tx.update(g, s, p, value=v, grad=g, value_fn=f, grad_fn=jax.grad(f),
-                         full_value=loss(p, x, y))
-        p = optax.apply_updates(p, u)
-        return (p, s), loss(p, x, y)
-
-    def run(p):
-        return jax.lax.scan(step, (p, tx.init(p)), jnp.arange(steps))[1]
-
-    return run
+    x: jax.Array
+    y: jax.Array
+    xb: jax.Array
+    yb: jax.Array
+    k: jax.Array
 
 
-def batch_vs_decay(params, loss, x, y, epochs, key):
+def minibatcher(batch: int, key):
+    """`UpdateArgs` function: minibatch `k % kmax` of epoch `k // kmax`'s permutation."""
+
+    def draw(model, d, _key):
+        n = d.x.shape[0]
+        kmax = n // batch
+        perm = jr.permutation(jr.fold_in(key, d.k // kmax), n)
+        idx = jax.lax.dynamic_slice(perm, ((d.k % kmax) * batch,), (batch,))
+        return Data(d.x, d.y, d.x[idx], d.y[idx], d.k + 1)
+
+    return draw
+
+
+def train(tx, minibatch, model, loss, x, y, batch, steps, key):
+    """Full-batch cost J after every step (`jaxsci.train.fit`, one compiled loop)."""
+
+    def loss_fn(m, d):
+        return loss(m, d.xb, d.yb), {"full": loss(m, d.x, d.y)}
+
+    nb = batch if minibatch else x.shape[0]  # the minibatch is drawn before every step
+    data = Data(x, y, x[:nb], y[:nb], jnp.zeros((), jnp.int32))
+    callbacks = (jaxsci.train.UpdateArgs(minibatcher(batch, key), every=1),) if minibatch else ()
+    sol = jaxsci.train.fit(loss_fn, model, ReviewOptax(tx), steps=steps, args=data,
+                           callbacks=callbacks, throw=False)
+    # history["full"][i] is J before step i: drop J(w_0), append J of the returned model
+    full = np.asarray(sol.history["full"])
+    return np.append(full[1:], float(loss(sol.value, x, y)))
+
+
+class Epoch(eqx.Module):
+    """One epoch's data for `batch_vs_decay`: the index sets, the current minibatch, its row."""
+
+    x: jax.Array
+    y: jax.Array
+    idx: jax.Array
+    xb: jax.Array
+    yb: jax.Array
+    i: jax.Array
+
+
+def _next_minibatch(model, d, _key):
+    return Epoch(d.x, d.y, d.idx, d.x[d.idx[d.i]], d.y[d.idx[d.i]], d.i + 1)
+
+
+def batch_vs_decay(model, loss, x, y, epochs, key):
     """Section 6.3.5: step decay (eps/5 at 1/2 and 3/4 of the epochs, m = 8) against batch
-    increase (m x 5 at the same epochs, eps fixed); SGD, same data order."""
+    increase (m x 5 at the same epochs, eps fixed); SGD, same data order. Each epoch is one
+    `jaxsci.train.fit` over its minibatches (Eqs. (135)-(136))."""
     n = x.shape[0]
     bounds = [epochs // 2, 3 * epochs // 4]
     m_sched = jo.batch_size_schedule(8, bounds, 5, n)
 
-    @functools.partial(jax.jit, static_argnums=(3,))
-    def epoch(p, eps, k, m):
-        idx = jo.epoch_minibatches(k, n, m)
+    def loss_fn(m, d):
+        return loss(m, d.xb, d.yb), {}
 
-        def body(p, i):
-            g = jax.grad(loss)(p, x[i], y[i])
-            return jax.tree.map(lambda a, b: a - eps * b, p, g), None
-
-        return jax.lax.scan(body, p, idx)[0]
-
+    next_batch = jaxsci.train.UpdateArgs(_next_minibatch, every=1)
     out = {}
     for name in ("step decay", "batch increase"):
-        p, curve, updates, count = params, [], [], 0
+        mdl, curve, updates, count = model, [], [], 0
         for e in range(epochs):
             n_dec = sum(1 for b in bounds if b <= e)
             eps, m = (0.05 / 5**n_dec, 8) if name == "step decay" else (0.05, m_sched(e))
-            p = epoch(p, eps, jr.fold_in(key, e), m)
+            idx = jo.epoch_minibatches(jr.fold_in(key, e), n, m)
+            d = Epoch(x, y, idx, x[idx[0]], y[idx[0]], jnp.zeros((), jnp.int32))
+            mdl = jaxsci.train.fit(loss_fn, mdl, optax.sgd(eps), steps=n // m, args=d,
+                                   callbacks=next_batch).value
             count += n // m
-            curve.append(float(loss(p, x, y)))
+            curve.append(float(loss(mdl, x, y)))
             updates.append(count)
         out[name] = (np.array(curve), np.array(updates))
     return out
@@ -190,12 +235,13 @@ def main(argv=None):
     key = jr.key(args.seed)
     table = {}
     for prob in ("regression", "xor"):
-        params, loss, x, y, batch = make_problem(prob, jr.fold_in(key, 1))
+        model, loss, x, y, batch = make_problem(prob, jr.fold_in(key, 1))
         n_tune = steps[prob] // 4
-        tune_run = jax.jit(
-            lambda e: train_fn(jo.sgd_momentum(e), True, loss, x, y, batch, n_tune, key)(params)[-1]
-        )
-        best, scores = jo.tune_initial_step(lambda e: float(tune_run(e)))
+
+        def tune_run(e):
+            return train(jo.sgd_momentum(e), True, model, loss, x, y, batch, n_tune, key)[-1]
+
+        best, scores = jo.tune_initial_step(tune_run)
         print(f"[{prob}] log-grid tuned SGD step eps0 = {best}  (scores {scores})")
         curves = {}
         ms = methods(x.shape[0], batch, steps[prob], best)
@@ -204,7 +250,7 @@ def main(argv=None):
         for name, (tx, mb) in tqdm(ms.items(), desc=prob):
             t0 = time.perf_counter()
             n_steps = min(steps[prob], newton_steps) if "Newton" in name else steps[prob]
-            curves[name] = train(tx, mb, params, loss, x, y, batch, n_steps, key)
+            curves[name] = train(tx, mb, model, loss, x, y, batch, n_steps, key)
             table.setdefault(name, {})[prob] = (curves[name][-1], time.perf_counter() - t0)
         fig, axs = plt.subplots(2, 2, figsize=(12, 8), sharey=True)
         names = list(methods(x.shape[0], batch, steps[prob], best))
@@ -221,8 +267,8 @@ def main(argv=None):
         fig.savefig(out / f"{prob}_loss.png", dpi=120)
         plt.close(fig)
 
-    params, loss, x, y, _ = make_problem("regression", jr.fold_in(key, 1))
-    res = batch_vs_decay(params, loss, x, y, 40 if args.quick else 200, key)
+    model, loss, x, y, _ = make_problem("regression", jr.fold_in(key, 1))
+    res = batch_vs_decay(model, loss, x, y, 40 if args.quick else 200, key)
     fig, axs = plt.subplots(1, 2, figsize=(10, 4))
     for name, (c, u) in res.items():
         axs[0].semilogy(np.arange(1, len(c) + 1), c, label=name)
