@@ -7,7 +7,7 @@ inspects `solution.result`.
 """
 
 import warnings
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import diffrax as dfx
 import equinox as eqx
@@ -73,20 +73,27 @@ with warnings.catch_warnings():
         )
 
 
-class Solution(eqx.Module):
+_Value = TypeVar("_Value")
+
+
+class Solution(eqx.Module, Generic[_Value]):
     """The output of every iterative jaxsci routine (fits, solves, sweeps).
 
-    Attributes:
-        value: the solution (any pytree: a trained model, a kernel, a trajectory).
-        result: a `RESULTS` code (`RESULTS.successful` or what went wrong).
-        stats: scalars (or small arrays) describing the run: `num_steps`, the final `loss`,
-            per-start summaries, ...
-        history: per-step records, a dict of arrays whose leading axis is the step
-            (`"loss"`, each named loss term, ...), or `None`.
-        state: what is needed to continue the run (an optimiser or solver state), or `None`.
+    Generic in the type of its value, as optimistix's `Solution` is: `fit` of an `eqx.nn.MLP`
+    returns a `Solution[eqx.nn.MLP]`, `gp.fit` a `Solution[AbstractKernel]`, so a type
+    checker knows what `solution.value` is.
+
+    **Attributes:**
+    - `value`: the solution (any pytree: a trained model, a kernel, a trajectory).
+    - `result`: a `RESULTS` code (`RESULTS.successful` or what went wrong).
+    - `stats`: scalars (or small arrays) describing the run: `num_steps`, the final `loss`,
+      per-start summaries, ...
+    - `history`: per-step records, a dict of arrays whose leading axis is the step
+      (`"loss"`, each named loss term, ...), or `None`.
+    - `state`: what is needed to continue the run (an optimiser or solver state), or `None`.
     """
 
-    value: PyTree[Any]
+    value: _Value
     result: RESULTS
     stats: dict[str, Any]
     history: PyTree[Any] = None
@@ -97,7 +104,7 @@ class Solution(eqx.Module):
         return self.stats.get("num_steps")
 
 
-def raise_if_failed(sol: Solution, throw: bool) -> Solution:
+def raise_if_failed(sol: Solution[_Value], throw: bool) -> Solution[_Value]:
     """If `throw`, make a failed `sol.result` raise at run time (works under jit)."""
     if throw:
         value = sol.result.error_if(sol.value, sol.result != RESULTS.successful)

@@ -41,3 +41,19 @@ def test_progress_disabled_and_plain_fallback(capsys):
     assert progress(range(3), desc="d", enabled=False) == range(3)
     assert list(_plain_progress(range(3), "work")) == [0, 1, 2]
     assert "work: 3/3" in capsys.readouterr().err
+
+
+def test_solution_is_a_generic_pytree_and_raise_if_failed_throws_under_jit():
+    import equinox as eqx
+    import jax
+
+    from jaxsci._solution import RESULTS, Solution, raise_if_failed
+
+    assert Solution[eqx.nn.Linear].__origin__ is Solution
+    sol = Solution(jnp.ones(2), RESULTS.successful, {"num_steps": jnp.asarray(3)})
+    out = jax.jit(lambda s: raise_if_failed(s, True))(sol)
+    assert int(out.num_steps) == 3 and out.history is None
+    bad = Solution(jnp.ones(2), RESULTS.nonfinite_loss, {})
+    assert raise_if_failed(bad, False) is bad
+    with pytest.raises(eqx.EquinoxRuntimeError, match="loss became NaN or inf"):
+        eqx.filter_jit(lambda s: raise_if_failed(s, True))(bad)
