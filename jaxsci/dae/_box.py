@@ -120,7 +120,11 @@ class ParameterBox(eqx.Module):
             )
         if not jnp.issubdtype(p.dtype, jnp.floating):
             p = p.astype(jnp.result_type(float))
-        p = check_unit_samples(p, "p")
+        return self.map_unchecked(check_unit_samples(p, "p"))
+
+    def map_unchecked(self, p: Float[Array, " q"]) -> PyTree[Float[Array, ""]]:
+        r"""$\Xi(p)$ without the value check of `p` (for samples already checked, as
+        `sweep` does once for all of them)."""
         lo, treedef = jax.tree_util.tree_flatten(self.low)
         hi = jax.tree_util.tree_leaves(self.high)
         vals = [

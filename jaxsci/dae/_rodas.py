@@ -151,6 +151,13 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
     must be consistent (see [`jaxsci.dae.consistent_initial_state`][]).
 
     Coefficients: Hairer & Wanner (1996), Sec. VI.4, RODAS (`rodas.f`, `METH = 1`).
+
+    **Raises / result codes:** a mass matrix whose size does not match `y0` raises
+    `ValueError` when `diffeqsolve` traces the solver; a NaN/inf `y0` raises
+    `EquinoxRuntimeError` at the start of the solve; NaN/inf in $M$, $f$, $\partial_y f$ or
+    $\partial_t f$ at an accepted state ends the solve at once with
+    `diffrax.RESULTS.nonfinite` (no step size could help). Non-finite *trial* steps are
+    rejected (the step shrinks).
     """
 
     term_structure: ClassVar = dfx.AbstractTerm

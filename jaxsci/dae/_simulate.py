@@ -11,7 +11,7 @@ from jaxtyping import Array, Float
 
 from .._misc import progress as progress_iter
 from .._solution import RESULTS, Solution, raise_if_failed
-from ._box import check_unit_samples
+from ._box import ParameterBox, check_unit_samples
 from ._circuits import AbstractCircuit
 from ._rodas import Rodas4
 from ._term import MassMatrixTerm, refuse_solver_message
@@ -64,8 +64,7 @@ def _check_max_steps(max_steps) -> int:
 
 
 def _check_ts_range(ts, circuit):
-    # Only when both are concrete (simulate/sweep run eagerly): diffrax would otherwise
-    # fail deep inside with a less direct message.
+    # diffrax would otherwise fail deep inside with a less direct message.
     t0, t1 = float(circuit.t0), float(circuit.t1)
     return refuse_if(
         ts,
@@ -176,6 +175,14 @@ def simulate(
     **Returns:** a `Solution` with `value` of shape `(m, *qoi)` (or `(m, n)` with
     `save_state`), `result` (`successful` or diffrax's own failure code, e.g.
     `max_steps_reached`, `dt_min_reached`), `stats = {"num_steps", "num_rejected"}`.
+
+    **Raises** (before integrating): `TypeError` for a wrong `circuit` / `solver`;
+    `ValueError` for bad `ts` (not 1-D, empty, outside $[t_0, t_1]$, NaN), tolerances or
+    `max_steps`, and for `params` refused by `circuit.check_params` (NaN/inf; for the
+    shipped circuits non-positive capacitances, resistances, ...; `EquinoxRuntimeError`
+    when `params` are traced). A NaN/inf initial state raises `EquinoxRuntimeError`
+    (from `Rodas4`); NaN/inf values met during the solve give `result = nonfinite`.
+    See docs/dae.md, "Errors".
     """
     _check_circuit(circuit)
     _check_solver(solver)
@@ -236,6 +243,10 @@ def sweep(
     the code of the first failed sample, diffrax's own: `max_steps_reached`,
     `dt_min_reached`, ...), `stats = {"num_steps": (k,), "num_rejected": (k,),
     "failed": (k,), "result": (k,)}` (`stats["result"]`: every sample's `RESULTS` code).
+
+    **Raises** (before integrating): as `simulate`, and `ValueError` for `samples` that are
+    not `(k, q)`, empty, non-finite or outside $[0, 1]^q$, a non-positive `chunk_size`,
+    or a `circuit.box` whose corners `circuit.check_params` refuses.
     """
     _check_circuit(circuit)
     _check_solver(solver)
@@ -271,7 +282,8 @@ def sweep(
         ndev = len(sharding.device_set)
         chunk = int(math.ceil(chunk / ndev) * ndev)
     n_chunks = int(math.ceil(k / chunk))
-    to_params = jax.vmap(box)
+    # the samples were checked above: map them without a per-chunk value check
+    to_params = jax.vmap(box.map_unchecked if isinstance(box, ParameterBox) else box)
     outs, results, naccs, nrejs = [], [], [], []
     it = progress_iter(
         range(n_chunks), desc=f"{type(circuit).__name__} sweep", unit="chunk", enabled=progress
