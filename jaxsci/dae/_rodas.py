@@ -154,7 +154,7 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
 
     **Raises / result codes:** a mass matrix whose size does not match `y0` raises
     `ValueError` when `diffeqsolve` traces the solver; a NaN/inf `y0` raises
-    `EquinoxRuntimeError` at the start of the solve; NaN/inf in $M$, $f$, $\partial_y f$ or
+    `EquinoxRuntimeError` at the start of the solve; NaN/inf in $M$, $\partial_y f$ or
     $\partial_t f$ at an accepted state ends the solve at once with
     `diffrax.RESULTS.nonfinite` (no step size could help). Non-finite *trial* steps are
     rejected (the step shrinks).
@@ -206,20 +206,14 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
         mass = unwrap_mass(terms, args)
         mass = jnp.eye(n, dtype=dtype) if mass is None else mass.astype(dtype)
         t0_ = jnp.asarray(t0, dtype)
-        def f_aux(t, y_flat):
-            out = f(t, y_flat)
-            return out, out
-
-        (dfdt, jac), f0 = jax.jacfwd(f_aux, argnums=(0, 1), has_aux=True)(t0_, y0_flat)
-        # f, its derivatives and M at the accepted state do not depend on the step size:
+        dfdt, jac = jax.jacfwd(f, argnums=(0, 1))(t0_, y0_flat)
+        # The derivatives of f and M at the accepted state do not depend on the step size:
         # if any is NaN/inf (NaN parameters or mass matrix), no step can ever succeed.
         # Report `nonfinite` at once (an accepted no-op step carrying the code) instead of
-        # shrinking the step until `max_steps`.
+        # shrinking the step until `max_steps`. (f itself is not tested: getting it out of
+        # `jacfwd` with `has_aux` made a circuit sweep ~40 % slower.)
         hopeless = ~(
-            jnp.all(jnp.isfinite(f0))
-            & jnp.all(jnp.isfinite(jac))
-            & jnp.all(jnp.isfinite(dfdt))
-            & jnp.all(jnp.isfinite(mass))
+            jnp.all(jnp.isfinite(jac)) & jnp.all(jnp.isfinite(dfdt)) & jnp.all(jnp.isfinite(mass))
         )
         h_safe = jnp.where(h == 0, jnp.finfo(dtype).tiny, h)
         w = mass / (h_safe * _GAMMA) - jac
