@@ -18,6 +18,7 @@ Every circuit is an `eqx.Module` with
 import abc
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
@@ -27,6 +28,7 @@ from .._misc import as_float_array
 from ._box import ParameterBox
 from ._junction import junction_current
 from ._term import MassMatrixTerm
+from ._validate import nonfinite, not_positive, refuse_if
 
 
 def _strong(value) -> Array:
@@ -38,6 +40,38 @@ def _strong(value) -> Array:
 
 def _scalar(default: float):
     return eqx.field(default=default, converter=_strong)
+
+
+def check_finite_params(params, name: str = "params"):
+    """Tier 2: every floating leaf of the parameter pytree is finite."""
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    out = []
+    for leaf in leaves:
+        if isinstance(leaf, (jax.Array, np.ndarray, float)) and jnp.issubdtype(
+            jnp.result_type(leaf), jnp.inexact
+        ):
+            leaf = refuse_if(
+                leaf,
+                nonfinite,
+                f"`{name}` contains NaN or inf (a circuit parameter); give finite values.",
+            )
+        out.append(leaf)
+    return jax.tree_util.tree_unflatten(treedef, out)
+
+
+def check_positive_fields(params, fields: tuple[str, ...], name: str = "params"):
+    """Tier 2: the named fields of a parameter module are > 0 (capacitances, ...)."""
+    for field in fields:
+        value = getattr(params, field)
+        value = refuse_if(
+            value,
+            not_positive,
+            f"`{name}.{field}` must be > 0 (a physical capacitance / resistance / voltage "
+            "scale / period); got a non-positive value. Check the parameter values (and "
+            "the box: `ParameterBox.around(nominal, rel)` needs rel < 1).",
+        )
+        params = eqx.tree_at(lambda p: getattr(p, field), params, value)
+    return params
 
 
 class AbstractCircuit(eqx.Module):
@@ -96,6 +130,14 @@ class AbstractCircuit(eqx.Module):
         r"""The diffrax term $M(p) u' = \varphi(t, u, p)$ (`args` = parameters)."""
         return MassMatrixTerm(self.rhs, self.mass)
 
+    def check_params(self, params, name: str = "params"):
+        """Value check of a parameter pytree, run once by `simulate` (on `params`) and
+        `sweep` (on the corners of `box`): returns `params`, or raises `ValueError`
+        (concrete values) / `EquinoxRuntimeError` (under `jit`). The default refuses
+        NaN/inf; the shipped circuits also require positive capacitances, resistances,
+        ... Override it to add your own domain checks (return the checked pytree)."""
+        return check_finite_params(params, name)
+
 
 # ----------------------------------------------------------------------------------------
 class TestSetAmplifierParams(eqx.Module):
@@ -133,6 +175,10 @@ class TestSetAmplifier(AbstractCircuit):
     @property
     def box(self) -> ParameterBox:
         return ParameterBox.around(self.nominal, 0.2)
+
+    def check_params(self, params, name: str = "params"):
+        params = check_finite_params(params, name)
+        return check_positive_fields(params, ("UF", "beta", "R", "C"), name)
 
     def mass(self, params: TestSetAmplifierParams) -> Float[Array, "8 8"]:
         c = params.C
@@ -228,6 +274,11 @@ class TransistorAmplifier(AbstractCircuit):
     @property
     def box(self) -> ParameterBox:
         return ParameterBox.around(self.nominal, 0.2)
+
+    def check_params(self, params, name: str = "params"):
+        params = check_finite_params(params, name)
+        fields = ("C1", "C2", "C3", "R0", "R1", "R2", "R3", "R4", "R5")
+        return check_positive_fields(params, fields, name)
 
     def mass(self, params: AmplifierParams) -> Float[Array, "5 5"]:
         c1, c2, c3 = params.C1, params.C2, params.C3
@@ -341,6 +392,10 @@ class SchmittTrigger(AbstractCircuit):
     def box(self) -> ParameterBox:
         rel = SchmittParams(*([0.2] * 7 + [0.05]))  # T varies by 5 %, the rest 20 %
         return ParameterBox.around(self.nominal, rel)
+
+    def check_params(self, params, name: str = "params"):
+        params = check_finite_params(params, name)
+        return check_positive_fields(params, ("C", "R1", "R2", "R3", "R4", "R5", "T"), name)
 
     def mass(self, params: SchmittParams) -> Float[Array, "5 5"]:
         c = params.C

@@ -66,6 +66,10 @@ def consistent_initial_state(
     as for index > 1 or a bad guess; `nonfinite` if Newton stopped on a NaN/inf value),
     `stats = {"num_steps", "max_change"}` where `max_change` is
     $\max_i |y_i - y_{0,i}|$ (0 for an already consistent `y0`).
+
+    **Raises:** `TypeError` if `term` is not a `MassMatrixTerm` or `y0` is not floating;
+    `ValueError` if the size of `y0` does not match $M$ (trace time). NaN/inf in `y0` or
+    $M$ give `result = nonfinite` (raised with `throw=True`).
     """
     term = find_mass_term(term)
     mass = term.mass_matrix(args)
@@ -91,7 +95,9 @@ def consistent_initial_state(
     # ...) passes through; a "successful" solve with a non-finite value is `nonfinite`.
     result = RESULTS.promote(sol.result)
     bad_value = (result == RESULTS.successful) & ~jnp.all(jnp.isfinite(y))
-    result = RESULTS.where(bad_value, RESULTS.nonfinite, result)
+    # NaN/inf in y0 or M: say so (rather than lineax's "non-finite input" to a solve).
+    bad_input = ~(jnp.all(jnp.isfinite(y_flat)) & jnp.all(jnp.isfinite(mass)))
+    result = RESULTS.where(bad_value | bad_input, RESULTS.nonfinite, result)
     out = Solution(
         value=unravel(y),
         result=result,

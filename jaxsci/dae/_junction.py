@@ -5,6 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .._checks import check_value, is_concrete
+
 
 def junction_current(
     u: Float[ArrayLike, "..."],
@@ -35,11 +37,37 @@ def junction_current(
     `thermal_voltage` $\beta$ (both positive scalars), `check` (raise on overflow).
 
     **Returns:** $w(u)$, same shape as `u`.
+
+    **Raises** (with `check=True`): `ValueError` for a concrete non-positive or non-finite
+    `saturation` / `thermal_voltage` (traced ones: `EquinoxRuntimeError`), and
+    `EquinoxRuntimeError` for a NaN voltage `u` or an overflow. With `check=False` only
+    concrete parameter values are checked (at trace time, no run-time cost).
     """
     u = jnp.asarray(u)
+
+    def _positive(value, name):
+        msg = f"`{name}` must be a finite positive number (a junction parameter)"
+        if is_concrete(value):
+            v = np.asarray(value)
+            if not (np.all(v > 0) and np.all(np.isfinite(v))):
+                raise ValueError(f"{msg}, got {value!r}.")
+            return value
+        if not check:
+            return value
+        bad = ~(jnp.asarray(value) > 0) | ~jnp.isfinite(value)
+        return check_value(value, bad, msg + "; got a value that is not.")
+
+    saturation = _positive(saturation, "saturation")
+    thermal_voltage = _positive(thermal_voltage, "thermal_voltage")
     x = u / thermal_voltage
     if not check:
         return saturation * jnp.expm1(x)
+    x = eqx.error_if(
+        x,
+        jnp.isnan(x),
+        "Junction law: the junction voltage `u` is NaN (the circuit state or the "
+        "parameters contain NaN). Check the inputs for NaN.",
+    )
     limit = float(np.log(jnp.finfo(x.dtype).max)) - 1.0
     x = eqx.error_if(
         x,

@@ -5,9 +5,11 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optimistix as optx
 from jaxtyping import Array, Float
 
+from .._checks import is_concrete
 from ._term import MassMatrixTerm, find_mass_term
 
 
@@ -50,11 +52,25 @@ class IndexOneReduction(eqx.Module):
         n = jnp.shape(self.guess)
         if len(n) != 1:
             raise ValueError(f"`guess` must be a 1-D state, got shape {n}.")
+        if isinstance(self.n_differential, bool) or not isinstance(self.n_differential, int):
+            raise TypeError(
+                f"`n_differential` must be a Python int, got {self.n_differential!r}."
+            )
         if not 0 < self.n_differential <= n[0]:
             raise ValueError(
                 f"`n_differential` must be in 1..{n[0]} (the rank of M), got "
                 f"{self.n_differential}."
             )
+        if is_concrete(self.guess) and not np.all(np.isfinite(np.asarray(self.guess))):
+            raise ValueError("`guess` contains NaN or inf; give a finite starting state.")
+
+    def _check(self, x, name, size, what):
+        x = jnp.asarray(x)
+        if x.shape != (size,):
+            raise ValueError(
+                f"`{name}` must have shape ({size},) ({what}), got {x.shape}."
+            )
+        return x
 
     def _bases(self, args):
         mass = self.term.mass_matrix(args).astype(self.guess.dtype)
@@ -64,11 +80,13 @@ class IndexOneReduction(eqx.Module):
 
     def reduce(self, y: Float[Array, " n"], args: Any = None) -> Float[Array, " r"]:
         r"""$z_d = V_r^\top y$."""
+        y = self._check(y, "y", self.guess.shape[0], "the full DAE state")
         _, _, _, vr, _ = self._bases(args)
         return vr.T @ y
 
     def algebraic(self, t, zd: Float[Array, " r"], args: Any = None) -> Float[Array, " a"]:
         r"""$z_a(t, z_d)$ solving $U_0^\top f(t, V_r z_d + V_0 z_a) = 0$."""
+        zd = self._check(zd, "zd", self.n_differential, "the differential coordinates")
         _, _, u0, vr, v0 = self._bases(args)
 
         def g(za, _):
@@ -84,11 +102,13 @@ class IndexOneReduction(eqx.Module):
 
     def reconstruct(self, t, zd: Float[Array, " r"], args: Any = None) -> Float[Array, " n"]:
         r"""$y = V_r z_d + V_0 z_a(t, z_d)$."""
+        zd = self._check(zd, "zd", self.n_differential, "the differential coordinates")
         _, _, _, vr, v0 = self._bases(args)
         return vr @ zd + v0 @ self.algebraic(t, zd, args)
 
     def vector_field(self, t, zd: Float[Array, " r"], args: Any = None) -> Float[Array, " r"]:
         r"""$z_d' = (U_r^\top M V_r)^{-1} U_r^\top f(t, y(z_d))$."""
+        zd = self._check(zd, "zd", self.n_differential, "the differential coordinates")
         mass, ur, _, vr, _ = self._bases(args)
         y = self.reconstruct(t, zd, args)
         return jnp.linalg.solve(ur.T @ mass @ vr, ur.T @ self.term.vector_field(t, y, args))

@@ -11,9 +11,11 @@ from jaxtyping import Array, Float
 
 from .._misc import progress as progress_iter
 from .._solution import RESULTS, Solution, raise_if_failed
+from ._box import ParameterBox, check_unit_samples
 from ._circuits import AbstractCircuit
 from ._rodas import Rodas4
 from ._term import MassMatrixTerm, refuse_solver_message
+from ._validate import refuse_if
 
 
 def _check_circuit(circuit) -> None:
@@ -48,9 +50,28 @@ def _check_ts(ts) -> Float[Array, " m"]:
 
 def _tols(rtol, atol, dtype):
     # Arrays, not Python floats: one compilation serves every tolerance.
-    if not (float(rtol) > 0 and float(atol) >= 0):
-        raise ValueError(f"`rtol` must be > 0 and `atol` >= 0, got {rtol}, {atol}.")
+    if not (float(rtol) > 0 and float(atol) >= 0) or not math.isfinite(float(rtol) + float(atol)):
+        raise ValueError(
+            f"`rtol` must be > 0 and `atol` >= 0 (both finite), got {rtol}, {atol}."
+        )
     return jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype)
+
+
+def _check_max_steps(max_steps) -> int:
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"`max_steps` must be a positive int, got {max_steps!r}.")
+    return max_steps
+
+
+def _check_ts_range(ts, circuit):
+    # diffrax would otherwise fail deep inside with a less direct message.
+    t0, t1 = float(circuit.t0), float(circuit.t1)
+    return refuse_if(
+        ts,
+        lambda xp, x: (x < min(t0, t1)) | (x > max(t0, t1)) | ~xp.isfinite(x),
+        f"`ts` must be finite output times inside [circuit.t0, circuit.t1] = [{t0}, {t1}]; "
+        "some are outside (or NaN/inf). Clip them to the interval.",
+    )
 
 
 def _solve_one(
@@ -154,11 +175,21 @@ def simulate(
     **Returns:** a `Solution` with `value` of shape `(m, *qoi)` (or `(m, n)` with
     `save_state`), `result` (`successful` or diffrax's own failure code, e.g.
     `max_steps_reached`, `dt_min_reached`), `stats = {"num_steps", "num_rejected"}`.
+
+    **Raises** (before integrating): `TypeError` for a wrong `circuit` / `solver`;
+    `ValueError` for bad `ts` (not 1-D, empty, outside $[t_0, t_1]$, NaN), tolerances or
+    `max_steps`, and for `params` refused by `circuit.check_params` (NaN/inf; for the
+    shipped circuits non-positive capacitances, resistances, ...; `EquinoxRuntimeError`
+    when `params` are traced). A NaN/inf initial state raises `EquinoxRuntimeError`
+    (from `Rodas4`); NaN/inf values met during the solve give `result = nonfinite`.
+    See docs/dae.md, "Errors".
     """
     _check_circuit(circuit)
     _check_solver(solver)
-    ts = _check_ts(ts)
+    ts = _check_ts_range(_check_ts(ts), circuit)
     rtol, atol = _tols(rtol, atol, ts.dtype)
+    max_steps = _check_max_steps(max_steps)
+    params = circuit.check_params(params, "params")
     ys, result, nacc, nrej = _solve_single(
         circuit, params, ts, solver, rtol, atol, max_steps, save_state, step_to_ts
     )
@@ -212,6 +243,10 @@ def sweep(
     the code of the first failed sample, diffrax's own: `max_steps_reached`,
     `dt_min_reached`, ...), `stats = {"num_steps": (k,), "num_rejected": (k,),
     "failed": (k,), "result": (k,)}` (`stats["result"]`: every sample's `RESULTS` code).
+
+    **Raises** (before integrating): as `simulate`, and `ValueError` for `samples` that are
+    not `(k, q)`, empty, non-finite or outside $[0, 1]^q$, a non-positive `chunk_size`,
+    or a `circuit.box` whose corners `circuit.check_params` refuses.
     """
     _check_circuit(circuit)
     _check_solver(solver)
@@ -224,16 +259,31 @@ def sweep(
         )
     if not jnp.issubdtype(samples.dtype, jnp.floating):
         samples = samples.astype(jnp.result_type(float))
-    ts = _check_ts(ts).astype(samples.dtype)
+    if samples.shape[0] == 0:
+        raise ValueError(
+            f"`samples` is empty (shape {samples.shape}): give at least one point of [0, 1]^{q}."
+        )
+    samples = check_unit_samples(samples, "samples")
+    ts = _check_ts_range(_check_ts(ts).astype(samples.dtype), circuit)
     rtol, atol = _tols(rtol, atol, ts.dtype)
+    max_steps = _check_max_steps(max_steps)
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
+    ):
+        raise ValueError(f"`chunk_size` must be a positive int or None, got {chunk_size!r}.")
+    # Xi maps [0, 1]^q onto the box, so checking the box's corners checks every sample.
+    box = circuit.box
+    if hasattr(box, "low") and hasattr(box, "high"):
+        circuit.check_params(box.low, "circuit.box.low")
+        circuit.check_params(box.high, "circuit.box.high")
     k = samples.shape[0]
     chunk = k if chunk_size is None else max(1, min(int(chunk_size), k))
     if sharding is not None:
         ndev = len(sharding.device_set)
         chunk = int(math.ceil(chunk / ndev) * ndev)
     n_chunks = int(math.ceil(k / chunk))
-    box = circuit.box
-    to_params = jax.vmap(box)
+    # the samples were checked above: map them without a per-chunk value check
+    to_params = jax.vmap(box.map_unchecked if isinstance(box, ParameterBox) else box)
     outs, results, naccs, nrejs = [], [], [], []
     it = progress_iter(
         range(n_chunks), desc=f"{type(circuit).__name__} sweep", unit="chunk", enabled=progress

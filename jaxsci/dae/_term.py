@@ -8,7 +8,10 @@ from typing import Any
 import diffrax as dfx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, PyTree
+
+from .._checks import is_concrete
 
 
 # True while a solver that honours the mass matrix (`Rodas4`) traces its step. Every
@@ -67,6 +70,24 @@ class MassMatrixTerm(dfx.AbstractTerm):
 
     vector_field: Callable[..., PyTree[Float[Array, "..."]]]
     mass: Float[Array, "n n"] | Callable[[Any], Float[Array, "n n"]]
+
+    def __check_init__(self):
+        if not callable(self.vector_field):
+            raise TypeError(
+                "`vector_field` must be a callable f(t, y, args), got "
+                f"{type(self.vector_field).__name__}."
+            )
+        if callable(self.mass) and not isinstance(self.mass, (jax.Array, np.ndarray)):
+            return
+        m = self.mass
+        shape = jnp.shape(m)
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ValueError(f"`mass` must be a square matrix, got shape {shape}.")
+        if is_concrete(m) and not np.all(np.isfinite(np.asarray(m))):
+            raise ValueError(
+                "`mass` contains NaN or inf; the mass matrix must be finite (zero rows or "
+                "columns are fine: they mark algebraic equations)."
+            )
 
     def mass_matrix(self, args: Any) -> Float[Array, "n n"]:
         """The matrix $M$ for these `args`."""

@@ -12,6 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._checks import check_value
+
 
 class CubatureRule(eqx.Module):
     r"""A cubature rule $\int_{[0,1]^q} f(p)\,dp \approx \sum_k w_k f(x_k)$.
@@ -32,6 +34,9 @@ class CubatureRule(eqx.Module):
                 f"`values` must have leading axis {self.weights.shape[0]} (one value per "
                 f"node), got shape {values.shape}."
             )
+        values = check_value(
+            values, ~jnp.isfinite(values), "`values` contain NaN or inf."
+        )
         return jnp.tensordot(self.weights.astype(values.dtype), values, axes=(0, 0))
 
 
@@ -55,7 +60,7 @@ def stroud5(dimension: int, dtype=None) -> CubatureRule:
 
     **Returns:** a `CubatureRule` with `2 q^2 + 1` nodes.
     """
-    if not isinstance(dimension, int) or dimension < 1:
+    if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
         raise ValueError(f"`dimension` must be a positive int, got {dimension!r}.")
     q = dimension
     r = np.sqrt(3.0 / 5.0)

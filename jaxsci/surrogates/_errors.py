@@ -4,6 +4,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._checks import check_value
 from .._misc import as_float_array
 
 
@@ -20,6 +21,9 @@ def l1_error(
     `y_approx` approximation, shape `(m,)`. Batch over samples with `jax.vmap`.
 
     **Returns:** the scalar $E(p)$.
+
+    **Raises:** `ValueError` for wrong shapes (trace time); `EquinoxRuntimeError` for
+    NaN/inf inputs or non-increasing `times`.
     """
     times = as_float_array(times, "times")
     y = as_float_array(y, "y")
@@ -32,6 +36,17 @@ def l1_error(
                 f"`{name}` must have the shape of `times` {times.shape} (one trajectory; "
                 f"vmap for many), got {arr.shape}."
             )
+    times = check_value(
+        times,
+        ~jnp.isfinite(times) | (jnp.diff(times, prepend=-jnp.inf) <= 0),
+        "`times` must be finite and strictly increasing.",
+    )
+    y = check_value(y, ~jnp.isfinite(y), "`y` contains NaN or inf.")
+    y_approx = check_value(
+        y_approx,
+        ~jnp.isfinite(y_approx),
+        "`y_approx` contains NaN or inf (a failed or diverged surrogate prediction).",
+    )
     dt = jnp.diff(times)
     err = jnp.abs(y - y_approx)[:-1]
     return jnp.sum(dt * err) / (times[-1] - times[0])
@@ -47,4 +62,5 @@ def error_statistics(errors: Float[Array, " n"]) -> tuple[Float[Array, ""], Floa
     errors = as_float_array(errors, "errors")
     if errors.ndim != 1 or errors.shape[0] < 2:
         raise ValueError(f"`errors` must be 1-D with at least 2 entries, got {errors.shape}.")
+    errors = check_value(errors, ~jnp.isfinite(errors), "`errors` contain NaN or inf.")
     return jnp.mean(errors), jnp.std(errors, ddof=1)

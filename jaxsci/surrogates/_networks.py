@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
+from .._checks import check_value
 from ..init import linear_layers
 
 
@@ -26,9 +27,9 @@ def tanh_network(
     The paper's networks are `(q, r, 30, 2)` and `(q, r, 20, 3)`.
     """
     for name, val in (("in_size", in_size), ("out_size", out_size), ("width", width)):
-        if not isinstance(val, int) or val < 1:
+        if isinstance(val, bool) or not isinstance(val, int) or val < 1:
             raise ValueError(f"`{name}` must be a positive int, got {val!r}.")
-    if not isinstance(depth, int) or depth < 1:
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
         raise ValueError(f"`depth` must be a positive int, got {depth!r}.")
     return eqx.nn.MLP(in_size, out_size, width, depth, activation=jnp.tanh, key=key)
 
@@ -72,6 +73,14 @@ def extend_network(
     if not isinstance(in_size, int) or in_size < 1:
         raise ValueError(f"`in_size` must be a positive int, got {in_size!r}.")
     leaves = [x for x in jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array))]
+    probe = jax.ShapeDtypeStruct((in_size,), leaves[0].dtype if leaves else jnp.result_type(float))
+    try:
+        eqx.filter_eval_shape(model, probe)
+    except Exception as err:  # noqa: BLE001 - re-raised naming the argument
+        raise ValueError(
+            f"`model` cannot be applied to an input of size `in_size` = {in_size} "
+            f"({type(err).__name__}: {err}); pass the model's own input size q."
+        ) from err
     dtype = leaves[0].dtype if leaves else jnp.result_type(float)
     layer = eqx.nn.Linear(in_size, in_size, key=jr.key(0), dtype=dtype)
     layer = eqx.tree_at(
@@ -127,6 +136,9 @@ def minmax_scaling(
     targets = jnp.asarray(targets)
     if targets.ndim != 2:
         raise ValueError(f"`targets` must have shape (k, r), got {targets.shape}.")
+    if targets.shape[0] == 0:
+        raise ValueError(f"`targets` is empty (shape {targets.shape}): give at least one row.")
+    targets = check_value(targets, ~jnp.isfinite(targets), "`targets` contain NaN or inf.")
     lo, hi = jnp.min(targets, axis=0), jnp.max(targets, axis=0)
     half = (hi - lo) / 2
     scale = jnp.where(half > 0, half, jnp.ones_like(half))

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
+from .._checks import check_value
 from .._misc import as_float_array
 
 
@@ -51,6 +52,15 @@ def energy_rank(singular_values: Float[Array, " s"], delta: float) -> Int[Array,
     if not 0.0 < float(delta) <= 1.0:
         raise ValueError(f"`delta` must lie in (0, 1], got {delta!r}.")
     sigma = as_float_array(singular_values, "singular_values")
+    if sigma.ndim != 1 or sigma.shape[0] == 0:
+        raise ValueError(
+            f"`singular_values` must be a non-empty 1-D array, got shape {sigma.shape}."
+        )
+    sigma = check_value(
+        sigma,
+        ~jnp.isfinite(sigma) | (sigma < 0),
+        "`singular_values` must be finite and >= 0 (as returned by an SVD).",
+    )
     energy = jnp.cumsum(sigma**2)
     # `delta = 1` means keep everything with nonzero energy (round-off safe).
     below = energy < delta * energy[-1] * (1 - 4 * jnp.finfo(sigma.dtype).eps)
@@ -59,7 +69,12 @@ def energy_rank(singular_values: Float[Array, " s"], delta: float) -> Int[Array,
 
 @eqx.filter_jit
 def _svd(y):
-    y = eqx.error_if(y, ~jnp.all(jnp.isfinite(y)), "`snapshots` contain NaN or inf.")
+    y = eqx.error_if(
+        y,
+        ~jnp.all(jnp.isfinite(y)),
+        "`snapshots` contain NaN or inf (e.g. failed rows of a dae.sweep with throw=False); "
+        "drop those columns before the POD.",
+    )
     u, sigma, _ = jnp.linalg.svd(y, full_matrices=False)
     return u, sigma
 
@@ -78,11 +93,27 @@ def pod(
     `rank` optional static int in $[1, \min(m, k)]$.
 
     **Returns:** a `POD` with `basis` `(m, r)` and all singular values.
+
+    **Raises:** `ValueError` for a non-matrix or empty `snapshots`, a `rank` outside
+    $[1, \min(m, k)]$ (e.g. more modes than snapshots), a `delta` outside (0, 1];
+    `EquinoxRuntimeError` for NaN/inf snapshots (e.g. failed sweep rows: drop them).
     """
     y = as_float_array(snapshots, "snapshots")
     if y.ndim != 2:
         raise ValueError(f"`snapshots` must be a matrix (m times, k samples), got {y.shape}.")
+    if 0 in y.shape:
+        raise ValueError(
+            f"`snapshots` is empty (shape {y.shape}): give at least one time and one sample."
+        )
+    if rank is not None and (isinstance(rank, bool) or not isinstance(rank, int)):
+        raise ValueError(f"`rank` must be an int or None, got {rank!r}.")
     u, sigma = _svd(y)
+    sigma = check_value(
+        sigma,
+        sigma[0] == 0,
+        "`snapshots` are all zero: there is no dominant subspace to extract (every basis "
+        "is equally valid). Check the data (e.g. the QoI of the sweep).",
+    )
     if rank is None:
         try:
             rank = int(energy_rank(sigma, delta))

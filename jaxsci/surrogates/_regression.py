@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 from jaxtyping import Array, Float
 
+from .._checks import check_value
 from .._misc import as_float_array
 from ._cubature import CubatureRule
 from ._legendre import LegendreBasis
@@ -37,12 +38,32 @@ class PolynomialChaos(eqx.Module):
 
 
 def vandermonde(basis: LegendreBasis, points: Float[Array, "k q"]) -> Float[Array, "k s"]:
-    r"""$V_{ji} = \Phi_i(p^{(j)})$ (the matrix of eq. 12)."""
+    r"""$V_{ji} = \Phi_i(p^{(j)})$ (the matrix of eq. 12).
+
+    **Raises:** `ValueError` for a wrong shape or an empty `points` (trace time); NaN/inf
+    points or points outside the basis domain $[0, 1]^q$ (value check: `ValueError`
+    eagerly, `EquinoxRuntimeError` under `jit`; the Legendre basis is orthonormal on the
+    unit cube only, and outside it a fit extrapolates).
+    """
     points = as_float_array(points, "points")
     if points.ndim != 2 or points.shape[1] != basis.dimension:
         raise ValueError(
             f"`points` must have shape (k, {basis.dimension}), got {points.shape}."
         )
+    if points.shape[0] == 0:
+        raise ValueError(f"`points` is empty (shape {points.shape}): give at least one point.")
+    points = check_value(
+        points,
+        ~jnp.isfinite(points),
+        "`points` contain NaN or inf; give finite sample points in [0, 1]^q.",
+    )
+    points = check_value(
+        points,
+        (points < 0) | (points > 1),
+        "`points` lie outside [0, 1]^q, the domain of the Legendre basis. Map the samples "
+        "to the unit cube first (e.g. with jaxsci.dae.ParameterBox.inverse or (p - low) / "
+        "(high - low)).",
+    )
     return jax.vmap(basis)(points)
 
 
@@ -62,12 +83,19 @@ def fit_polynomial(
     `values` $B$ with rows $\hat a(p^{(j)})^\top$, shape `(k, r)` (or `(k,)` for one output).
 
     **Returns:** a `PolynomialChaos` (coefficients `(s, r)`, or `(s, 1)` for 1-D values).
-    Raises `ValueError` if $k < s$; a numerically rank-deficient $V$ (duplicated points)
-    raises at run time via `eqx.error_if`.
+    **Raises:** `ValueError` if $k < s$ or the shapes disagree (trace time);
+    `EquinoxRuntimeError` (value checks, run time) for NaN/inf `points` or `values`,
+    points outside $[0, 1]^q$, and a numerically rank-deficient $V$ (duplicated points).
     """
     values = as_float_array(values, "values")
     if values.ndim == 1:
         values = values[:, None]
+    values = check_value(
+        values,
+        ~jnp.isfinite(values),
+        "`values` contain NaN or inf (e.g. failed DAE samples); drop those rows (and "
+        "their points) before fitting.",
+    )
     v = vandermonde(basis, points)
     k, s = v.shape
     if values.ndim != 2 or values.shape[0] != k:
@@ -109,10 +137,19 @@ def project_polynomial(
     `values[k] = f(rule.nodes[k])`, shape `(n, r)` or `(n,)`.
 
     **Returns:** a `PolynomialChaos` with coefficients `(s, r)`.
+
+    **Raises:** `ValueError` (trace time) if `values` does not have one row per node;
+    `EquinoxRuntimeError` for NaN/inf `values`.
     """
     values = as_float_array(values, "values")
     if values.ndim == 1:
         values = values[:, None]
+    values = check_value(
+        values,
+        ~jnp.isfinite(values),
+        "`values` contain NaN or inf; the cubature sum would be NaN. Check the surrogate "
+        "evaluated at the nodes.",
+    )
     v = vandermonde(basis, rule.nodes)
     if values.ndim != 2 or values.shape[0] != v.shape[0]:
         raise ValueError(

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._checks import check_value
 from ._cubature import CubatureRule
 from ._legendre import LegendreBasis
 from ._regression import PolynomialChaos, project_polynomial
@@ -36,13 +37,36 @@ def sobol_indices(pce: PolynomialChaos) -> SobolIndices:
     variance is $V_j = \sum_{i \in I_j} |\hat f_i|^2$ (eq. 16) and $S_j^T = V_j/V$ (eq. 17);
     the first-order index sums only over the $\Phi_i$ depending on $p_j$ alone (Sudret
     2008). $V$ is the variance of the (truncated) expansion, so $0 \le S_j \le S_j^T \le 1$.
-    A constant output ($V = 0$) gives NaN indices, as the indices are undefined there.
+
+    **Constant outputs.** The indices $V_j / V$ are undefined when $V = 0$. An output whose
+    variance is zero *to rounding* -- $V \le s\,(100\,\varepsilon)^2 \sum_i |\hat f_i|^2$
+    ($\varepsilon$ the machine epsilon; i.e. the non-constant coefficients are at the
+    rounding level of the largest one, e.g. a PCE fitted to constant data) -- gets
+    **all-zero** first-order and total indices (it depends on no parameter), and its
+    `variance` is reported as exactly 0. Without this, rounding noise (a variance of
+    1e-31 for a constant of order 1) gave O(1) indices.
 
     **Arguments:** `pce` with coefficients `(s, r)`.
 
     **Returns:** `SobolIndices` (indices shape `(q, r)`).
+
+    **Raises:** `ValueError` (trace time) if the coefficients are not `(s, r)` with
+    `s = pce.basis.size`; `EquinoxRuntimeError` if they contain NaN/inf.
     """
-    c2 = pce.coefficients**2  # (s, r)
+    coeffs = jnp.asarray(pce.coefficients)
+    s_basis = pce.basis.indices.shape[0]
+    if coeffs.ndim != 2 or coeffs.shape[0] != s_basis:
+        raise ValueError(
+            f"`pce.coefficients` must have shape ({s_basis}, r) (one row per basis "
+            f"polynomial), got {coeffs.shape}."
+        )
+    coeffs = check_value(
+        coeffs,
+        ~jnp.isfinite(coeffs),
+        "`pce.coefficients` contain NaN or inf; the fitted surrogate is unusable. Check the "
+        "data it was fitted to (`fit_polynomial` / `project_polynomial` values).",
+    )
+    c2 = coeffs**2  # (s, r)
     idx = pce.basis.indices  # (s, q)
     depends = idx > 0
     only = depends & (jnp.sum(depends, axis=1, keepdims=True) == 1)
@@ -50,11 +74,15 @@ def sobol_indices(pce: PolynomialChaos) -> SobolIndices:
     variance = jnp.sum(jnp.where(nonconst[:, None], c2, 0), axis=0)
     partial_total = jnp.dot(depends.T.astype(c2.dtype), c2, precision=jax.lax.Precision.HIGHEST)
     partial_first = jnp.dot(only.T.astype(c2.dtype), c2, precision=jax.lax.Precision.HIGHEST)
+    eps = jnp.finfo(c2.dtype).eps
+    energy = jnp.sum(c2, axis=0)
+    constant = variance <= c2.shape[0] * (100 * eps) ** 2 * energy  # (r,), incl. all-zero
+    safe = jnp.where(constant, 1.0, variance)
     return SobolIndices(
-        mean=pce.coefficients[0],
-        variance=variance,
-        first_order=partial_first / variance[None],
-        total=partial_total / variance[None],
+        mean=coeffs[0],
+        variance=jnp.where(constant, 0.0, variance),
+        first_order=jnp.where(constant[None], 0.0, partial_first / safe[None]),
+        total=jnp.where(constant[None], 0.0, partial_total / safe[None]),
     )
 
 
@@ -76,6 +104,8 @@ def norm_sobol_indices(
     values = jnp.asarray(values)
     if values.ndim != 2:
         raise ValueError(f"`values` must have shape (n, r), got {values.shape}.")
+    if isinstance(degree, bool) or not isinstance(degree, int) or degree < 0:
+        raise ValueError(f"`degree` must be an int >= 0, got {degree!r}.")
     f = jnp.sum(values**2, axis=1)
     basis = LegendreBasis(rule.nodes.shape[1], degree)
     return sobol_indices(project_polynomial(basis, rule, f))

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array, Float
 
+from .._checks import check_value
 from .._misc import as_float_array
 from .._solution import Solution
 from ..train import Optimistix, ValidationPatience, fit
@@ -25,15 +26,55 @@ def _mse(model, x, y):
     return jnp.mean((pred - y) ** 2)
 
 
-def _check_data(x, y, name):
-    x = as_float_array(x, f"{name}[0]")
-    y = as_float_array(y, f"{name}[1]")
+def _check_data(data, name):
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(
+            f"`{name}` must be a pair (inputs (k, q), targets (k, r)), got "
+            f"{type(data).__name__}."
+        )
+    x = as_float_array(data[0], f"{name}[0]")
+    y = as_float_array(data[1], f"{name}[1]")
     if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
         raise ValueError(
             f"`{name}` must be a pair (inputs (k, q), targets (k, r)) with equal k, got "
             f"shapes {x.shape} and {y.shape}."
         )
+    if x.shape[0] == 0:
+        hint = (
+            " Early stopping needs validation data: split some samples off the training "
+            "set (the paper uses 15 %)."
+            if name == "valid"
+            else ""
+        )
+        raise ValueError(
+            f"`{name}` is empty (shapes {x.shape}, {y.shape}): give at least one sample."
+            + hint
+        )
+    for arr, part in ((x, "inputs"), (y, "targets")):
+        check_value(
+            arr,
+            ~jnp.isfinite(arr),
+            f"`{name}` {part} contain NaN or inf; drop those samples (e.g. failed DAE "
+            "sweep rows) before training.",
+        )
     return x, y
+
+
+def _check_model(model, xt, yt):
+    try:
+        out = eqx.filter_eval_shape(model, xt[0])
+    except Exception as err:  # noqa: BLE001 - re-raised with the shapes that matter
+        raise ValueError(
+            f"`model` cannot be applied to one training input of shape {xt.shape[1:]} "
+            f"(`train[0]` has shape {xt.shape}): {type(err).__name__}: {err}. Build the "
+            "network with in_size = q."
+        ) from err
+    if getattr(out, "shape", None) != yt.shape[1:]:
+        raise ValueError(
+            f"`model` maps one input to shape {getattr(out, 'shape', type(out).__name__)}, "
+            f"but the targets `train[1]` have {yt.shape[1:]} per sample; build the network "
+            "with out_size = r."
+        )
 
 
 def fit_network(
@@ -75,23 +116,34 @@ def fit_network(
     `history = {"train_mse": (max_steps,) (before each step), "valid_mse": (n_checks,)}`
     (NaN after the stop); `state` as `fit`'s. `result` is `RESULTS.nonfinite_loss` if the
     loss became NaN/inf (the best iterate is returned).
+
+    **Raises** (before anything is compiled): `TypeError` for a `train`/`valid` that is
+    not a pair or a `solver` of the wrong kind; `ValueError` for wrong or mismatched
+    shapes, a `model` whose input/output sizes do not fit the data, an **empty** `train`
+    or `valid` (validation data is required: with none, early stopping would never
+    select an iterate), NaN/inf in the data, or non-positive `max_steps` /
+    `steps_per_check` / `patience`.
     """
     for name, val in (
         ("max_steps", max_steps),
         ("steps_per_check", steps_per_check),
         ("patience", patience),
     ):
-        if not isinstance(val, int) or val < 1:
+        if isinstance(val, bool) or not isinstance(val, int) or val < 1:
             raise ValueError(f"`{name}` must be a positive int, got {val!r}.")
     if not isinstance(solver, (optx.AbstractLeastSquaresSolver, optx.AbstractMinimiser)):
         raise TypeError(
             "`solver` must be an optimistix least-squares solver or minimiser, got "
             f"{type(solver).__name__}."
         )
-    xt, yt = _check_data(*train, "train")
-    xv, yv = _check_data(*valid, "valid")
+    xt, yt = _check_data(train, "train")
+    xv, yv = _check_data(valid, "valid")
     if xv.shape[1] != xt.shape[1] or yv.shape[1] != yt.shape[1]:
-        raise ValueError("`train` and `valid` must have the same input and output sizes.")
+        raise ValueError(
+            "`train` and `valid` must have the same input and output sizes, got "
+            f"{xt.shape}, {yt.shape} and {xv.shape}, {yv.shape}."
+        )
+    _check_model(model, xt, yt)
 
     scale = 1.0 / jnp.sqrt(jnp.asarray(yt.size, dtype=yt.dtype))
 

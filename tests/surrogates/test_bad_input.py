@@ -1,0 +1,227 @@
+"""Bad input to jaxsci.surrogates: a clear error naming the argument or a documented
+result, never a silent NaN or a wrong answer (issue 16; DESIGN rule 6)."""
+
+import equinox as eqx
+import hypothesis
+import hypothesis.strategies as st
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import optimistix as optx
+import pytest
+
+import jaxsci.surrogates as sg
+from jaxsci.testing import assert_refuses, mismatched_shapes, with_nonfinite
+
+BASIS = sg.LegendreBasis(2, 2)  # s = 6
+PTS = jr.uniform(jr.key(0), (12, 2))
+RULE = sg.stroud5(2)  # 9 nodes
+
+
+# ---- Sobol indices: a constant PCE (wrong result before) -----------------------------------
+
+
+@pytest.mark.parametrize("level", [3.0, 3e8, 0.0])
+def test_sobol_of_constant_is_zero_not_noise(level):
+    # before: variance 1.5e-31 from rounding and total indices ~0.75 / 0.30
+    pce = sg.fit_polynomial(BASIS, PTS, jnp.full(12, level))
+    s = sg.sobol_indices(pce)
+    assert float(s.variance[0]) == 0.0
+    np.testing.assert_array_equal(s.first_order, np.zeros((2, 1)))
+    np.testing.assert_array_equal(s.total, np.zeros((2, 1)))
+    np.testing.assert_allclose(s.mean, [level], rtol=1e-12)
+
+
+def test_sobol_small_but_real_variance_is_kept():
+    # f = 1 + 1e-6 x1: V = 1e-12 / 12 (relative 1e-13 of the mean^2) is genuine
+    pce = sg.fit_polynomial(BASIS, PTS, 1.0 + 1e-6 * PTS[:, 0])
+    s = sg.sobol_indices(pce)
+    np.testing.assert_allclose(s.variance, [1e-12 / 12], rtol=1e-6)
+    np.testing.assert_allclose(s.total[:, 0], [1.0, 0.0], atol=1e-12)
+
+
+def test_sobol_bad_coefficients():
+    with pytest.raises(ValueError, match=r"`pce.coefficients` must have shape \(6, r\)"):
+        sg.sobol_indices(sg.PolynomialChaos(BASIS, jnp.ones((5, 1))))
+    nan = sg.PolynomialChaos(BASIS, jnp.ones((6, 1)).at[2, 0].set(jnp.nan))
+    assert_refuses(lambda: sg.sobol_indices(nan), match=r"`pce.coefficients` contain NaN")
+    with pytest.raises(ValueError, match=r"`degree`"):
+        sg.norm_sobol_indices(jnp.ones((9, 1)), RULE, degree=-1)
+    with pytest.raises(ValueError, match=r"`values` must have shape \(9, r\)"):
+        sg.norm_sobol_indices(jnp.ones((4, 1)), RULE)
+
+
+# ---- fit_polynomial / vandermonde / project_polynomial -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "points, values, match",
+    [
+        (PTS * 2.0, PTS[:, 0], r"`points` lie outside \[0, 1\]\^q"),  # outside the domain
+        (PTS - 1.0, PTS[:, 0], r"`points` lie outside"),
+        (PTS.at[0, 1].set(jnp.nan), PTS[:, 0], r"`points` contain NaN"),
+        (PTS, PTS[:, 0].at[3].set(jnp.nan), r"`values` contain NaN"),  # silent NaN before
+        (PTS, PTS[:, 0].at[3].set(jnp.inf), r"`values` contain NaN"),
+        (PTS, PTS[:5, 0], r"`values` must have shape \(12, r\)"),
+        (PTS[:, :1], PTS[:, 0], r"`points` must have shape \(k, 2\)"),
+        (PTS[:0], PTS[:0, 0], r"`points` is empty"),
+        (PTS[:3], PTS[:3, 0], r"only k = 3 samples"),
+        (jnp.zeros((12, 2)), PTS[:, 0], r"rank deficient"),
+    ],
+)
+def test_fit_polynomial_bad_input(points, values, match):
+    assert_refuses(lambda: sg.fit_polynomial(BASIS, points, values), match=match)
+
+
+def test_value_checks_under_jit_and_vmap():
+    out = PTS.at[0, 0].set(1.5)
+    assert_refuses(lambda: sg.vandermonde(BASIS, out), match=r"`points` lie outside")
+    jitted = eqx.filter_jit(sg.vandermonde)
+    assert_refuses(lambda: jitted(BASIS, out), match=r"`points` lie outside")
+    vals = jnp.stack([PTS[:, 0], PTS[:, 0].at[0].set(jnp.nan)])
+    assert_refuses(
+        lambda: jax.vmap(lambda v: sg.fit_polynomial(BASIS, PTS, v).coefficients)(vals),
+        match=r"`values` contain NaN",
+    )
+
+
+def test_project_polynomial_and_cubature_bad_input():
+    nan = jnp.ones(9).at[4].set(jnp.nan)
+    assert_refuses(lambda: sg.project_polynomial(BASIS, RULE, nan), match=r"`values` contain")
+    with pytest.raises(ValueError, match=r"`values` must have shape \(9, r\)"):
+        sg.project_polynomial(BASIS, RULE, jnp.ones(4))
+    with pytest.raises(ValueError, match=r"`points` must have shape \(k, 3\)"):
+        sg.project_polynomial(sg.LegendreBasis(3, 1), RULE, jnp.ones(9))
+    assert_refuses(lambda: RULE.integrate(nan), match=r"`values` contain NaN")
+    assert_refuses(lambda: eqx.filter_jit(RULE.integrate)(nan), match=r"`values` contain NaN")
+    with pytest.raises(ValueError, match=r"`values` must have leading axis 9"):
+        RULE.integrate(jnp.ones(3))
+    for bad in (0, -2, True, 2.0):
+        with pytest.raises(ValueError, match=r"`dimension`"):
+            sg.stroud5(bad)
+
+
+def test_legendre_bad_input():
+    with pytest.raises(ValueError, match=r"`degree`"):
+        sg.legendre_1d(0.5, -1)
+    with pytest.raises(ValueError, match=r"`x` must be a scalar"):
+        sg.legendre_1d(jnp.ones(2), 2)
+    with pytest.raises(ValueError, match=r"`dimension`"):
+        sg.LegendreBasis(0, 2)
+    with pytest.raises(ValueError, match=r"`p` must have shape \(2,\)"):
+        BASIS(jnp.ones(3))
+    with pytest.raises(ValueError, match=r"`degree`"):
+        sg.total_degree_indices(2, -1)
+
+
+# ---- POD, errors ---------------------------------------------------------------------------
+
+Y = jr.normal(jr.key(1), (8, 4))
+
+
+@pytest.mark.parametrize(
+    "snapshots, kwargs, match",
+    [
+        (Y, dict(rank=5), r"`rank` must be an int in \[1, 4\]"),  # rank > snapshots
+        (Y, dict(rank=0), r"`rank`"),
+        (Y, dict(rank=2.0), r"`rank`"),
+        (Y.at[0, 0].set(jnp.nan), {}, r"`snapshots` contain NaN"),
+        (Y[:, :0], {}, r"`snapshots` is empty"),
+        (Y[:, 0], {}, r"`snapshots` must be a matrix"),
+        (jnp.zeros((8, 4)), {}, r"`snapshots` are all zero"),
+        (Y, dict(delta=1.5), r"`delta`"),
+        (Y, dict(delta=float("nan")), r"`delta`"),
+    ],
+)
+def test_pod_bad_input(snapshots, kwargs, match):
+    assert_refuses(lambda: sg.pod(snapshots, **kwargs), match=match)
+
+
+def test_pod_methods_and_energy_rank_bad_input():
+    p = sg.pod(Y, rank=2)
+    with pytest.raises(ValueError, match=r"`w` must be one trajectory"):
+        p.project(jnp.ones(3))
+    with pytest.raises(ValueError, match=r"`a` must have shape \(2,\)"):
+        p.reconstruct(jnp.ones(3))
+    assert_refuses(lambda: sg.energy_rank(jnp.array([1.0, jnp.nan]), 0.9), match="finite")
+    assert_refuses(lambda: sg.energy_rank(jnp.array([1.0, -1.0]), 0.9), match=">= 0")
+    with pytest.raises(ValueError, match=r"`singular_values` must be a non-empty"):
+        sg.energy_rank(jnp.zeros((0,)), 0.9)
+
+
+def test_error_measures_bad_input():
+    t = jnp.linspace(0.0, 1.0, 5)
+    assert_refuses(lambda: sg.l1_error(t, t.at[1].set(jnp.nan), t), match=r"`y` contains")
+    assert_refuses(lambda: sg.l1_error(t, t, t.at[1].set(jnp.inf)), match=r"`y_approx`")
+    assert_refuses(lambda: sg.l1_error(t[::-1], t, t), match=r"`times` must be finite and")
+    assert_refuses(lambda: sg.l1_error(jnp.zeros(5), t, t), match=r"strictly increasing")
+    with pytest.raises(ValueError, match=r"`y` must have the shape of `times`"):
+        sg.l1_error(t, t[:3], t)
+    with pytest.raises(ValueError, match=r"`times` must be 1-D with at least 2"):
+        sg.l1_error(t[:1], t[:1], t[:1])
+    assert_refuses(lambda: sg.error_statistics(jnp.array([1.0, jnp.nan])), match=r"`errors`")
+    with pytest.raises(ValueError, match=r"`errors` must be 1-D with at least 2"):
+        sg.error_statistics(jnp.ones(1))
+    errs = jnp.stack([jnp.ones(3), jnp.ones(3).at[0].set(jnp.nan)])
+    assert_refuses(lambda: jax.vmap(sg.error_statistics)(errs), match=r"`errors`")
+
+
+# ---- networks and fit_network --------------------------------------------------------------
+
+NET = sg.tanh_network(2, 1, 3, 1, key=jr.key(0))
+X, T = PTS, PTS[:, :1] ** 2
+LM = optx.LevenbergMarquardt(rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "train, valid, match, err",
+    [
+        ((X, T), (X[:0], T[:0]), r"`valid` is empty", ValueError),  # was: untrained, success
+        ((X[:0], T[:0]), (X, T), r"`train` is empty", ValueError),
+        ((X, T.at[0, 0].set(jnp.nan)), (X, T), r"`train` targets contain NaN", ValueError),
+        ((X, T), (X.at[1, 1].set(jnp.inf), T), r"`valid` inputs contain NaN", ValueError),
+        ((X, jnp.ones((12, 3))), (X, jnp.ones((12, 3))), r"`model` maps one input", ValueError),
+        ((jnp.ones((12, 3)), T), (jnp.ones((12, 3)), T), r"`model` cannot be applied", ValueError),
+        ((X, T[:5]), (X, T), r"`train` must be a pair", ValueError),
+        ((X, T), (X[:, :1], T), r"same input and output sizes", ValueError),
+        (X, (X, T), r"`train` must be a pair", TypeError),
+    ],
+)
+def test_fit_network_bad_input(train, valid, match, err):
+    with pytest.raises(err, match=match):
+        sg.fit_network(NET, train, valid, solver=LM, max_steps=3)
+
+
+def test_network_builders_bad_input():
+    with pytest.raises(ValueError, match=r"`width`"):
+        sg.tanh_network(2, 1, 0, 1, key=jr.key(0))
+    with pytest.raises(ValueError, match=r"`depth`"):
+        sg.extended_network(2, 1, 3, True, key=jr.key(0))
+    with pytest.raises(ValueError, match=r"`in_size` = 3"):
+        sg.extend_network(NET, 3)
+    with pytest.raises(TypeError, match=r"`model` contains no eqx.nn.Linear"):
+        sg.weight_sensitivity({"w": jnp.ones(3)})
+    with pytest.raises(ValueError, match=r"`max_steps`"):
+        sg.fit_network(NET, (X, T), (X, T), solver=LM, max_steps=0)
+    assert_refuses(lambda: sg.minmax_scaling(T.at[0, 0].set(jnp.nan)), match=r"`targets`")
+    with pytest.raises(ValueError, match=r"`targets` is empty"):
+        sg.minmax_scaling(T[:0])
+
+
+# ---- hypothesis: random NaN injections and shape mismatches ---------------------------------
+
+
+@hypothesis.settings(max_examples=15, deadline=None)
+@hypothesis.given(data=st.data())
+def test_random_bad_regression_data_is_refused(data):
+    points, values = np.asarray(PTS), np.asarray(PTS[:, 0])
+    kind = data.draw(st.sampled_from(["nan_points", "nan_values", "shape"]))
+    if kind == "nan_points":
+        points = data.draw(with_nonfinite(points, max_count=2))
+    elif kind == "nan_values":
+        values = data.draw(with_nonfinite(values, max_count=2))
+    else:
+        shape = data.draw(mismatched_shapes((12,)))
+        values = np.zeros(shape) if shape != (12, 1) else np.zeros((13, 1))
+    assert_refuses(lambda: sg.fit_polynomial(BASIS, points, values))
