@@ -31,7 +31,7 @@ import optax
 from jaxtyping import Array, Bool, Float, Int
 
 from .._checks import check_value
-from ._validate import check_interval, check_like, require_count, scalar_value
+from ._validate import check_interval, check_like, check_not_above, require_count, scalar_value
 
 _GOLDEN = (5.0**0.5 - 1.0) / 2.0
 
@@ -110,8 +110,7 @@ def _ordered(rule: str, alpha, beta):
     """`alpha < beta` (the sector of Goldstein's / Wolfe's rule is not empty)."""
     msg = (f"{rule}'s rule needs 0 < alpha < beta < 1 (`alpha` below `beta`), got "
            f"alpha={alpha}, beta={beta}.")
-    bad = jnp.asarray(alpha) >= jnp.asarray(beta)
-    return check_value(alpha, bad, msg), beta
+    return check_not_above(alpha, beta, msg, strict=True), beta
 
 
 def _check_inputs(updates, grad, params):

@@ -19,7 +19,7 @@ from .._checks import check_nonempty, check_value
 from ._linesearch import (
     _check_inputs, _dtype, _need_params, axpy, check_start, fn_kwargs, tree_vdot,
 )
-from ._validate import check_interval, require_count, scalar_value
+from ._validate import check_interval, check_not_above, require_count, scalar_value
 
 
 class StochasticArmijoState(eqx.Module):
@@ -64,9 +64,8 @@ def stochastic_armijo(
     beta = check_interval("beta", beta, 0.0, 1.0)
     init_step = check_interval("init_step", init_step)
     max_step = check_interval("max_step", max_step)
-    init_step = check_value(
-        init_step, jnp.asarray(init_step) > jnp.asarray(max_step),
-        f"`init_step` ({init_step}) must not exceed `max_step` ({max_step}).",
+    init_step = check_not_above(
+        init_step, max_step, f"`init_step` ({init_step}) must not exceed `max_step` ({max_step})."
     )
     gamma = check_interval("gamma", gamma, 1.0, lo_open=False)
     batch_fraction = check_interval("batch_fraction", batch_fraction, 0.0, 1.0, hi_open=False)
@@ -85,7 +84,7 @@ def stochastic_armijo(
         value = scalar_value(value)
         frac = extra_args.pop("batch_fraction", batch_fraction)
         if frac is not batch_fraction:
-            fa = jnp.asarray(frac)
+            frac = fa = jnp.asarray(frac)
             frac = check_value(
                 frac, ~((fa > 0) & (fa <= 1)),
                 "the extra argument `batch_fraction` (b/n) must lie in (0, 1].",

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._checks import check_value, is_concrete, require_positive_int
 
-__all__ = ["check_interval", "check_like", "check_schedule", "require_count"]
+__all__ = ["check_interval", "check_like", "check_not_above", "check_schedule", "require_count"]
 
 
 def _interval_text(lo, hi, lo_open, hi_open) -> str:
@@ -82,8 +82,8 @@ def check_schedule(
         where = _interval_text(lo, hi, False, hi_open)
 
         def checked(count):
-            v = s(count)
-            va = jnp.asarray(v)
+            v = jnp.asarray(s(count))
+            va = v
             bad = ~jnp.isfinite(va) | (va < lo)
             if hi is not None:
                 bad = bad | ((va >= hi) if hi_open else (va > hi))
@@ -95,6 +95,19 @@ def check_schedule(
     return check_interval(
         name, s, lo, hi, lo_open=constant_lo_open, hi_open=hi_open, hint=hint
     )
+
+
+def check_not_above(a: Any, b: Any, message: str, strict: bool = False) -> Any:
+    """`a <= b` (`a < b` if `strict`) for two hyperparameters; returns `a` (threaded through
+    `eqx.error_if` when either is traced)."""
+    if is_concrete(a) and is_concrete(b):
+        fa, fb = float(np.asarray(a)), float(np.asarray(b))
+        if (fa >= fb) if strict else (fa > fb):
+            raise ValueError(message)
+        return a
+    a = jnp.asarray(a)
+    b = jnp.asarray(b)
+    return check_value(a, (a >= b) if strict else (a > b), message)
 
 
 def require_count(n: Any, name: str, minimum: int = 1) -> int:

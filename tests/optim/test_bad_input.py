@@ -324,3 +324,20 @@ def test_hypothesis_bad_line_search_inputs(data):
     else:
         shape = data.draw(mismatched_shapes(TH.shape))
         assert_refuses(lambda: _ls_update(ls, d=-jnp.ones(shape)), match="`updates`")
+
+
+def test_constructed_inside_jit():
+    """Hyperparameter checks work when the transformation is built inside a trace (as
+    `jaxsci.train.fit` does with `stochastic_armijo()`), and schedules may return floats."""
+
+    @jax.jit
+    def run(th):
+        v, g = jax.value_and_grad(J)(th)
+        out = []
+        for ls in (jo.goldstein_linesearch(max_steps=4), jo.stochastic_armijo(max_steps=4)):
+            out.append(ls.update(-g, ls.init(th), th, value=v, grad=g, value_fn=J)[0])
+        tx = jo.sgd_momentum(lambda k: 0.1)
+        out.append(tx.update(g, tx.init(th), th)[0])
+        return out
+
+    assert all(bool(jnp.all(jnp.isfinite(u))) for u in run(TH))
