@@ -11,9 +11,56 @@ import abc
 from typing import Literal
 
 import equinox as eqx
+import jax
+import numpy as np
 from jaxtyping import Array, Float
 
-__all__ = ["AbstractAdaptiveBasisNet", "check_point"]
+__all__ = ["AbstractAdaptiveBasisNet", "check_box", "check_key", "check_point"]
+
+
+def check_key(key) -> None:
+    """Trace-time check that `key` is a JAX PRNG key (new-style or raw uint32 pair)."""
+    ok = isinstance(key, jax.Array) and (
+        jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+        or (key.dtype == np.uint32 and key.shape == (2,))
+    )
+    if not ok:
+        raise TypeError(
+            f"`key` must be a JAX PRNG key such as `jax.random.key(0)`, got {key!r}."
+        )
+
+
+def check_out_size(out_size) -> None:
+    """`out_size` is `"scalar"` or a positive int (trace time)."""
+    if out_size == "scalar":
+        return
+    if isinstance(out_size, bool) or not isinstance(out_size, (int, np.integer)) or out_size < 1:
+        raise ValueError(f'`out_size` must be "scalar" or a positive int, got {out_size!r}.')
+
+
+def check_box(box, in_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """`box = (lo, hi)`: scalars or `(in_size,)` arrays, finite, `hi > lo` (concrete)."""
+    try:
+        lo_raw, hi_raw = box
+    except (TypeError, ValueError):
+        raise ValueError(f"`box` must be a pair (lo, hi), got {box!r}.") from None
+    out = []
+    for name, v in (("lo", lo_raw), ("hi", hi_raw)):
+        if isinstance(v, jax.core.Tracer):
+            raise TypeError(f"`box` must be concrete (not traced), got a traced `{name}`.")
+        a = np.asarray(v, np.float64)
+        if a.shape not in ((), (in_size,)):
+            raise ValueError(
+                f"`box` {name} must be a scalar or have shape ({in_size},) (one bound per "
+                f"input coordinate), got shape {a.shape}."
+            )
+        out.append(np.broadcast_to(a, (in_size,)))
+    lo, hi = out
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        raise ValueError(f"`box` must have finite bounds, got {box!r}.")
+    if np.any(hi <= lo):
+        raise ValueError(f"`box` must have hi > lo in every coordinate, got {box!r}.")
+    return lo, hi
 
 
 def check_point(x: Array, in_size: int, name: str = "x") -> None:
@@ -64,4 +111,6 @@ class AbstractAdaptiveBasisNet(eqx.Module):
 def make_head(width: int, out_size, dtype, key) -> eqx.nn.Linear:
     r"""The linear head $\xi^L$: `eqx.nn.Linear(width, out_size, use_bias=False)` with
     equinox's default (LeCun-uniform) weights, so plain gradient descent can start from it."""
+    check_out_size(out_size)
+    check_key(key)
     return eqx.nn.Linear(width, out_size, use_bias=False, dtype=dtype, key=key)

@@ -8,7 +8,7 @@ import jax
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._base import AbstractAdaptiveBasisNet, check_point, make_head
+from ._base import AbstractAdaptiveBasisNet, check_key, check_out_size, check_point, make_head
 
 __all__ = ["MLP", "LayerView", "layer_view", "make_hidden_layers", "check_sizes"]
 
@@ -48,6 +48,8 @@ class AbstractLayeredNet(AbstractAdaptiveBasisNet):
         key: PRNGKeyArray,
     ):
         check_sizes(in_size, width, depth)
+        check_out_size(out_size)
+        check_key(key)
         if not callable(activation):
             raise TypeError(f"`activation` must be callable, got {activation!r}.")
         k1, k2 = jr.split(key)
@@ -81,6 +83,13 @@ class MLP(AbstractLayeredNet):
     - `activation`: $\sigma$, any elementwise callable (`jax.nn.relu`, `jnp.tanh`, ...).
     - `dtype`: parameter dtype (default: JAX's default float).
     - `key`: PRNG key for equinox's default layer initialisation.
+
+    **Raises:** `ValueError` for `in_size`, `width` or `depth` that is not a positive int,
+    or an `out_size` that is neither `"scalar"` nor a positive int; `TypeError` for a
+    non-callable `activation` or a `key` that is not a PRNG key. Calling the network on an
+    array that is not ONE point of shape `(in_size,)` raises `ValueError` at trace time
+    (batch with `jax.vmap`). The forward pass is not checked for NaN (it is the hot path):
+    NaN in gives NaN out.
     """
 
     def hidden_states(self, x: Float[Array, " d"]) -> tuple[Float[Array, " w"], ...]:

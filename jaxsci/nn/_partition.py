@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._base import check_point
+from ._base import check_box, check_key, check_point
 from ._resnet import ResNet
 
 __all__ = ["AbstractPartition", "RBFPartition", "ResNetPartition"]
@@ -35,10 +35,21 @@ class AbstractPartition(eqx.Module):
 
 
 def _box_arrays(box, in_size, dtype):
-    lo, hi = box
-    lo = jnp.broadcast_to(jnp.asarray(lo, dtype), (in_size,))
-    hi = jnp.broadcast_to(jnp.asarray(hi, dtype), (in_size,))
-    return lo, hi
+    lo, hi = check_box(box, in_size)
+    return jnp.asarray(lo, dtype), jnp.asarray(hi, dtype)
+
+
+def _softmax(z: Float[Array, " n"], fallback: Float[Array, " n"]) -> Float[Array, " n"]:
+    r"""`softmax(z)` (max-shifted, so stable for any finite logits) that stays a partition
+    of unity when the logits overflow: if the largest logit is $+\infty$ the weight is
+    shared by the infinite logits; if every logit is $-\infty$ (every exponent overflowed)
+    the limit is `fallback / sum(fallback)` (a non-negative `(n,)` mask)."""
+    top = jnp.max(z)
+    finite = jnp.isfinite(top)
+    direct = jax.nn.softmax(jnp.where(finite, z, 0.0))
+    mask = jnp.where(top == jnp.inf, (z == jnp.inf).astype(z.dtype), fallback.astype(z.dtype))
+    limit = mask / jnp.sum(mask)
+    return jnp.where(finite, direct, limit)
 
 
 class RBFPartition(AbstractPartition):
@@ -51,6 +62,14 @@ class RBFPartition(AbstractPartition):
 
     **Arguments:** `n_part`, `in_size` $d$, `box=(lo, hi)` (scalars or `(d,)` arrays,
     default the unit cube), `dtype`, `key`.
+
+    The softmax is max-shifted, and where every exponent overflows ($|x|\gtrsim10^{154}$ in
+    float64, $10^{19}$ in float32) it takes its limit, the widest function(s)
+    ($\max_\alpha|\xi_{2,\alpha}|$), so $\phi$ sums to one at every finite $x$.
+
+    **Raises:** `ValueError` for `n_part`/`in_size` that are not positive ints, or a `box`
+    that is not finite with `hi > lo`, or of the wrong shape; `TypeError` for a bad `key`;
+    `ValueError` at trace time when called on anything but ONE point of shape `(d,)`.
     """
 
     centres: Float[Array, "n_part d"]
@@ -69,6 +88,7 @@ class RBFPartition(AbstractPartition):
             raise ValueError(f"`n_part` must be a positive int, got {n_part!r}.")
         if not isinstance(in_size, int) or in_size < 1:
             raise ValueError(f"`in_size` must be a positive int, got {in_size!r}.")
+        check_key(key)
         dtype = jnp.result_type(float) if dtype is None else dtype
         lo, hi = _box_arrays(box, in_size, dtype)
         self.centres = jr.uniform(key, (n_part, in_size), dtype, minval=lo, maxval=hi)
@@ -78,10 +98,15 @@ class RBFPartition(AbstractPartition):
     def n_part(self) -> int:
         return self.centres.shape[0]
 
+    @property
+    def in_size(self) -> int:
+        return self.centres.shape[1]
+
     def __call__(self, x: Float[Array, " d"]) -> Float[Array, " n_part"]:
         check_point(x, self.centres.shape[1])
         sq = jnp.sum((x[None, :] - self.centres) ** 2, axis=1)
-        return jax.nn.softmax(-sq / self.shapes**2)
+        s2 = self.shapes**2
+        return _softmax(-sq / s2, s2 == jnp.max(s2))
 
 
 class ResNetPartition(AbstractPartition):
@@ -90,6 +115,10 @@ class ResNetPartition(AbstractPartition):
 
     **Arguments:** `n_part`, `in_size` $d$, `width`, `depth`, `activation`, `dtype`, `key`.
     The inner `resnet` is a `jaxsci.nn.ResNet`, so `jaxsci.init.box` / `he` apply to it.
+    The softmax is max-shifted and stays a partition of unity for infinite logits.
+
+    **Raises:** as `jaxsci.nn.ResNet`, and `ValueError` for an `n_part` that is not a
+    positive int.
     """
 
     resnet: ResNet
@@ -113,5 +142,10 @@ class ResNetPartition(AbstractPartition):
     def n_part(self) -> int:
         return self.resnet.head.out_features
 
+    @property
+    def in_size(self) -> int:
+        return self.resnet.in_size
+
     def __call__(self, x: Float[Array, " d"]) -> Float[Array, " n_part"]:
-        return jax.nn.softmax(self.resnet(x))
+        z = self.resnet(x)
+        return _softmax(z, jnp.ones_like(z))

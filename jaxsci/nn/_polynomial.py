@@ -6,7 +6,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ..polynomials import legendre_product, total_degree_indices
-from ._base import check_point
+from ._base import check_box, check_point
 
 __all__ = ["LegendreSpace"]
 
@@ -20,6 +20,13 @@ class LegendreSpace(eqx.Module):
     $\dim V = \binom{m + d}{d}$.
 
     **Arguments:** `in_size` $d$, `degree` $m \ge 0$, `box=(lo, hi)` (scalars or `(d,)`).
+
+    Outside the box the polynomials grow like $|t|^m$; where that exceeds the dtype's range
+    (e.g. float32, $m=6$, $|x|\approx10^6$ on the unit box) they are $\pm\infty$.
+
+    **Raises:** `ValueError` for an `in_size` that is not a positive int, a `degree` that is
+    not a non-negative int, or a `box` that is not finite with `hi > lo` or has the wrong
+    shape; `ValueError` at trace time when called on anything but ONE point of shape `(d,)`.
     """
 
     lo: tuple[float, ...] = eqx.field(static=True)
@@ -36,12 +43,9 @@ class LegendreSpace(eqx.Module):
         if not isinstance(degree, int) or degree < 0:
             raise ValueError(f"`degree` must be a non-negative int, got {degree!r}.")
         # Static floats: the box is part of the space, not a trainable parameter.
-        lo = np.broadcast_to(np.asarray(box[0], np.float64), (in_size,))
-        hi = np.broadcast_to(np.asarray(box[1], np.float64), (in_size,))
+        lo, hi = check_box(box, in_size)
         self.lo = tuple(float(v) for v in lo)
         self.hi = tuple(float(v) for v in hi)
-        if np.any(hi <= lo):
-            raise ValueError(f"`box` must have hi > lo in every coordinate, got {box!r}.")
         self.in_size = in_size
         self.degree = degree
         self.indices = tuple(map(tuple, total_degree_indices(in_size, degree).tolist()))

@@ -6,7 +6,9 @@ import equinox as eqx
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._base import AbstractAdaptiveBasisNet, make_head
+import jax.numpy as jnp
+
+from ._base import AbstractAdaptiveBasisNet, check_key, make_head
 from ._partition import AbstractPartition
 from ._polynomial import LegendreSpace
 
@@ -29,6 +31,13 @@ class POUNet(AbstractAdaptiveBasisNet):
     - `space`: a `LegendreSpace` ($V = \pi_m(\mathbb{R}^d)$).
     - `out_size`: head output size (default `"scalar"`).
     - `key`: PRNG key for the initial head.
+
+    Far outside the box of `space` a partition function underflows to exactly 0 while its
+    polynomial may overflow; such a product is 0 (its true size), not `0 * inf = NaN`.
+
+    **Raises:** `TypeError` for a `partition` that is not an `AbstractPartition`, a `space`
+    that is not a `LegendreSpace` or a bad `key`; `ValueError` if the partition's and the
+    space's input dimensions differ, or for a bad `out_size`.
     """
 
     partition: AbstractPartition
@@ -48,6 +57,13 @@ class POUNet(AbstractAdaptiveBasisNet):
             raise TypeError(f"`partition` must be an AbstractPartition, got {partition!r}.")
         if not isinstance(space, LegendreSpace):
             raise TypeError(f"`space` must be a LegendreSpace, got {space!r}.")
+        d = getattr(partition, "in_size", None)
+        if d is not None and d != space.in_size:
+            raise ValueError(
+                f"`partition` takes points of dimension {d} but `space` has in_size "
+                f"{space.in_size}: build both for the same input dimension."
+            )
+        check_key(key)
         self.partition = partition
         self.space = space
         self.head = make_head(partition.n_part * space.dim, out_size, dtype, jr.fold_in(key, 0))
@@ -61,4 +77,5 @@ class POUNet(AbstractAdaptiveBasisNet):
         r"""$(\phi_\alpha(x) P_\beta(x))_{\alpha,\beta}$, shape `(n_part * dim V,)`."""
         phi = self.partition(x)
         p = self.space(x).astype(phi.dtype)
-        return (phi[:, None] * p[None, :]).reshape(-1)
+        off = (phi == 0)[:, None]
+        return (phi[:, None] * jnp.where(off, 0.0, p[None, :])).reshape(-1)

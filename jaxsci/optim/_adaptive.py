@@ -25,6 +25,8 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float, Int, PyTree
 
+from ._validate import check_interval, check_like, check_schedule
+
 _Sched = float | Callable[[Int[Array, ""]], Float[Array, ""]]
 
 
@@ -59,6 +61,11 @@ class ExponentialAverage(AbstractSecondMoment):
 
     beta: float = 0.999
 
+    def __check_init__(self):
+        check_interval("beta", self.beta, 0.0, 1.0, lo_open=False,
+                       hint="(ExponentialAverage(beta): beta = 1 never forgets and has no "
+                       "bias correction.)")
+
     def coefficients(self, k):
         return jnp.asarray(self.beta), jnp.asarray(1.0 - self.beta)
 
@@ -71,6 +78,12 @@ class NostalgicAverage(AbstractSecondMoment):
     $B_k=\sum_{j\le k} j^{-\gamma}$, so $V_k$ is the $b_j$-weighted mean of $g_1^2..g_k^2$."""
 
     gamma: float = 0.0
+
+    def __check_init__(self):
+        if isinstance(self.gamma, jax.core.Tracer):
+            raise TypeError("`NostalgicAverage(gamma)` needs a Python float `gamma`, not a "
+                            "traced value (it sets the length of a loop).")
+        check_interval("gamma", self.gamma, 0.0, lo_open=False)
 
     def coefficients(self, k):
         b_k = jnp.asarray(k, float) ** (-self.gamma)
@@ -145,18 +158,37 @@ def unified_adaptive(
     eps_in_sqrt=True, eps=1e-6, bias_correction_*=False`; Adam: the defaults; AMSGrad:
     `max_v=True, bias_correction_*=False`; AdamX: `adamx()`; Nostalgic Adam:
     `nostalgic_adam()`; AdamW: `weight_decay>0`.
+
+    **Raises:** `ValueError` for a constant `learning_rate` not in $[0,\infty)$ (0 only
+    with weight decay) or `multiplier` not in $(0,\infty)$, `beta1` not in $[0,1)$,
+    `beta1_decay` not in $(0,1]$, `eps` not in $(0,\infty)$ ($\delta=0$ divides 0 by 0 for a parameter whose gradient is zero),
+    `weight_decay` not in $[0,\infty)$ (NaN/inf included; a traced constant is checked by
+    `eqx.error_if`); `TypeError` for a `second_moment` that is not an
+    `AbstractSecondMoment`. A schedule's value is checked where it is used, one scalar per
+    step (`eqx.error_if`, $\ge0$ and finite). `updates` must have the pytree and shapes of
+    the parameters `init` saw (trace time).
     """
-    if not 0.0 <= beta1 < 1.0:
-        raise ValueError(f"`beta1` must lie in [0, 1), got {beta1}.")
-    if not 0.0 < beta1_decay <= 1.0:
-        raise ValueError(f"`beta1_decay` must lie in (0, 1], got {beta1_decay}.")
+    learning_rate = check_schedule(
+        "learning_rate", learning_rate, constant_lo_open=False,
+        hint="For gradient ascent negate the loss; to freeze parameters use "
+        "`optax.set_to_zero()`.",
+    )
+    multiplier = check_schedule("multiplier", multiplier)
+    beta1 = check_interval("beta1", beta1, 0.0, 1.0, lo_open=False)
+    beta1_decay = check_interval("beta1_decay", beta1_decay, 0.0, 1.0, hi_open=False)
     if not isinstance(second_moment, AbstractSecondMoment):
         raise TypeError(
             "`second_moment` must be an AbstractSecondMoment (SumOfSquares(), "
             f"ExponentialAverage(beta), NostalgicAverage(gamma)), got {type(second_moment)}."
         )
-    if eps < 0:
-        raise ValueError(f"`eps` must be >= 0, got {eps}.")
+    eps = check_interval("eps", eps, hint="Use a small positive guard such as 1e-8.")
+    weight_decay = check_interval("weight_decay", weight_decay, lo_open=False)
+    decay = not (isinstance(weight_decay, (int, float)) and weight_decay == 0.0)
+    if isinstance(learning_rate, (int, float)) and learning_rate == 0 and not decay:
+        raise ValueError(
+            "`learning_rate` is 0 and there is no weight decay, so the parameters never move; "
+            "give a positive learning rate (use `optax.set_to_zero()` to freeze them)."
+        )
 
     def init_fn(params):
         z = jax.tree.map(jnp.zeros_like, params)
@@ -165,7 +197,8 @@ def unified_adaptive(
         return AdaptiveState(jnp.zeros((), jnp.int32), z, z, z, z, jnp.ones((), dtype))
 
     def update_fn(updates, state, params=None):
-        if weight_decay != 0.0 and params is None:
+        check_like(updates, "updates", state.m, "params")
+        if decay and params is None:
             raise ValueError("`weight_decay != 0` needs `params`: call update(g, state, params).")
         k = state.count + 1
         b1k = beta1 * beta1_decay ** (k - 1.0)
@@ -192,7 +225,7 @@ def unified_adaptive(
         else:
             u = state.u
         lr, eta = _at(learning_rate, state.count), _at(multiplier, state.count)
-        if weight_decay != 0.0:
+        if decay:
             out = jax.tree.map(
                 lambda dd, p: -eta * (lr * dd + weight_decay * p), direction, params
             )
@@ -215,7 +248,10 @@ def adamx(
     r"""AdamX (Tran & Phong 2019, IEEE Access 7, Algorithm 2): AMSGrad with
     $\beta_{1,k}=\beta_1\lambda^{k-1}$ and $\hat v_k=\max\big(\tfrac{(1-\beta_{1,k})^2}
     {(1-\beta_{1,k-1})^2}\hat v_{k-1}, v_k\big)$, $\theta\leftarrow\theta-\epsilon_k m_k/(\sqrt{\hat v_k}+\delta)$,
-    no bias correction. `decay` is $\lambda\in(0,1)$."""
+    no bias correction. `decay` is $\lambda\in(0,1)$.
+
+    **Raises:** as `unified_adaptive`, and `ValueError` unless `beta2` $\in[0,1)$ and
+    `decay` $\in(0,1]$."""
     return unified_adaptive(
         learning_rate, beta1=beta1, beta1_decay=decay, second_moment=ExponentialAverage(beta2),
         bias_correction_m=False, bias_correction_v=False, max_v=True, eps=eps,
@@ -227,9 +263,9 @@ def nostalgic_adam(
 ) -> optax.GradientTransformation:
     r"""Nostalgic Adam, NosAdam-HH (Huang, Wang & Dong 2019, IJCAI, Algorithm 1 with
     $b_k=k^{-\gamma}$): $\beta_{2,k}=B_{k-1}/B_k$, $v_k=\beta_{2,k}v_{k-1}+(1-\beta_{2,k})g_k^2$
-    (no bias correction needed: the weights sum to one), $m$ as in Adam with bias correction."""
-    if gamma < 0:
-        raise ValueError(f"`gamma` must be >= 0, got {gamma}.")
+    (no bias correction needed: the weights sum to one), $m$ as in Adam with bias correction.
+
+    **Raises:** as `unified_adaptive`, and `ValueError` unless `gamma` $\in[0,\infty)$."""
     return unified_adaptive(
         learning_rate, beta1=beta1, second_moment=NostalgicAverage(gamma),
         bias_correction_m=True, bias_correction_v=False, eps=eps,

@@ -21,7 +21,9 @@ import jax.random as jr
 import optax
 from jaxtyping import Array, Float, Int, PRNGKeyArray, PyTree
 
+from .._checks import check_value
 from ._linesearch import fn_kwargs
+from ._validate import check_interval, check_like, check_schedule, require_count
 
 _Sched = float | Callable[[Int[Array, ""]], Float[Array, ""]]
 
@@ -61,13 +63,31 @@ def sgd_momentum(
 
     **Returns:** an `optax.GradientTransformationExtraArgs` taking the raw gradient
     $\tilde g(\theta_k)$ and returning $\theta_{k+1}-\theta_k$.
+
+    **Raises:** `ValueError` for a constant `learning_rate` not in $[0,\infty)$ (0 only
+    with weight decay), `zeta` or `gamma` not in $[0,1)$, `annealing` not in $[0,1]$,
+    `weight_decay` not in $[0,\infty)$ (NaN/inf included; a traced constant is checked by `eqx.error_if`). A schedule's value
+    is checked where it is used, one scalar per step (`eqx.error_if`): $\epsilon_k\ge0$,
+    $\zeta_k,\gamma_k\in[0,1)$, $\mathfrak a_k\in[0,1]$. `updates` (or the output of `grad_fn`)
+    must have the pytree and shapes of `params` (trace time).
     """
-    if isinstance(weight_decay, (int, float)) and weight_decay < 0:
-        raise ValueError(f"`weight_decay` must be >= 0, got {weight_decay}.")
-    for name, val in (("zeta", zeta), ("gamma", gamma)):
-        if isinstance(val, (int, float)) and not 0.0 <= val < 1.0:
-            raise ValueError(f"`{name}` must lie in [0, 1), got {val}.")
-    lookahead = callable(gamma) or gamma != 0.0
+    learning_rate = check_schedule(
+        "learning_rate", learning_rate, constant_lo_open=False,
+        hint="For gradient ascent negate the loss; to freeze parameters use "
+        "`optax.set_to_zero()`.",
+    )
+    zeta = check_schedule("zeta", zeta, 0.0, 1.0, constant_lo_open=False)
+    lookahead = callable(gamma) or not (isinstance(gamma, (int, float)) and gamma == 0.0)
+    gamma = check_schedule("gamma", gamma, 0.0, 1.0, constant_lo_open=False)
+    annealing = check_schedule("annealing", annealing, 0.0, 1.0, hi_open=False,
+                               constant_lo_open=False)
+    weight_decay = check_interval("weight_decay", weight_decay, lo_open=False)
+    decay = not (isinstance(weight_decay, (int, float)) and weight_decay == 0.0)
+    if isinstance(learning_rate, (int, float)) and learning_rate == 0 and not decay:
+        raise ValueError(
+            "`learning_rate` is 0 and there is no weight decay, so the parameters never move; "
+            "give a positive learning rate (use `optax.set_to_zero()` to freeze them)."
+        )
 
     def init_fn(params):
         return MomentumState(jnp.zeros((), jnp.int32), jax.tree.map(jnp.zeros_like, params))
@@ -84,12 +104,14 @@ def sgd_momentum(
             g_k = _at(gamma, k)
             point = jax.tree.map(lambda p, d: p + g_k * d, params, state.delta)
             grads = grad_fn(point, **fn_kwargs(grad_fn, extra_args))
+            check_like(grads, "the output of `grad_fn`", state.delta, "params")
         else:
             grads = updates
-        if weight_decay != 0.0 and params is None:
+            check_like(grads, "updates", state.delta, "params")
+        if decay and params is None:
             raise ValueError("`weight_decay != 0` needs `params`: call update(g, state, params).")
         eps, a, z = _at(learning_rate, k), _at(annealing, k), _at(zeta, k)
-        if weight_decay != 0.0:
+        if decay:
             step = jax.tree.map(
                 lambda g, p, d: -a * (eps * g + weight_decay * p) + z * d,
                 grads, params, state.delta,
@@ -107,8 +129,21 @@ def heavy_ball_coefficients(
 ) -> tuple[Float[Array, ""], Float[Array, ""]]:
     r"""$(\zeta_k, \epsilon_k)$ of the heavy-point-mass discretisation, Eq. (143):
     $\zeta_k=\frac{h_k}{h_{k-1}}\frac{1}{1+\nu h_k}$, $\epsilon_k=\frac{h_k^2}{1+\nu h_k}$,
-    for time steps $h_k, h_{k-1}$ and viscous friction $\nu\ge0$ (unit mass)."""
+    for time steps $h_k, h_{k-1}$ and viscous friction $\nu\ge0$ (unit mass).
+
+    **Raises:** `ValueError` (eagerly; `eqx.error_if` when traced) unless $h, h_{k-1}>0$ and
+    $\nu\ge0$, all finite."""
     h, h_prev, nu = jnp.asarray(h), jnp.asarray(h_prev), jnp.asarray(nu)
+    for name, val, lo_ok in (("h", h, False), ("h_prev", h_prev, False), ("nu", nu, True)):
+        bad = ~jnp.isfinite(val) | ((val < 0) if lo_ok else (val <= 0))
+        want = ">= 0" if lo_ok else "> 0"
+        val = check_value(val, bad, f"`{name}` must be finite and {want}, got {val}.")
+        if name == "h":
+            h = val
+        elif name == "h_prev":
+            h_prev = val
+        else:
+            nu = val
     return (h / h_prev) / (1.0 + nu * h), h * h / (1.0 + nu * h)
 
 
@@ -118,7 +153,12 @@ def epoch_minibatches(key: PRNGKeyArray, num_examples: int, batch_size: int) -> 
     Drawn without replacement ($\mathbb M_{k+1}=\mathbb M_k\setminus\mathbb I_k$): row $k$ holds
     the `batch_size` = $m$ indices of minibatch $k$, and $k_{\max}=\lfloor M/m\rfloor$ (the last
     $M \bmod m$ examples of the permutation are left out of this epoch).
+
+    **Raises:** `TypeError` for non-integer sizes; `ValueError` unless
+    `1 <= batch_size <= num_examples`.
     """
+    num_examples = require_count(num_examples, "num_examples")
+    batch_size = require_count(batch_size, "batch_size")
     if not 0 < batch_size <= num_examples:
         raise ValueError(
             f"`batch_size` must lie in [1, num_examples={num_examples}], got {batch_size}."
@@ -138,5 +178,15 @@ def fluctuation_factor(
     minibatch increase both lower it ("annealing", Remark 6.9). Note Eq. (168) omits the
     finite-population factor $M/(M-1)$ of sampling without replacement:
     $\langle\|\tilde g-g\|^2\rangle=(1/m-1/M)\frac{M}{M-1}\operatorname{tr}C$.
+
+    **Raises:** `ValueError` (eagerly; `eqx.error_if` when traced) unless
+    $\epsilon\ge0$ and $1\le m\le M$, all finite.
     """
-    return jnp.asarray(learning_rate) * (1.0 / jnp.asarray(batch_size) - 1.0 / num_examples)
+    lr, m, big_m = jnp.asarray(learning_rate), jnp.asarray(batch_size), jnp.asarray(num_examples)
+    lr = check_value(lr, ~jnp.isfinite(lr) | (lr < 0),
+                     "`learning_rate` must be finite and >= 0.")
+    m = check_value(
+        m, ~jnp.isfinite(m) | (m < 1) | (m > big_m) | ~jnp.isfinite(big_m),
+        "`batch_size` must lie in [1, num_examples] (and `num_examples` be finite).",
+    )
+    return lr * (1.0 / m - 1.0 / big_m)

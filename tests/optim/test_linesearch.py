@@ -143,13 +143,18 @@ def test_exact_quadratic_step_and_bracket_expansion():
 
 
 def test_ascent_direction_rejected():
+    """d = +g violates Eq. (121): rejected with `throw=False`, an error by default."""
     f = functools.partial(cost, a=jnp.eye(2), s=0.0)
     x = jnp.array([1.0, 2.0])
     v, g = jax.value_and_grad(f)(x)
-    for ls in (jo.armijo_linesearch(), jo.goldstein_linesearch(), jo.wolfe_linesearch()):
+    for make in (jo.armijo_linesearch, jo.goldstein_linesearch, jo.wolfe_linesearch):
+        ls = make(throw=False)
         u, state = ls.update(g, ls.init(x), x, value=v, grad=g, value_fn=f)  # d = +g
         assert not bool(state.accepted)
         np.testing.assert_array_equal(u, 0.0)
+        ls = make()
+        with pytest.raises(ValueError, match="not a descent direction"):
+            ls.update(g, ls.init(x), x, value=v, grad=g, value_fn=f)
 
 
 def test_float32_and_extra_args_forwarded():
