@@ -209,8 +209,17 @@ def relu_init(
     return replace_linear(model, ws, bs)
 
 
-def _got(v):
-    return f", got {float(v)!r}" if is_concrete(v) else ""
+def _check_k(k, bound, strict):
+    """`k` finite and `> bound` (strict) or `>= bound`: Python numbers at once, arrays by
+    `check_value` (traced: `eqx.error_if`)."""
+    k = _check_scale(k, "k")
+    want = f"> {bound:g} (alpha = r sqrt(k - 1) > 0)" if strict else f">= {bound:g}"
+    if isinstance(k, (int, float, np.number)):
+        if not (k > bound if strict else k >= bound):
+            raise ValueError(f"`k` must be {want}, got {k!r}.")
+        return k
+    got = f", got {float(k)!r}" if is_concrete(k) else ""
+    return check_value(k, (k <= bound) if strict else (k < bound), f"`k` must be {want}{got}.")
 
 
 def _check_points(x):
@@ -235,8 +244,7 @@ def normalize_to_unit_ball(
     in `x` or all-zero data.
     """
     x = _check_points(x)
-    k = _check_scale(k, "k")
-    k = check_value(k, jnp.asarray(k) < 1, f"`k` must be >= 1{_got(k)}.")
+    k = _check_k(k, 1.0, False)
     r = jnp.max(jnp.linalg.norm(x, axis=1))
     r = eqx.error_if(r, r == 0, "normalize_to_unit_ball: all data points are zero.")
     scale = jnp.sqrt(k) * r
@@ -252,9 +260,7 @@ def lift_to_sphere(x: Float[Array, "n d"], *, k: float = 2.0) -> Float[Array, "n
     **Raises:** as `normalize_to_unit_ball`, with `k > 1`.
     """
     x = _check_points(x)
-    k = _check_scale(k, "k")
-    k = check_value(k, jnp.asarray(k) <= 1,
-                    f"`k` must be > 1 (alpha = r sqrt(k - 1) > 0){_got(k)}.")
+    k = _check_k(k, 1.0, True)
     r = jnp.max(jnp.linalg.norm(x, axis=1))
     r = eqx.error_if(r, r == 0, "lift_to_sphere: all data points are zero.")
     alpha = r * jnp.sqrt(jnp.asarray(k - 1.0).astype(x.dtype))
