@@ -23,12 +23,15 @@ $[\text{lo} + \sigma(z^-), \text{hi} + \sigma(z^+)]$ (ResNets, eq. 10).
 from typing import Any
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+import numpy as np
 import jax.random as jr
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from .._checks import check_value
 from ..nn import layer_view
-from ._standard import _check_key
+from ._standard import _check_key, _check_scale
 
 __all__ = ["box", "box_layer"]
 
@@ -41,7 +44,25 @@ def _as_box(lo, hi, n: int, dtype, name: str):
             raise ValueError(
                 f"`{name}` bound `{nm}` must be a scalar or shape ({n},), got shape {v.shape}."
             )
-    return jnp.broadcast_to(lo, (n,)), jnp.broadcast_to(hi, (n,))
+    lo, hi = jnp.broadcast_to(lo, (n,)), jnp.broadcast_to(hi, (n,))
+    # NaN / inf bounds, an empty or zero-width coordinate, or a width that overflows
+    bad = ~(jnp.isfinite(lo) & jnp.isfinite(hi) & jnp.isfinite(hi - lo) & (hi > lo))
+    lo = check_value(
+        lo, bad,
+        f"`{name}` = (lo, hi) must be finite with hi > lo in every coordinate (a box of "
+        f"positive, representable width); got lo={_show(lo)}, hi={_show(hi)}.")
+    return lo, hi
+
+
+def _show(v):
+    return "<traced>" if isinstance(v, jax.core.Tracer) else str(np.asarray(v).tolist())
+
+
+def _check_finite_weights(w, b, where):
+    bad = ~(jnp.all(jnp.isfinite(w)) & jnp.all(jnp.isfinite(b)))
+    return check_value(w, bad, f"{where}: Box initialisation gave non-finite weights (the "
+                       "box is too large or too small for the dtype): rescale the inputs to "
+                       "an O(1) box.")
 
 
 def _box_weights(key, shape, lo, hi, maximum, dtype):
@@ -78,18 +99,22 @@ def box_layer(
     `hi > lo`), `maximum` $M > 0$.
 
     **Returns:** the layer with new weight `(out, in)` and bias `(out,)`.
+
+    **Raises:** `TypeError` for a non-`Linear` layer or a bad key; `ValueError` for a layer
+    without bias, bounds of the wrong shape, and (eagerly; `EquinoxRuntimeError` under
+    `jit` / `vmap`) NaN/inf bounds, `hi <= lo`, `maximum` not finite and > 0, or non-finite
+    resulting weights.
     """
     _check_key(key, "key")
     if not isinstance(layer, eqx.nn.Linear):
         raise TypeError(f"`layer` must be an eqx.nn.Linear, got {type(layer).__name__}.")
     if layer.bias is None:
         raise ValueError("`layer` needs a bias for Box initialisation (use_bias=True).")
-    if isinstance(maximum, (int, float)) and not maximum > 0:
-        raise ValueError(f"`maximum` must be positive, got {maximum!r}.")
+    maximum = _check_scale(maximum, "maximum", what="the neuron maximum M")
     dtype = layer.weight.dtype
-    lo, hi = _as_box(lo, hi, layer.weight.shape[1], dtype, "box")
-    lo = eqx.error_if(lo, jnp.any(hi <= lo), "Box initialisation needs hi > lo everywhere.")
+    lo, hi = _as_box(lo, hi, layer.weight.shape[1], dtype, "(lo, hi)")
     w, b, _, _ = _box_weights(key, layer.weight.shape, lo, hi, maximum, dtype)
+    w = _check_finite_weights(w, b, "box_layer")
     return eqx.tree_at(lambda l: (l.weight, l.bias), layer, (w, b.reshape(layer.bias.shape)))
 
 
@@ -121,8 +146,17 @@ def box(
 
     **Returns:** a new model of the same structure. The activation must be monotone
     non-decreasing (ReLU, tanh, ...) for the interval propagation to be exact.
+
+    **Raises:** `TypeError` for an unsupported model, a bad key or a `box` that is not a
+    pair; `ValueError` for a model without hidden layers or biases, bounds of the wrong
+    shape, and (eagerly; `EquinoxRuntimeError` under `jit` / `vmap`) NaN/inf bounds,
+    `hi <= lo` (zero or negative width), `maximum` / `residual_maximum` not finite and > 0,
+    or non-finite weights (a box too large or small for the dtype).
     """
     _check_key(key, "key")
+    if not (isinstance(box, (tuple, list)) and len(box) == 2):
+        raise TypeError(f"`box` must be a pair (lo, hi) of scalars or shape-(d,) arrays, got "
+                        f"{box!r:.80}.")
     try:
         view = layer_view(model)
     except TypeError as e:
@@ -132,19 +166,17 @@ def box(
         raise ValueError("`model` has no hidden layer to Box-initialise.")
     if layers[0].bias is None:
         raise ValueError("Box initialisation needs hidden layers with biases.")
-    res_max = maximum if residual_maximum is None else residual_maximum
-    if not (maximum > 0 and res_max > 0):
-        raise ValueError(
-            f"`maximum` and `residual_maximum` must be positive, got {maximum}, {res_max}."
-        )
+    maximum = _check_scale(maximum, "maximum", what="the neuron maximum M")
+    res_max = maximum if residual_maximum is None else _check_scale(
+        residual_maximum, "residual_maximum")
     dtype = layers[0].weight.dtype
     lo, hi = _as_box(box[0], box[1], layers[0].weight.shape[1], dtype, "box")
-    lo = eqx.error_if(lo, jnp.any(hi <= lo), "`box` needs hi > lo in every coordinate.")
     keys = jr.split(key, len(layers))
     new = []
     for i, (k, layer) in enumerate(zip(keys, layers)):
         m = maximum if (i == 0 or not residual) else res_max
         w, b, zmin, zmax = _box_weights(k, layer.weight.shape, lo, hi, m, dtype)
+        w = _check_finite_weights(w, b, f"box (hidden layer {i})")
         new.append((w, b))
         s_lo, s_hi = activation(zmin), activation(zmax)
         if residual and i > 0:

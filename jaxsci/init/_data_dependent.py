@@ -27,7 +27,29 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._standard import _check_key, linear_layers, replace_linear
+from .._checks import check_nonempty, check_value, is_concrete
+from .._misc import as_float_array
+from ._standard import _check_key, _check_scale, linear_layers, replace_linear
+
+
+def _check_x(x, name, d=None):
+    """Tier 1 (a float array of shape (m, d), m >= 1) and tier 2 (finite) checks of data."""
+    x = as_float_array(x, name)
+    want = "(m, d)" if d is None else f"(m, {d})"
+    if x.ndim != 2 or (d is not None and x.shape[1] != d):
+        raise ValueError(f"`{name}` must have shape {want}, got {x.shape}.")
+    check_nonempty(x, name, what="data points (m >= 1)")
+    return check_value(x, ~jnp.isfinite(x), f"`{name}` contains NaN or inf: clean or drop "
+                       "those points before initialising.")
+
+
+def _check_sigma_out(sig_out, name):
+    got = f" (got sigma_out = {float(sig_out)})" if is_concrete(sig_out) else ""
+    return check_value(
+        sig_out, ~(jnp.isfinite(sig_out) & (sig_out > 0)),
+        f"`{name}` is degenerate for eq. 5{got}: sigma_out needs data with a non-zero norm "
+        "and, for s = 0, at least two distinct points. Give more (distinct) points, or "
+        "s > 0.")
 
 __all__ = ["data_dependent_init", "data_dependent_expected_q", "data_dependent_sigma_out"]
 
@@ -45,9 +67,20 @@ def data_dependent_expected_q(
 ) -> Float[Array, ""]:
     r"""$E_{X_m}[q(x)]$ of Theorem 4 for the data-dependent initialisation with
     $\sigma_e = s\sigma_\text{in}$ (the diagonal terms $\Delta = 0$ use the limit
-    $(s^2)\pi$)."""
-    if x.ndim != 2:
-        raise ValueError(f"`x` must have shape (m, d), got {x.shape}.")
+    $(s^2)\pi$).
+
+    **Raises:** `ValueError` for `x` not of shape `(m, d)` with $m \ge 1$, and (eagerly;
+    `EquinoxRuntimeError` under `jit`) NaN/inf in `x`, `h`, `sigma_in`, `sigma_out` not
+    finite and > 0 (`sigma_out` >= 0), `s` not finite and >= 0."""
+    x = _check_x(x, "x")
+    h = _check_scale(h, "h", what="width / number of data")
+    sigma_in = _check_scale(sigma_in, "sigma_in")
+    sigma_out = _check_scale(sigma_out, "sigma_out", zero_ok=True)
+    s = _check_scale(s, "s", zero_ok=True)
+    return _expected_q(x, h, sigma_in, sigma_out, s)
+
+
+def _expected_q(x, h, sigma_in, sigma_out, s):
     m = x.shape[0]
     delta = _pair_dists(x)
     s = jnp.asarray(s, x.dtype)
@@ -57,15 +90,26 @@ def data_dependent_expected_q(
     return h * sigma_out**2 * sigma_in**2 / (m * jnp.pi) * jnp.sum(terms)
 
 
+def _sigma_out(x, h, sigma_in, s):
+    """`data_dependent_sigma_out` without the input checks (done by the caller)."""
+    unit = _expected_q(x, h, sigma_in, 1.0, s)
+    return jnp.sqrt(sigma_in**2 * jnp.sum(x * x) / x.shape[0] / unit)
+
+
 def data_dependent_sigma_out(
     x: Float[Array, "m d"], *, h: float, sigma_in: float, s: float = 0.0
 ) -> Float[Array, ""]:
     r"""$\sigma_\text{out}$ such that Theorem 4's $E_{X_m}[q]$ equals the He-without-bias
-    value $\sigma_\text{in}^2\|X\|_F^2/m$; for $s = 0$ this is eq. 5."""
-    m = x.shape[0]
-    target = sigma_in**2 * jnp.sum(x * x) / m
-    unit = data_dependent_expected_q(x, h=h, sigma_in=sigma_in, sigma_out=1.0, s=s)
-    return jnp.sqrt(target / unit)
+    value $\sigma_\text{in}^2\|X\|_F^2/m$; for $s = 0$ this is eq. 5.
+
+    **Raises:** as `data_dependent_expected_q`; also if the data are degenerate (all zero,
+    or, with $s = 0$, a single distinct point), where $\sigma_\text{out}$ would be 0 or
+    inf."""
+    x = _check_x(x, "x")
+    h = _check_scale(h, "h", what="width / number of data")
+    sigma_in = _check_scale(sigma_in, "sigma_in")
+    s = _check_scale(s, "s", zero_ok=True)
+    return _check_sigma_out(_sigma_out(x, h, sigma_in, s), "x")
 
 
 def data_dependent_init(
@@ -90,6 +134,12 @@ def data_dependent_init(
     - `sigma_in`: first-layer weight std; `None` means $\sqrt{2/d_\text{in}}$ (eq. 5).
 
     **Returns:** a new model; $\sigma_\text{out}$ follows `data_dependent_sigma_out`.
+
+    **Raises:** `TypeError` for a bad key; `ValueError` for a model that is not shallow (two
+    `Linear` layers, bias in the first), `x_train` not of shape `(m, d_in)` with
+    $1 \le m \le n$, `s` / `sigma_in` out of range (`s >= 0`, `sigma_in > 0`, finite), and
+    (eagerly; `EquinoxRuntimeError` under `jit` / `vmap`) NaN/inf in `x_train` or degenerate
+    data (all zero, or one distinct point with `s = 0`).
     """
     _check_key(key, "key")
     layers = linear_layers(model)
@@ -102,8 +152,10 @@ def data_dependent_init(
     if first.bias is None:
         raise ValueError("data_dependent_init: the first layer must have a bias (use_bias=True).")
     n, d = first.weight.shape
-    if x_train.ndim != 2 or x_train.shape[1] != d:
-        raise ValueError(f"`x_train` must have shape (m, {d}), got {x_train.shape}.")
+    x_train = _check_x(x_train, "x_train", d)
+    s = _check_scale(s, "s", zero_ok=True)
+    if sigma_in is not None:
+        sigma_in = _check_scale(sigma_in, "sigma_in")
     m = x_train.shape[0]
     if n < m:
         raise ValueError(
@@ -112,14 +164,15 @@ def data_dependent_init(
         )
     dtype = first.weight.dtype
     x_train = jnp.asarray(x_train, dtype)
-    sig_in = (2.0 / d) ** 0.5 if sigma_in is None else float(sigma_in)
+    sig_in = (2.0 / d) ** 0.5 if sigma_in is None else sigma_in
     h = n / m
     k1, k2, k3 = jr.split(key, 3)
     w1 = sig_in * jr.normal(k1, (n, d), dtype)
     eps = s * sig_in * jr.normal(k2, (n,), dtype)
     centres = x_train[jnp.arange(n) % m]
     b1 = -jnp.sum(w1 * centres, axis=1) + jnp.abs(eps)
-    sig_out = data_dependent_sigma_out(x_train, h=h, sigma_in=sig_in, s=s)
+    sig_out = _check_sigma_out(_sigma_out(x_train, h, sig_in, s),
+                               "x_train")
     w2 = sig_out * jr.normal(k3, second.weight.shape, dtype)
     b2 = None if second.bias is None else jnp.zeros_like(second.bias)
     return replace_linear(model, [w1, w2], [b1, b2])

@@ -24,10 +24,13 @@ from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._standard import _check_key, linear_layers, replace_linear
+from .._checks import check_nonempty, check_value, is_concrete
+from .._misc import as_float_array
+from ._standard import _check_key, _check_scale, linear_layers, replace_linear
 
 __all__ = [
     "AbstractReLUInit",
@@ -80,8 +83,10 @@ class NormalInit(AbstractReLUInit):
     def __check_init__(self):
         for name in ("variance", "bias_variance"):
             v = getattr(self, name)
-            if v is not None and not v > 0:
-                raise ValueError(f"NormalInit: `{name}` must be positive or None, got {v!r}.")
+            if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                      and math.isfinite(v) and v > 0):
+                raise ValueError(f"NormalInit: `{name}` must be a finite number > 0 or None, "
+                                 f"got {v!r}.")
 
     def weight_variance(self, n_in: int) -> float:
         if self.variance is not None:
@@ -151,10 +156,21 @@ def sample_relu_params(
     - `batch`: trailing batch shape (many networks, batch-last layout); `()` for one.
 
     **Returns:** a list of $L$ pairs `(W, b)` with `W.shape == (n_t, n_{t-1}, *batch)`.
+
+    **Raises:** `ValueError` for `widths` not >= 2 positive ints, `batch` not a tuple of
+    positive ints, `schemes` neither one scheme nor one per layer; `TypeError` for a bad key.
     """
+    widths = list(widths)
+    if (len(widths) < 2 or not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool)
+                                   for w in widths) or min(widths) < 1):
+        raise ValueError(f"`widths` needs >= 2 positive ints (n_0, ..., n_L), got {widths}.")
     widths = [int(w) for w in widths]
-    if len(widths) < 2 or min(widths) < 1:
-        raise ValueError(f"`widths` needs >= 2 positive entries, got {widths}.")
+    batch = tuple(batch)
+    if not all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) and b >= 1
+               for b in batch):
+        raise ValueError(f"`batch` must be a tuple of positive ints (the trailing batch "
+                         f"shape), got {batch!r}.")
+    _check_key(key, "key")
     schemes = per_layer_schemes(schemes, len(widths) - 1, "schemes")
     keys = jr.split(key, len(widths) - 1)
     return [
@@ -193,6 +209,28 @@ def relu_init(
     return replace_linear(model, ws, bs)
 
 
+def _check_k(k, bound, strict):
+    """`k` finite and `> bound` (strict) or `>= bound`: Python numbers at once, arrays by
+    `check_value` (traced: `eqx.error_if`)."""
+    k = _check_scale(k, "k")
+    want = f"> {bound:g} (alpha = r sqrt(k - 1) > 0)" if strict else f">= {bound:g}"
+    if isinstance(k, (int, float, np.number)):
+        if not (k > bound if strict else k >= bound):
+            raise ValueError(f"`k` must be {want}, got {k!r}.")
+        return k
+    got = f", got {float(k)!r}" if is_concrete(k) else ""
+    return check_value(k, (k <= bound) if strict else (k < bound), f"`k` must be {want}{got}.")
+
+
+def _check_points(x):
+    x = as_float_array(x, "x")
+    if x.ndim != 2:
+        raise ValueError(f"`x` must have shape (n, d), got {x.shape}.")
+    check_nonempty(x, "x", what="data points")
+    return check_value(x, ~jnp.isfinite(x), "`x` contains NaN or inf: clean or drop those "
+                       "points before scaling.")
+
+
 def normalize_to_unit_ball(
     x: Float[Array, "n d"], *, k: float = 1.0
 ) -> tuple[Float[Array, "n d"], Float[Array, ""]]:
@@ -200,11 +238,13 @@ def normalize_to_unit_ball(
     with $r = \max_i \|x_i\|$ (section 2.1; $k = 1$ maps onto the unit ball).
 
     **Returns:** `(x_scaled, scale)` with `x_scaled = x / scale`.
+
+    **Raises:** `ValueError` for `x` not of shape `(n, d)` with $n \ge 1$ or `k` not finite
+    and >= 1; eagerly `ValueError`, under `jit` / `vmap` `EquinoxRuntimeError`, for NaN/inf
+    in `x` or all-zero data.
     """
-    if x.ndim != 2:
-        raise ValueError(f"`x` must have shape (n, d), got {x.shape}.")
-    if not k >= 1:
-        raise ValueError(f"`k` must be >= 1, got {k!r}.")
+    x = _check_points(x)
+    k = _check_k(k, 1.0, False)
     r = jnp.max(jnp.linalg.norm(x, axis=1))
     r = eqx.error_if(r, r == 0, "normalize_to_unit_ball: all data points are zero.")
     scale = jnp.sqrt(k) * r
@@ -216,13 +256,13 @@ def lift_to_sphere(x: Float[Array, "n d"], *, k: float = 2.0) -> Float[Array, "n
     $\tilde x_i = [x_i; \alpha]$, $\alpha = r\sqrt{k - 1}$, $r = \max_i\|x_i\|$, so that a
     point with $\|x_i\| = r$ maps to $[x_i/\sqrt{k r^2}; \sqrt{k-1}/\sqrt{k}]$ (Allen-Zhu et
     al. use $k = 2$). Every $z_i$ lies on the unit sphere $S^{d}$.
+
+    **Raises:** as `normalize_to_unit_ball`, with `k > 1`.
     """
-    if x.ndim != 2:
-        raise ValueError(f"`x` must have shape (n, d), got {x.shape}.")
-    if not k > 1:
-        raise ValueError(f"`k` must be > 1 (alpha = r sqrt(k - 1) > 0), got {k!r}.")
+    x = _check_points(x)
+    k = _check_k(k, 1.0, True)
     r = jnp.max(jnp.linalg.norm(x, axis=1))
     r = eqx.error_if(r, r == 0, "lift_to_sphere: all data points are zero.")
-    alpha = r * jnp.sqrt(jnp.asarray(k - 1.0, x.dtype))
+    alpha = r * jnp.sqrt(jnp.asarray(k - 1.0).astype(x.dtype))
     xt = jnp.concatenate([x, jnp.full((x.shape[0], 1), alpha, x.dtype)], axis=1)
     return xt / jnp.linalg.norm(xt, axis=1, keepdims=True)

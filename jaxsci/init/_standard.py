@@ -14,7 +14,10 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
+import numpy as np
 from jaxtyping import PRNGKeyArray
+
+from .._checks import check_value, is_concrete
 
 __all__ = ["glorot", "he", "layer_blocks", "linear_layers", "replace_layer_blocks", "replace_linear"]
 
@@ -65,6 +68,25 @@ def replace_layer_blocks(model: Any, blocks: list[eqx.nn.Linear | jax.Array]) ->
         raise ValueError(f"`blocks` must have {n} entries (one per layer block), got {len(blocks)}.")
     it = iter(blocks)
     return jtu.tree_unflatten(treedef, [next(it) if _is_block(x) else x for x in leaves])
+
+
+def _check_scale(v: Any, name: str, *, zero_ok: bool = False, what: str = "") -> Any:
+    """Tier 1/2: a finite number `> 0` (`>= 0` with `zero_ok`): Python numbers and concrete
+    arrays at once (`ValueError`), traced ones by `eqx.error_if`. Returns `v` threaded."""
+    want = ">= 0" if zero_ok else "> 0"
+    hint = f" ({what})" if what else ""
+    if isinstance(v, bool) or not (isinstance(v, (int, float, np.number)) or eqx.is_array(v)):
+        raise TypeError(f"`{name}`{hint} must be a finite number {want}, got "
+                        f"{type(v).__name__}.")
+    if isinstance(v, (int, float, np.number)):
+        if not (np.isfinite(v) and (v >= 0 if zero_ok else v > 0)):
+            raise ValueError(f"`{name}`{hint} must be a finite number {want}, got {v!r}.")
+        return v
+    if jnp.ndim(v) != 0:
+        raise ValueError(f"`{name}`{hint} must be a scalar, got shape {jnp.shape(v)}.")
+    bad = ~jnp.isfinite(v) | ((v < 0) if zero_ok else (v <= 0))
+    got = f", got {float(v)}" if is_concrete(v) else ""
+    return check_value(v, bad, f"`{name}`{hint} must be a finite number {want}{got}.")
 
 
 def _check_key(key: Any, name: str) -> None:
@@ -137,10 +159,15 @@ def glorot(model: Any, *, key: PRNGKeyArray, uniform: bool = True, gain: float =
     - `model`: any pytree containing `eqx.nn.Linear` layers.
     - `key`: a JAX PRNG key.
     - `uniform`: uniform (default) or normal distribution.
-    - `gain`: multiplies the standard deviation.
+    - `gain`: multiplies the standard deviation (finite, > 0).
 
     **Returns:** a new model of the same structure.
+
+    **Raises:** `TypeError` for a `key` that is not a PRNG key; `ValueError` for a model
+    without `eqx.nn.Linear` layers or a `gain` not finite and > 0 (a traced `gain`:
+    `EquinoxRuntimeError` under `jit`).
     """
+    gain = _check_scale(gain, "gain")
 
     def draw(k, shape, dtype, fan_in, fan_out):
         std = gain * math.sqrt(2.0 / (fan_in + fan_out))
@@ -166,10 +193,13 @@ def he(model: Any, *, key: PRNGKeyArray, uniform: bool = False, gain: float = 1.
     - `model`: any pytree containing `eqx.nn.Linear` layers.
     - `key`: a JAX PRNG key.
     - `uniform`: normal (default) or uniform distribution.
-    - `gain`: multiplies the standard deviation.
+    - `gain`: multiplies the standard deviation (finite, > 0).
 
     **Returns:** a new model of the same structure.
+
+    **Raises:** as `glorot`.
     """
+    gain = _check_scale(gain, "gain")
 
     def draw(k, shape, dtype, fan_in, fan_out):
         std = gain * math.sqrt(2.0 / fan_in)

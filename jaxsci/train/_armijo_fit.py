@@ -11,12 +11,24 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
+from .._checks import check_value, is_concrete, require_positive_int
 from .._solution import Solution, raise_if_failed
 from ._loop import fit
 from ..optim import norm_test_batch_size, stochastic_armijo
 from ._trainers import AbstractTrainer
 
 __all__ = ["PerExampleLoss", "StochasticArmijo", "fit_sgd_armijo"]
+
+
+def _check_data(x, y):
+    for v, nm in ((x, "x"), (y, "y")):
+        if not hasattr(v, "shape") or v.ndim < 1:
+            raise TypeError(f"`{nm}` must be an array with a leading example axis, got "
+                            f"{type(v).__name__} {getattr(v, 'shape', '')}.")
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"`x` and `y` need the same leading size, got {x.shape}, {y.shape}.")
+    if x.shape[0] == 0:
+        raise ValueError(f"`x` is empty (shape {x.shape}): give at least one example.")
 
 
 class PerExampleLoss(eqx.Module):
@@ -61,8 +73,11 @@ class StochasticArmijo(AbstractTrainer):
 
     def __check_init__(self):
         b, m = self.init_batch_size, self.max_batch_size
-        if not isinstance(b, int) or b < 1 or (m is not None and not b <= m):
-            raise ValueError(f"need 1 <= init_batch_size ({b}) <= max_batch_size ({m}).")
+        if not isinstance(b, int) or isinstance(b, bool) or b < 1 or (
+                m is not None and not b <= m):
+            raise ValueError(f"`init_batch_size` must be an int with 1 <= init_batch_size "
+                             f"<= `max_batch_size`, got {b!r} (max_batch_size={m!r}).")
+        _check_theta(self.theta)
 
     def _ls(self):
         return stochastic_armijo() if self.linesearch is None else self.linesearch
@@ -71,15 +86,17 @@ class StochasticArmijo(AbstractTrainer):
         if not isinstance(loss_fn, PerExampleLoss):
             raise TypeError("the StochasticArmijo trainer needs `loss_fn = "
                             "jaxsci.train.PerExampleLoss(fn)` (it draws minibatches of fn).")
+        if not (isinstance(args, (tuple, list)) and len(args) == 2):
+            raise TypeError("the StochasticArmijo trainer needs `args = (x, y)`.")
         x, y = args
+        _check_data(x, y)
         n = x.shape[0]
-        if y.shape[0] != n:
-            raise ValueError(f"`x` and `y` need the same leading size, got {x.shape}, "
-                             f"{y.shape}.")
         if self.max_batch_size is not None and self.max_batch_size > n:
-            raise ValueError(f"need max_batch_size ({self.max_batch_size}) <= n ({n}).")
+            raise ValueError(f"`max_batch_size` ({self.max_batch_size}) must be <= the number "
+                             f"of examples n ({n}).")
         if self.init_batch_size > n:
-            raise ValueError(f"need init_batch_size ({self.init_batch_size}) <= n ({n}).")
+            raise ValueError(f"`init_batch_size` ({self.init_batch_size}) must be <= the "
+                             f"number of examples n ({n}).")
 
     def init(self, loss_fn, params, static, args):
         return (self._ls().init(params), jnp.asarray(self.init_batch_size, jnp.int32),
@@ -117,6 +134,17 @@ class StochasticArmijo(AbstractTrainer):
         return params, {"loss": loss_fn(eqx.combine(params, static), args)[0]}
 
 
+def _check_theta(theta):
+    """`theta` > 0 and finite (Python numbers at once; arrays by `check_value`)."""
+    if isinstance(theta, (int, float)) and not isinstance(theta, bool):
+        if not (np.isfinite(theta) and theta > 0):
+            raise ValueError(f"`theta` (norm-test parameter) must be finite and > 0, got "
+                             f"{theta!r}.")
+    elif eqx.is_array(theta) and is_concrete(theta):
+        check_value(theta, ~jnp.isfinite(theta) | (theta <= 0),
+                    f"`theta` (norm-test parameter) must be finite and > 0, got {theta}.")
+
+
 def _shift(h, last):
     """`h[1:]` followed by `last` (on the host for concrete arrays: no compilation)."""
     if isinstance(h, jax.core.Tracer) or isinstance(last, jax.core.Tracer):
@@ -142,18 +170,23 @@ def fit_sgd_armijo(
     wrapper of `fit(PerExampleLoss(loss_fn), params, StochasticArmijo(...), args=(x, y),
     steps=num_steps)` (see `StochasticArmijo`).
 
+    **Raises:** `ValueError` / `TypeError` for `num_steps` not a positive int, `x` / `y`
+    empty, not arrays or of different leading sizes, batch sizes outside
+    `1 <= init_batch_size <= max_batch_size <= n`, `theta` not finite and > 0.
+
     **Returns:** a `Solution` with `value` the final parameters, `stats["loss"]` the final
     full-batch cost and the per-step `history` `{"loss": full-batch cost after the step,
     "step": eta_k, "batch_size": m_k, "accepted": ...}`; a non-finite cost stops the run
     with `RESULTS.nonfinite_loss` (`fit`'s NaN policy; `throw=True` raises).
     """
+    num_steps = require_positive_int(num_steps, "num_steps")
+    _check_data(x, y)
     n = x.shape[0]
-    if y.shape[0] != n:
-        raise ValueError(f"`x` and `y` need the same leading size, got {x.shape}, {y.shape}.")
     max_b = n if max_batch_size is None else int(max_batch_size)
     if not 1 <= init_batch_size <= max_b <= n:
         raise ValueError(
-            f"need 1 <= init_batch_size ({init_batch_size}) <= max_batch_size ({max_b}) <= n ({n})."
+            f"need 1 <= `init_batch_size` ({init_batch_size}) <= `max_batch_size` ({max_b}) "
+            f"<= n ({n}, the number of examples): lower the batch sizes."
         )
     trainer = StochasticArmijo(init_batch_size, key, max_batch_size=max_b, theta=theta,
                                linesearch=linesearch)

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 import optax
 
+from .._checks import check_value, is_concrete
 from .._solution import RESULTS
 
 __all__ = ["AbstractCallback", "UpdateArgs", "LossWeights", "Record", "ModifyModel",
@@ -196,10 +197,22 @@ class TargetLoss(AbstractStop):
 
     **Arguments:**
     - `value`: the target (a float or a 0-d array; traced, so another target reuses the
-      compiled loop).
+      compiled loop). A NaN target (never reached) is refused: `ValueError` when concrete.
     """
 
     value: Any
+
+    def __check_init__(self):
+        if isinstance(self.value, bool) or not (
+                isinstance(self.value, (int, float)) or eqx.is_array(self.value)):
+            raise TypeError(f"`value` of TargetLoss must be a number, got "
+                            f"{type(self.value).__name__}.")
+        if is_concrete(self.value):
+            v = jnp.asarray(self.value)
+            if v.ndim != 0:
+                raise ValueError(f"`value` of TargetLoss must be a scalar, got shape {v.shape}.")
+            check_value(v, jnp.isnan(v), "`value` of TargetLoss is NaN (it could never be "
+                        "reached): give a finite target loss.")
 
     def init(self, params, static, args, bucket):
         return jnp.asarray(False)
@@ -221,7 +234,8 @@ class ValidationPatience(AbstractStop):
 
     `Solution.stats` gains `"best_step"` (steps done at the best model), `"valid_loss"` (its
     validation loss) and `"stopped_early"`; `Solution.history["valid_loss"]` holds one entry
-    per evaluation ($\lceil$ `steps` $/$ `every` $\rceil$, NaN after a stop).
+    per evaluation. If no evaluation gave a finite validation loss (NaN validation data or
+    model), the result is `RESULTS.nonfinite_loss`.  ($\lceil$ `steps` $/$ `every` $\rceil$, NaN after a stop).
 
     **Arguments:**
     - `valid_fn(model) -> scalar`: the validation loss (data in its closure).
@@ -237,7 +251,8 @@ class ValidationPatience(AbstractStop):
             raise TypeError(f"`valid_fn` must be callable, got {type(self.valid_fn).__name__}.")
         _check_every(self.every)
         if not eqx.is_array(self.patience):
-            if not isinstance(self.patience, int) or self.patience < 1:
+            if (not isinstance(self.patience, int) or isinstance(self.patience, bool)
+                    or self.patience < 1):
                 raise ValueError(f"`patience` must be a positive int, got {self.patience!r}.")
 
     def bucket_length(self, bucket):
@@ -255,7 +270,7 @@ class ValidationPatience(AbstractStop):
         def evaluate(s):
             best, best_val, best_step, bad, hist = s
             va = jnp.asarray(self.valid_fn(eqx.combine(params, static))).astype(best_val.dtype)
-            improved = va < best_val
+            improved = (va < best_val) | (jnp.isfinite(va) & ~jnp.isfinite(best_val))
             best = jtu.tree_map(lambda a, b: jnp.where(improved, a, b), params, best)
             return (best, jnp.where(improved, va, best_val),
                     jnp.where(improved, step + 1, best_step).astype(jnp.int32),
@@ -270,4 +285,6 @@ class ValidationPatience(AbstractStop):
         best, best_val, best_step, bad, hist = state
         stats = {"best_step": best_step, "valid_loss": best_val,
                  "stopped_early": bad >= self.patience}
-        return best, RESULTS.successful, stats, {"valid_loss": hist}
+        result = RESULTS.where(jnp.isfinite(best_val), RESULTS.successful,
+                               RESULTS.nonfinite_loss)
+        return best, result, stats, {"valid_loss": hist}

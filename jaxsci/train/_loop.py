@@ -15,8 +15,10 @@ cut afterwards), and the loss, trainer, callbacks and stops are passed as pytree
 (`jaxsci._hoist`), so a new optimiser object, a re-created `lambda`, new data of the same
 shapes or another step count reuse the compiled loop.
 
-NaN policy (every trainer): the loop stops at the first non-finite loss and returns the best
-iterate seen, with `RESULTS.nonfinite_loss`.
+NaN / divergence policy (every trainer): the loop stops at the first non-finite loss, or as
+soon as the loss has risen for `_RISING` consecutive steps to more than `divergence` times
+the initial loss, and returns the best iterate seen, with `RESULTS.nonfinite_loss` or
+`RESULTS.diverged`. The test uses scalars only (no cost per step beyond a few comparisons).
 """
 
 from collections.abc import Callable
@@ -31,11 +33,16 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
+from .._checks import require_positive_int
 from .._hoist import bucket as _bucket, call_hoisted, hoist, trim as _trim, unhoist
 from .._solution import RESULTS, Solution, raise_if_failed
 from ..init import linear_layers
 from ._callbacks import AbstractCallback, AbstractStop
 from ._trainers import as_trainer
+
+# consecutive rising steps needed (besides the ratio) before a growing loss counts as a
+# divergence: a single spike (a jump, a fresh optimiser state near an optimum) is not one.
+_RISING = 5
 
 LossFn = Callable[[Any, Any], tuple[Float[Array, ""], dict[str, Float[Array, ""]]]]
 
@@ -100,6 +107,7 @@ def fit(
     stop: Any = None,
     progress: int | tuple[int, Callable] | None = None,
     state: Any = None,
+    divergence: float | None = 1e8,
     throw: bool = True,
 ) -> Solution:
     r"""Train `model` for at most `steps` trainer steps in one compiled `lax.while_loop`.
@@ -120,11 +128,22 @@ def fit(
       from inside the compiled loop via `jax.debug.callback`) or `(k, fn)` to call
       `fn(step, {"loss": ..., **terms})` instead.
     - `state`: resume from this trainer state (`solution.state["trainer"]`).
-    - `throw`: raise on failure (non-finite loss, target not reached, solver failure); else
-      inspect `solution.result`.
+    - `divergence`: the loss counts as diverging once it exceeds `divergence` times the
+      initial loss after rising for 5 consecutive steps (a finite number > 1; `None`
+      switches the test off).
+    - `throw`: raise on failure (non-finite loss, divergence, target not reached, solver
+      failure); else inspect `solution.result`.
 
-    **NaN policy.** At the first non-finite loss the loop stops; the returned model is the
-    iterate with the lowest loss seen and the result `RESULTS.nonfinite_loss`.
+    **NaN and divergence policy.** The loop stops at the first non-finite loss, or when the
+    loss diverges (above); the returned model is the iterate with the lowest loss seen and
+    the result `RESULTS.diverged` if the loss had grown above its initial value before (a
+    blow-up), else `RESULTS.nonfinite_loss` (NaN/inf data, a NaN in the model or the loss).
+    A trainer's final step (`LSGD`'s last LS solve) is kept only if its output is finite.
+
+    **Raises:** `ValueError` / `TypeError` (at once) for `steps` not a positive int, a
+    non-callable `loss_fn`, an unknown `trainer`, callbacks or stops of the wrong type, a
+    bad `progress` or `divergence`; with `throw=True`, `EquinoxRuntimeError` carrying the
+    `RESULTS` message of a failed run.
 
     **Compilation.** A second call reuses the compiled loop when only these change: the
     data (arrays in `args`, in `loss_fn`'s closure, same shapes and dtypes), the optimiser
@@ -137,7 +156,7 @@ def fit(
     **Returns:** a `Solution` with
     - `value`: the trained model (the best iterate after a non-finite loss, the
       best-validation one with `ValidationPatience`);
-    - `result`: `RESULTS.successful`, `nonfinite_loss`, `max_steps_reached` (a
+    - `result`: `RESULTS.successful`, `nonfinite_loss`, `diverged`, `max_steps_reached` (a
       `TargetLoss` not reached) or the trainer's own failure code;
     - `stats`: `"num_steps"` (steps run), `"loss"` (the last finite loss recorded: the value
       before the last step, or of the returned iterate after a stop or a non-finite loss;
@@ -149,8 +168,13 @@ def fit(
       plus what the callbacks and stops add (`"snapshots"`, `"valid_loss"`);
     - `state`: `{"trainer": trainer state, "args": final args}`, to continue training.
     """
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"`steps` must be a positive int, got {steps!r}.")
+    steps = require_positive_int(steps, "steps")
+    if divergence is not None:
+        if (isinstance(divergence, bool) or not isinstance(divergence, (int, float))
+                or not np.isfinite(divergence) or not divergence > 1):
+            raise ValueError(f"`divergence` must be None or a finite number > 1, got "
+                             f"{divergence!r}.")
+        divergence = np.asarray(divergence, jnp.result_type(float))
     if not callable(loss_fn):
         raise TypeError(f"`loss_fn` must be callable, got {type(loss_fn).__name__}.")
     trainer = as_trainer(trainer)
@@ -178,7 +202,7 @@ def fit(
         (loss_fn, trainer, callbacks, stops),
         hoist(progress_fn, arrays=False),
         static, args_static, params, state, args_dyn, key,
-        np.int32(steps), None if every is None else np.int32(every), throw,
+        np.int32(steps), None if every is None else np.int32(every), divergence, throw,
         bucket=b,
     )
     hist = sol.history
@@ -199,7 +223,7 @@ def _select(pred, a, b):
 
 @eqx.filter_jit
 def _fit(loss_fn, trainer, callbacks, stops, progress_fn, static, args_static, params,
-         tstate, args_dyn, key, steps, every, throw, *, bucket):
+         tstate, args_dyn, key, steps, every, divergence, throw, *, bucket):
     loss_fn, trainer, callbacks, stops, progress_fn = (
         unhoist(loss_fn), unhoist(trainer), unhoist(callbacks), unhoist(stops),
         unhoist(progress_fn))
@@ -228,7 +252,7 @@ def _fit(loss_fn, trainer, callbacks, stops, progress_fn, static, args_static, p
 
     def body(carry):
         (i, params, tdyn, args_dyn, key, history, cbs, sts, best, best_loss, last_loss,
-         _, nonfinite, result) = carry
+         _, nonfinite, result, first, streak, diverged) = carry
         model = eqx.combine(params, static)
         args = eqx.combine(args_dyn, args_static)
         if callbacks:
@@ -254,8 +278,16 @@ def _fit(loss_fn, trainer, callbacks, stops, progress_fn, static, args_static, p
         better = finite & (loss < best_loss)
         best = _select(better, params, best)
         best_loss = jnp.where(better, loss, best_loss)
+        first = jnp.where(i == 0, loss, first).astype(dtype)
+        rising = finite & (loss > last_loss)
+        streak = jnp.where(rising, streak + 1, 0).astype(jnp.int32)
+        # a blow-up: non-finite after the loss had grown above its initial value
+        grown = ~finite & (last_loss > first)
+        if divergence is not None:
+            grown = grown | (finite & (streak >= _RISING) & (loss > divergence * first))
+        diverged = diverged | grown
         last_loss = jnp.where(finite, loss, last_loss).astype(dtype)
-        done = ~finite
+        done = ~finite | grown
         accept = finite
         new_sts = []
         for s_obj, s in zip(stops, sts):
@@ -276,14 +308,16 @@ def _fit(loss_fn, trainer, callbacks, stops, progress_fn, static, args_static, p
         result = RESULTS.where(tdone, tres, result)
         done = done | tdone
         return (i + 1, params, tdyn, args_dyn, key, history, cbs, sts, best, best_loss,
-                last_loss, done, nonfinite | ~finite, result)
+                last_loss, done, nonfinite | ~finite, result, first, streak, diverged)
 
     inf = jnp.asarray(jnp.inf, dtype)
     carry = (jnp.asarray(0, jnp.int32), params, tdyn, args_dyn, key, history0, cb_states,
              st_states, params, inf, jnp.asarray(jnp.nan, dtype), jnp.asarray(False),
-             jnp.asarray(False), RESULTS.successful)
+             jnp.asarray(False), RESULTS.successful, jnp.asarray(jnp.nan, dtype),
+             jnp.asarray(0, jnp.int32), jnp.asarray(False))
     (i, params, tdyn, args_dyn, _, history, cbs, sts, best, best_loss, last_loss, _,
-     nonfinite, result) = jax.lax.while_loop(lambda c: (c[0] < steps) & ~c[11], body, carry)
+     nonfinite, result, first, _, diverged) = jax.lax.while_loop(
+        lambda c: (c[0] < steps) & ~c[11], body, carry)
     args = eqx.combine(args_dyn, args_static)
     tstate = eqx.combine(tdyn, tstatic)
     stats = {"num_steps": i}
@@ -293,10 +327,22 @@ def _fit(loss_fn, trainer, callbacks, stops, progress_fn, static, args_static, p
         result = RESULTS.where(result == RESULTS.successful, res, result)
         stats.update(st)
         extra.append(h)
-    params = _select(nonfinite, best, params)
+    failed = nonfinite | diverged
+    params = _select(failed, best, params)
     result = RESULTS.where(nonfinite, RESULTS.nonfinite_loss, result)
-    stats["loss"] = jnp.where(nonfinite, best_loss, last_loss)
-    params, final = trainer.finalize(loss_fn, params, static, args, tstate)
+    result = RESULTS.where(diverged, RESULTS.diverged, result)
+    # no finite loss at all (NaN data): report the initial (non-finite) loss, not inf
+    best_loss = jnp.where(jnp.isfinite(best_loss), best_loss, first)
+    stats["loss"] = jnp.where(failed, best_loss, last_loss)
+    final_params, final = trainer.finalize(loss_fn, params, static, args, tstate)
+    # after a failure the final step (e.g. LSGD's LS solve on NaN data) must not put NaN
+    # into the best iterate: keep it only if it and its loss are finite
+    ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in
+                            jtu.tree_leaves((final_params, final.get("loss", 0.0)))]))
+    keep = ~failed | ok
+    params = _select(keep, final_params, params)
+    if "loss" in final:
+        final = dict(final, loss=jnp.where(keep, final["loss"], stats["loss"]))
     stats.update(final)
     extra = [c.history(s) for c, s in zip(callbacks, cbs)] + extra
     sol = Solution(value=eqx.combine(params, static), result=result, stats=stats,

@@ -24,6 +24,7 @@ import optax
 from jaxtyping import Array, Float
 
 from .._hoist import call_hoisted, unhoist
+from .._checks import check_value
 from .._solution import RESULTS, Solution, raise_if_failed
 from ..nn import AbstractAdaptiveBasisNet
 from ._callbacks import TargetLoss
@@ -31,6 +32,7 @@ from ._loop import fit
 from ._lsgd_solve import (
     basis_losses,
     basis_matrices,
+    check_l2,
     check_problem,
     hidden_filter,
     least_squares_head,
@@ -48,6 +50,9 @@ __all__ = ["LSGD", "lsgd_loss", "lsgd", "two_phase_lsgd", "joint_gd", "lsgd_step
 def hidden_parameters(model: AbstractAdaptiveBasisNet) -> Any:
     r"""The hidden parameters $\xi^H$ of `model` (everything trainable but the head), as the
     pytree an optax optimizer is initialised on: `optimizer.init(hidden_parameters(m))`."""
+    if not isinstance(model, AbstractAdaptiveBasisNet):
+        raise TypeError("`model` must be a jaxsci.nn.AbstractAdaptiveBasisNet (MLP, ResNet, "
+                        f"POUNet, ...), got {type(model).__name__}.")
     return eqx.filter(model, hidden_filter(model))
 
 
@@ -110,7 +115,7 @@ class LSGD(AbstractTrainer):
         if not isinstance(optimizer, optax.GradientTransformation):
             raise TypeError("`LSGD(optimizer)` needs an optax GradientTransformation, got "
                             f"{type(optimizer).__name__}.")
-        _validate(0, l2, rho, n_stag)
+        l2, rho = _validate(0, l2, rho, n_stag)
         self.optimizer = optimizer
         self.l2, self.rho, self.n_stag = _dynamic(l2, rho, n_stag)
         self.solver = solver
@@ -164,15 +169,22 @@ class LSGD(AbstractTrainer):
         return eqx.filter(model, eqx.is_inexact_array), stats
 
 
-def _validate(num_steps, l2, rho, n_stag):
-    if not isinstance(num_steps, int) or isinstance(num_steps, bool) or num_steps < 0:
-        raise ValueError(f"`num_steps` must be a non-negative int, got {num_steps!r}.")
-    if isinstance(l2, (int, float)) and l2 < 0:
-        raise ValueError(f"`l2` must be >= 0, got {l2!r}.")
-    if isinstance(rho, (int, float)) and not 0 <= rho <= 1:
-        raise ValueError(f"`rho` must lie in [0, 1], got {rho!r}.")
-    if not isinstance(n_stag, int) or n_stag < 1:
+def _validate(num_steps, l2, rho, n_stag, steps_name="num_steps"):
+    if (not isinstance(num_steps, (int, np.integer)) or isinstance(num_steps, bool)
+            or num_steps < 0):
+        raise ValueError(f"`{steps_name}` must be a non-negative int, got {num_steps!r}.")
+    l2 = check_l2(l2)
+    if isinstance(rho, (int, float)):
+        if not 0 <= rho <= 1:
+            raise ValueError(f"`rho` must lie in [0, 1], got {rho!r}.")
+    else:
+        r = jnp.asarray(rho)
+        if r.ndim != 0:
+            raise ValueError(f"`rho` must be a scalar, got shape {r.shape}.")
+        rho = check_value(r, ~((r >= 0) & (r <= 1)), "`rho` must lie in [0, 1].")
+    if not isinstance(n_stag, (int, np.integer)) or isinstance(n_stag, bool) or n_stag < 1:
         raise ValueError(f"`n_stag` must be a positive int, got {n_stag!r}.")
+    return l2, rho
 
 
 def _arr(x, dtype):
@@ -210,17 +222,23 @@ def _sub1(n):
 
 
 def _initial(model, terms, trainer):
-    """The `num_steps = 0` case: one LS solve (or none, for joint GD)."""
+    """The `num_steps = 0` case: one LS solve (or none, for joint GD); a non-finite loss
+    (NaN data) gives `RESULTS.nonfinite_loss` and the model unchanged."""
     if trainer is None:
         new = model
-        losses = basis_losses(model, terms)
     else:
-        new = least_squares_head(model, terms, l2=0.0 if trainer.l2 is None else trainer.l2,
-                                 solver=trainer.solver)
-        losses = basis_losses(new, terms)
+        lam = 0.0 if trainer.l2 is None else trainer.l2
+        c = solve_head(basis_matrices(model, terms), terms, lam, trainer.solver)
+        new = model.with_head(c.astype(model.head.weight.dtype))
+    losses = basis_losses(new, terms)
     j = weighted_loss(losses, terms)
-    return Solution(new, RESULTS.successful, {"num_steps": jnp.asarray(0), "loss": j,
-                                             "losses": losses}, {"loss": j[None]})
+    ok = jnp.isfinite(j)
+    dyn_new, static = eqx.partition(new, eqx.is_inexact_array)
+    dyn_old = eqx.filter(model, eqx.is_inexact_array)
+    new = eqx.combine(jax.tree.map(lambda a, b: jnp.where(ok, a, b), dyn_new, dyn_old), static)
+    result = RESULTS.where(ok, RESULTS.successful, RESULTS.nonfinite_loss)
+    return Solution(new, result, {"num_steps": jnp.asarray(0), "loss": j,
+                                  "losses": losses}, {"loss": j[None]})
 
 
 def _run_fit(model, terms, trainer, num_steps, target_loss, throw, joint_optimizer=None):
@@ -351,8 +369,8 @@ def two_phase_lsgd(
 
     **Returns:** the phase-2 `Solution`; `history["pre_loss"]` holds phase 1's history.
     """
-    _validate(num_pre_steps, l2, rho, n_stag)
-    _validate(num_steps, 0.0, 0.0, max(num_steps, 1))
+    _validate(num_pre_steps, l2, rho, n_stag, "num_pre_steps")
+    _validate(num_steps, 0.0, 0.0, 1)
     check_problem(model, terms)
     pre = _run_fit(model, terms, LSGD(optimizer, l2=l2, rho=rho, n_stag=n_stag, solver=solver),
                    num_pre_steps, None, False)
@@ -383,8 +401,13 @@ def lsgd_step(
     **Returns:** `(model, opt_state, losses)` with the named losses of the returned model.
     A new optimizer object of the same structure, or a new Python-float `l2`, reuses the
     compiled step.
+
+    **Raises:** as `least_squares_head` for the model, the terms and `l2`; at run time
+    (`EquinoxRuntimeError`) if the returned losses are NaN/inf (NaN data or parameters, or
+    a step that blew up: lower the learning rate).
     """
     check_problem(model, terms)
+    l2 = check_l2(l2)
     if not (isinstance(l2, (int, float)) and l2 == 0):
         l2 = _arr(l2, float)
     return call_hoisted(_lsgd_step_jit, (optimizer,), model, opt_state, terms, l2, solver)
@@ -401,4 +424,9 @@ def _lsgd_step_jit(optimizer, model, opt_state, terms, l2, solver):
     a = basis_matrices(new, terms)
     c = solve_head(a, terms, l2, solver)
     new = new.with_head(c.astype(model.head.weight.dtype))
-    return new, opt_state, term_losses(a, c, terms)
+    losses = term_losses(a, c, terms)
+    # scalars only: the check costs nothing next to the step
+    bad = ~jnp.all(jnp.isfinite(jnp.stack(list(losses.values()))))
+    new = eqx.error_if(new, bad, "lsgd_step: the loss is NaN/inf. Check the terms' data and "
+                       "the model for NaN/inf, or lower the learning rate.")
+    return new, opt_state, losses

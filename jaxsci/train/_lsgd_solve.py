@@ -14,8 +14,10 @@ import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu
 import lineax as lx
+import numpy as np
 from jaxtyping import Array, Float
 
+from .._checks import check_value, is_concrete
 from ..nn import AbstractAdaptiveBasisNet
 from ._lsgd_terms import LSTerm
 
@@ -49,6 +51,23 @@ def check_problem(model, terms) -> None:
                 f"`terms[{name!r}].target` has shape {t.target.shape} but the model's head has "
                 f"out_size={model.out_size!r}: expected shape (N,) for 'scalar' or (N, p)."
             )
+
+
+def check_l2(l2, name: str = "l2"):
+    r"""Tier 2: the regularisation $\lambda$ must be finite and >= 0 (a Python number or a
+    0-d array, possibly traced); returns it threaded through the check."""
+    if isinstance(l2, bool):
+        raise TypeError(f"`{name}` must be a number >= 0, got {l2!r}.")
+    if isinstance(l2, (int, float)):
+        if not (np.isfinite(l2) and l2 >= 0):
+            raise ValueError(f"`{name}` must be finite and >= 0, got {l2!r}.")
+        return l2
+    arr = jnp.asarray(l2)
+    if arr.ndim != 0:
+        raise ValueError(f"`{name}` must be a scalar, got shape {arr.shape}.")
+    got = f", got {float(arr)}" if is_concrete(arr) else ""
+    return check_value(arr, ~jnp.isfinite(arr) | (arr < 0),
+                       f"`{name}` must be finite and >= 0{got}.")
 
 
 def hidden_filter(model: AbstractAdaptiveBasisNet):
@@ -86,7 +105,13 @@ def term_losses(
 def weighted_loss(
     losses: dict[str, Float[Array, ""]], terms: dict[str, LSTerm]
 ) -> Float[Array, ""]:
-    r"""$\mathcal{J} = \sum_k \epsilon_k \mathcal{J}_k$ (eqs. 6 / 11 / 14)."""
+    r"""$\mathcal{J} = \sum_k \epsilon_k \mathcal{J}_k$ (eqs. 6 / 11 / 14).
+
+    **Raises:** `ValueError` if a name of `losses` is not a key of `terms`."""
+    unknown = [k for k in losses if k not in terms]
+    if unknown or not losses:
+        raise ValueError(f"`losses` must be a non-empty dict whose names are keys of `terms` "
+                         f"({sorted(terms)}), got {sorted(losses)}.")
     return sum(terms[name].weight * v for name, v in losses.items())
 
 
@@ -146,7 +171,24 @@ def least_squares_head(
       safe for rank-deficient bases).
 
     **Returns:** `model` with its head weight replaced. With `l2=0` the loss never increases.
+
+    **Raises:** `TypeError` / `ValueError` for a model that is not an adaptive-basis network,
+    `terms` not a non-empty dict of `LSTerm`s of the head's output shape, or `l2` negative
+    or non-finite; `ValueError` (eagerly) or `EquinoxRuntimeError` (under `jit` / `vmap`) if
+    the terms' data hold NaN/inf or the solved head is non-finite (a NaN in the model's
+    hidden parameters or a basis that overflows).
     """
     check_problem(model, terms)
+    l2 = check_l2(l2)
+    terms = {name: eqx.tree_at(
+        lambda t: (t.points, t.target), t,
+        (check_value(t.points, ~jnp.isfinite(t.points),
+                     f"`terms[{name!r}].points` contains NaN or inf: clean the data."),
+         check_value(t.target, ~jnp.isfinite(t.target),
+                     f"`terms[{name!r}].target` contains NaN or inf: clean the data.")))
+        for name, t in terms.items()}
     c = solve_head(basis_matrices(model, terms), terms, l2, solver)
+    c = check_value(c, ~jnp.isfinite(c),
+                    "least_squares_head: the solved head is NaN/inf. Check `model` for "
+                    "NaN/inf parameters and the basis for overflow (rescale the inputs).")
     return model.with_head(c.astype(model.head.weight.dtype))

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .._checks import check_nonempty, check_value, is_concrete
 from .._misc import as_float_array
 
 __all__ = [
@@ -125,6 +126,11 @@ class LSTerm(eqx.Module):
       or `(N_k, p)`.
     - `operator`: $\mathcal{L}_k$ (default `IdentityOperator()`).
     - `weight`: $\epsilon_k \ge 0$ (default 1).
+
+    **Raises:** `ValueError` for `points` not of shape `(N, d)` with $N, d \ge 1$, a
+    `target` of the wrong shape, a negative or non-finite `weight` (under `jit`:
+    `EquinoxRuntimeError`), and, when the data are concrete (built outside `jit`), NaN/inf
+    in `points` or `target`.
     """
 
     points: Float[Array, "n d"]
@@ -143,6 +149,10 @@ class LSTerm(eqx.Module):
         target = as_float_array(target, "target").astype(points.dtype)
         if points.ndim != 2:
             raise ValueError(f"`points` must have shape (N, d), got {points.shape}.")
+        check_nonempty(points, "points", what="collocation / data points")
+        if points.shape[1] == 0:
+            raise ValueError(f"`points` must have shape (N, d) with d >= 1, got "
+                             f"{points.shape}.")
         if target.ndim not in (1, 2) or target.shape[0] != points.shape[0]:
             raise ValueError(
                 f"`target` must have shape ({points.shape[0]},) or ({points.shape[0]}, p) to "
@@ -152,7 +162,19 @@ class LSTerm(eqx.Module):
             raise TypeError(f"`operator` must be an AbstractBasisOperator, got {operator!r}.")
         if isinstance(weight, (int, float)) and not (np.isfinite(weight) and weight >= 0):
             raise ValueError(f"`weight` must be finite and >= 0, got {weight!r}.")
+        if is_concrete((points, target)):
+            # one pass over the data, only outside jit (a term rebuilt inside the training
+            # loop by a callback is not re-checked there)
+            for arr, name in ((points, "points"), (target, "target")):
+                check_value(arr, ~np.isfinite(np.asarray(arr)),
+                            f"`{name}` contains NaN or inf: clean or drop those entries "
+                            "before building the LSTerm.")
+        weight = jnp.asarray(weight, points.dtype)
+        if weight.ndim != 0:
+            raise ValueError(f"`weight` must be a scalar, got shape {weight.shape}.")
+        weight = check_value(weight, ~jnp.isfinite(weight) | (weight < 0),
+                             "`weight` of an LSTerm must be finite and >= 0.")
         self.points = points
         self.target = target
         self.operator = operator
-        self.weight = jnp.asarray(weight, points.dtype)
+        self.weight = weight
