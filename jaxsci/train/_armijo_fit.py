@@ -62,7 +62,8 @@ class StochasticArmijo(AbstractTrainer):
     - `key`: PRNG key of the minibatch draws (step $k$ uses `fold_in(key, k)`).
     - `max_batch_size`: static cap (default: all examples).
     - `theta`: norm-test parameter $\theta$.
-    - `linesearch`: the line search (default `stochastic_armijo()`).
+    - `linesearch`: the line search (default `stochastic_armijo(throw=False)`: a NaN loss
+      is a rejected step, and `fit` reports it as `nonfinite_loss` under its own `throw=`).
     """
 
     init_batch_size: int = eqx.field(static=True)
@@ -80,7 +81,7 @@ class StochasticArmijo(AbstractTrainer):
         _check_theta(self.theta)
 
     def _ls(self):
-        return stochastic_armijo() if self.linesearch is None else self.linesearch
+        return stochastic_armijo(throw=False) if self.linesearch is None else self.linesearch
 
     def check(self, loss_fn, model, args):
         if not isinstance(loss_fn, PerExampleLoss):
