@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu
 
-from .._checks import check_nonempty, check_value
+from .._checks import check_nonempty, check_value, is_concrete
 from .._misc import as_float_array, check_finite
 from ..kernels import AbstractKernel
 
@@ -26,17 +26,27 @@ def check_kernel_values(kernel: AbstractKernel) -> AbstractKernel:
     finite. Constructors already refuse non-positive or infinite values; this catches
     kernels edited with `eqx.tree_at` or produced by an optimiser (a NaN step)."""
     params, static = eqx.partition(kernel, eqx.is_inexact_array)
+    leaves = jtu.tree_flatten_with_path(params)[0]
+    if not leaves:
+        return kernel
+    names = [type(kernel).__name__ + jtu.keystr(path) for path, _ in leaves]
+    if is_concrete(params):
+        for name, (_, leaf) in zip(names, leaves):
+            check_value(leaf, ~jnp.isfinite(leaf), _nonfinite_hyperparameter(f"`{name}` is"))
+        return kernel
+    # traced: one run-time check for all leaves (each `error_if` costs a little in a jitted
+    # gradient), naming them all
+    bad = jnp.any(jnp.stack([~jnp.all(jnp.isfinite(leaf)) for _, leaf in leaves]))
+    which = ", ".join(f"`{n}`" for n in names)
+    params = check_value(params, bad, _nonfinite_hyperparameter(f"(one of {which}) is"))
+    return eqx.combine(params, static)
 
-    def check(path, leaf):
-        name = type(kernel).__name__ + jtu.keystr(path)
-        return check_value(
-            leaf,
-            ~jnp.isfinite(leaf),
-            f"The kernel's hyperparameter `{name}` is NaN or inf. Rebuild the kernel from "
-            "positive finite values (e.g. `ExpQuad(variance=1.0, lengthscale=1.0)`).",
-        )
 
-    return eqx.combine(jtu.tree_map_with_path(check, params), static)
+def _nonfinite_hyperparameter(what: str) -> str:
+    return (
+        f"A kernel hyperparameter {what} NaN or inf. Rebuild the kernel from positive "
+        "finite values (e.g. `ExpQuad(variance=1.0, lengthscale=1.0)`)."
+    )
 
 
 def check_log_parameters(kernel: AbstractKernel) -> AbstractKernel:

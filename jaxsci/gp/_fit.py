@@ -45,12 +45,19 @@ from ._checks import (
     check_log_parameters,
     check_noise,
 )
-from ._lml import lml_and_rounding
+from ._lml import _lml_and_rounding
 from ._pool import lbfgs_pool
 from ._posterior import build_posterior
 
 # Default number of pool slots of `fit_batched` (see `jaxsci.gp._pool.lbfgs_pool`).
 DEFAULT_POOL = 128
+
+# `optimum_on_bound` threshold: the log marginal likelihood still rises by more than this
+# per unit of a log-hyperparameter (a factor e in the hyperparameter) out of the box. An
+# irrelevant ARD lengthscale held at 1e5 has a slope ~1e-4 there (measured: L gains 1e-4 in
+# total from 1e5 to 1e9) and is not flagged; targets scaled by 1e6 hold the variance at 1e5
+# with a slope ~1e7.
+BOUND_SLOPE = 0.1
 
 
 def _draw_starts(params, key, num_restarts: int, prior_box):
@@ -75,7 +82,8 @@ def _problem(kernel, X, which, noise, jitter):
 def _negative_lml(flat, unravel, static, X, y, which, noise, jitter):
     """`(-L, rounding error of L)` at the flattened hyperparameters (see `lml_and_rounding`)."""
     k = eqx.combine(unravel(flat), static)
-    lml, delta = lml_and_rounding(k, X, y, noise=noise, which=which, jitter=jitter)
+    # data, `which` and noise were validated once by `fit`: no checks inside the loop
+    lml, delta, _ = _lml_and_rounding(k, X, y, noise=noise, which=which, jitter=jitter, checked=True)
     return -lml, delta
 
 
@@ -84,9 +92,9 @@ def _assemble(flat, values, steps, conv, lsfail, evals, iters, grads, X, y, whic
 
     `bounds = (lower, upper, gtol)` when the optimisation was bounded, else `None`: the
     best start is then `optimum_on_bound` if a bound holds a hyperparameter whose gradient
-    (pointing out of the box) is larger than `gtol`, i.e. the likelihood still rises beyond
-    the box and the unconstrained optimum was not reached (e.g. targets of size 1e6 need a
-    variance above the default box's 1e5)."""
+    (pointing out of the box) is larger than `max(gtol, BOUND_SLOPE)`, i.e. the likelihood
+    still rises markedly beyond the box and the unconstrained optimum was not reached (e.g.
+    targets of size 1e6 need a variance above the default box's 1e5)."""
     finals = jax.vmap(unravel)(flat)
     finite = jnp.isfinite(values)
     best = jnp.argmin(jnp.where(finite, values, jnp.inf))
@@ -98,7 +106,7 @@ def _assemble(flat, values, steps, conv, lsfail, evals, iters, grads, X, y, whic
         lower, upper, gtol = bounds
         x, g = flat[best], grads[best]
         held = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
-        on_bound = jnp.any(held & (jnp.abs(g) > gtol))
+        on_bound = jnp.any(held & (jnp.abs(g) > max(gtol, BOUND_SLOPE)))
     result = RESULTS.where(
         ~finite[best] | ~spd,
         RESULTS.singular,
@@ -287,7 +295,7 @@ def fit(
     definite, or the best one is singular to working precision, e.g. duplicated points
     with `noise=1e-300, jitter=0`; `optimum_on_bound` if, with `bounded=True`, the best
     start is held on the prior box by a hyperparameter whose log-likelihood gradient
-    (pointing out of the box) exceeds `gtol`, e.g. targets of size 1e6 whose variance wants
+    (pointing out of the box) exceeds `max(gtol, 0.1)` (0.1 per unit of the log-parameter), e.g. targets of size 1e6 whose variance wants
     to exceed the box's 1e5: rescale `y` or widen `prior_box`; `max_steps_reached` if the
     best start did not converge), `stats` (`log_marginal_likelihood`,
     `num_steps`, `best_start`, `max_steps_all`, `num_iterations` = batched evaluations
@@ -449,8 +457,10 @@ def fit_batched(
         kernel, X[0], y[0], None if which is None else which[0], noise, num_restarts, prior_box,
         max_steps, gtol, ftol, jitter,
     )
-    X = check_finite(as_float_array(X, "X"), "X")
-    y = check_finite(as_float_array(y, "y"), "y")
+    X, y = as_float_array(X, "X"), as_float_array(y, "y")
+    dtype = jnp.result_type(X.dtype, y.dtype)
+    X = check_finite(X.astype(dtype), "X")
+    y = check_finite(y.astype(dtype), "y")
     b = X.shape[0]
     keys = jr.split(key, b)
     mesh_axis = None

@@ -48,10 +48,7 @@ def log_marginal_likelihood(
     is not finite (hyperparameters that overflow, e.g. `log_variance = 800`: the likelihood
     is then not computable, and its gradient would be NaN).
     """
-    X, y, which = check_data(X, y, which)
-    jitter = check_jitter(jitter, X.dtype)
-    kernel = check_kernel_values(cast_kernel(check_kernel(kernel), X.dtype))
-    return _lml_and_rounding(kernel, X, y, noise=noise, which=which, jitter=jitter, refuse_nonfinite=True)[0]
+    return _lml_and_rounding(kernel, X, y, noise=noise, which=which, jitter=jitter, public=True)[0]
 
 
 def lml_and_rounding(kernel, X, y, *, noise=DEFAULT_NOISE, which=None, jitter=None):
@@ -78,18 +75,26 @@ _NONFINITE_GRAM = (
 )
 
 
-def _lml_and_rounding(kernel, X, y, *, noise, which, jitter, refuse_nonfinite=False):
+def _lml_and_rounding(kernel, X, y, *, noise, which, jitter, public=False, checked=False):
+    """`public=True`: also check `jitter`, the kernel's leaves and the Gram matrix (the
+    checks of `log_marginal_likelihood`). `checked=True`: the data, `which` and `noise`
+    were validated once at the entry point (`fit`'s loop evaluates this for every start
+    and step, so it runs no `error_if` at all)."""
     check_kernel(kernel)
-    X, y, which = check_data(X, y, which)
-    noise = check_noise(noise, X.dtype, X.shape[0])
+    if not checked:
+        X, y, which = check_data(X, y, which)
+        noise = check_noise(noise, X.dtype, X.shape[0])
     kernel = cast_kernel(kernel, X.dtype)
+    if public:
+        jitter = check_jitter(jitter, X.dtype)
+        kernel = check_kernel_values(kernel)
     n = X.shape[0]
     K = gram(kernel, X, which, X, which)
     diag = jnp.broadcast_to(diagonal_term(noise, jitter, X.dtype), (n,))
     # Never hand LAPACK a non-finite matrix (optimiser lanes can reach extreme values):
     # factorise the identity instead and report -inf (`log_marginal_likelihood` raises).
     gram_ok = jnp.all(jnp.isfinite(K))
-    if refuse_nonfinite:
+    if public:
         # on K itself (not on L), so the check survives `jax.grad` under `jit`
         K = eqx.error_if(K, ~gram_ok, _NONFINITE_GRAM)
     K_diag_max = jnp.max(jnp.where(gram_ok, jnp.diagonal(K), 1.0))

@@ -82,14 +82,14 @@ def test_trace_time_errors(call, exc, match):
 NONFINITE = [
     ("condition-y", lambda: gp.condition(KER, X, NAN_Y), "`y` contains NaN or inf"),
     ("condition-X", lambda: gp.condition(KER, NAN_X, Y), "`X` contains NaN or inf"),
-    ("condition-kernel", lambda: gp.condition(eqx.tree_at(lambda k: k.log_lengthscale, KER, jnp.array(jnp.nan)), X, Y), r"`ExpQuad.log_lengthscale` is NaN or inf"),
+    ("condition-kernel", lambda: gp.condition(eqx.tree_at(lambda k: k.log_lengthscale, KER, jnp.array(jnp.nan)), X, Y), r"`ExpQuad.log_lengthscale`.*is NaN or inf"),
     ("condition-overflow", lambda: gp.condition(_overflowing(), X, Y), r"Gram matrix has NaN or inf entries"),
     ("lml-y", lambda: gp.log_marginal_likelihood(KER, X, NAN_Y), "`y` contains NaN or inf"),
     ("lml-overflow", lambda: gp.log_marginal_likelihood(_overflowing(), X, Y), r"Gram matrix has NaN or inf"),
     ("predict-Xs", lambda: gp.predict(POST, NAN_X), "`Xs` contains NaN or inf"),
     ("pvg-Xs", lambda: gp.predict_value_and_grad(POST, NAN_X), "`Xs` contains NaN or inf"),
     ("fit-batched-y", lambda: gp.fit_batched(KER, jnp.stack([X, X]), jnp.stack([Y, NAN_Y]), key=jr.key(0)), "`y` contains NaN or inf"),
-    ("fit-only-kernel", lambda: gp.fit(eqx.tree_at(lambda k: k.log_variance, KER, jnp.array(jnp.inf)), X, Y, throw=False), r"`ExpQuad.log_variance` is NaN or inf"),
+    ("fit-only-kernel", lambda: gp.fit(eqx.tree_at(lambda k: k.log_variance, KER, jnp.array(jnp.inf)), X, Y, throw=False), r"`ExpQuad.log_variance`.*is NaN or inf"),
     ("dgram-X", lambda: gp.derivative_gram(KER, NAN_X, W, X, W), "`X1` contains NaN or inf"),
     ("gradobs-grads", lambda: gp.gradient_observations(jnp.ones((2, 2)), jnp.ones((2, 2)).at[0, 1].set(jnp.nan)), "`grads` contains NaN or inf"),
     ("predict-which", lambda: gp.predict(POST, X, which=jnp.full(5, 1)), r"`which` entries must be -1"),
@@ -113,7 +113,7 @@ def test_value_checks_under_jit_and_vmap():
     assert np.isfinite(grad(jnp.array(0.0)))
     # the case: grad at log_variance = 800 was a silent NaN
     assert_refuses(lambda: grad(jnp.array(800.0)), match="Gram matrix has NaN or inf")
-    assert_refuses(lambda: grad(jnp.array(jnp.nan)), match="`ExpQuad.log_variance` is NaN or inf")
+    assert_refuses(lambda: grad(jnp.array(jnp.nan)), match=r"`ExpQuad.log_variance`.*is NaN or inf")
     cov = jax.jit(jax.vmap(lambda i: gp.observation_covariance(KER, X[1], i, X[2], -1)))
     assert np.all(np.isfinite(cov(jnp.array([-1, 0]))))
     assert_refuses(lambda: cov(jnp.array([0, 1])), match="`i` must be -1")
