@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu
 
+from .._checks import check_nonempty, check_value, is_concrete
 from .._misc import as_float_array, check_finite
 from ..kernels import AbstractKernel
 
@@ -18,6 +19,34 @@ def check_kernel(kernel) -> AbstractKernel:
             f"`kernel` must be a jaxsci.kernels.AbstractKernel, got {type(kernel).__name__}."
         )
     return kernel
+
+
+def check_kernel_values(kernel: AbstractKernel) -> AbstractKernel:
+    """Tier 2: every floating-point leaf of the kernel (its stored log-hyperparameters) is
+    finite. Constructors already refuse non-positive or infinite values; this catches
+    kernels edited with `eqx.tree_at` or produced by an optimiser (a NaN step)."""
+    params, static = eqx.partition(kernel, eqx.is_inexact_array)
+    leaves = jtu.tree_flatten_with_path(params)[0]
+    if not leaves:
+        return kernel
+    names = [type(kernel).__name__ + jtu.keystr(path) for path, _ in leaves]
+    if is_concrete(params):
+        for name, (_, leaf) in zip(names, leaves):
+            check_value(leaf, ~jnp.isfinite(leaf), _nonfinite_hyperparameter(f"`{name}` is"))
+        return kernel
+    # traced: one run-time check for all leaves (each `error_if` costs a little in a jitted
+    # gradient), naming them all
+    bad = jnp.any(jnp.stack([~jnp.all(jnp.isfinite(leaf)) for _, leaf in leaves]))
+    which = ", ".join(f"`{n}`" for n in names)
+    params = check_value(params, bad, _nonfinite_hyperparameter(f"(one of {which}) is"))
+    return eqx.combine(params, static)
+
+
+def _nonfinite_hyperparameter(what: str) -> str:
+    return (
+        f"A kernel hyperparameter {what} NaN or inf. Rebuild the kernel from positive "
+        "finite values (e.g. `ExpQuad(variance=1.0, lengthscale=1.0)`)."
+    )
 
 
 def check_log_parameters(kernel: AbstractKernel) -> AbstractKernel:
@@ -66,6 +95,10 @@ def check_data(X, y, which=None, *, finite: bool = True):
             f"`y` must have shape (n,) or (n, p) with n = X.shape[0] = {X.shape[0]}, got "
             f"`X` shape {X.shape} and `y` shape {y.shape}."
         )
+    check_nonempty(X, "X", what="training points")
+    check_nonempty(X, "X", axis=1, what="input dimensions (columns)")
+    if y.ndim == 2:
+        check_nonempty(y, "y", axis=1, what="outputs (columns)")
     dtype = jnp.result_type(X.dtype, y.dtype)
     X, y = X.astype(dtype), y.astype(dtype)
     if finite:
@@ -118,4 +151,27 @@ def check_noise(noise, dtype, n: int):
         noise,
         ~jnp.all((noise > 0) & jnp.isfinite(noise)),
         "`noise` must be positive and finite; use a small positive value for noise-free data.",
+    )
+
+
+def check_jitter(jitter, dtype):
+    """`jitter`: `None` (the dtype's default) or a finite number `>= 0` (tier 1 for Python
+    numbers, tier 2 for arrays)."""
+    if jitter is None:
+        return None
+    if isinstance(jitter, (int, float)):
+        if not (0 <= jitter < float("inf")):
+            raise ValueError(
+                f"`jitter` (the floor on the diagonal term) must be finite and >= 0, got "
+                f"{jitter}. Pass None for the default ({1e-10} in float64)."
+            )
+        return jitter
+    jitter = as_float_array(jitter, "jitter").astype(dtype)
+    if jitter.ndim != 0:
+        raise ValueError(f"`jitter` must be a scalar, got shape {jitter.shape}.")
+    return check_value(
+        jitter,
+        ~((jitter >= 0) & jnp.isfinite(jitter)),
+        "`jitter` (the floor on the diagonal term) must be finite and >= 0; pass None for the "
+        "default.",
     )

@@ -20,7 +20,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Int
 
-from .._misc import as_float_array
+from .._checks import check_nonempty, check_value
+from .._misc import as_float_array, check_finite
 from ..kernels import AbstractKernel
 from ._checks import check_kernel, check_which
 
@@ -40,7 +41,37 @@ def observation_covariance(
     r"""Covariance of observation `(x, i)` with observation `(xp, j)` (eqs. 35-36).
 
     `i = -1` / `j = -1` denote the function value, otherwise the partial-derivative index.
+
+    **Raises:** `ValueError` if `x`, `xp` are not two points of one shape `(d,)` or `i`, `j`
+    are not integer scalars (trace time); an index outside `[-1, d)` (run time,
+    `eqx.error_if` under `jit`).
     """
+    check_kernel(kernel)
+    x = as_float_array(x, "x")
+    xp = as_float_array(xp, "xp")
+    if x.ndim != 1 or xp.shape != x.shape:
+        raise ValueError(
+            f"`x` and `xp` must be two points of the same shape (d,), got {x.shape} and "
+            f"{xp.shape}. Use `derivative_gram` for arrays of points."
+        )
+    d = x.shape[0]
+    index = []
+    for name, v in (("i", i), ("j", j)):
+        v = jnp.asarray(v)
+        if v.ndim != 0 or not jnp.issubdtype(v.dtype, jnp.integer):
+            raise ValueError(f"`{name}` must be an integer scalar, got {v.dtype} of shape {v.shape}.")
+        index.append(
+            check_value(
+                v,
+                (v < -1) | (v >= d),
+                f"`{name}` must be -1 (function value) or a partial-derivative index in [0, {d}).",
+            )
+        )
+    return _observation_covariance(kernel, x, index[0], xp, index[1])
+
+
+def _observation_covariance(kernel, x, i, xp, j) -> Float[Array, ""]:
+    """`observation_covariance` on validated inputs (the pointwise core of the Grams)."""
     d = x.shape[0]
     u = _direction(i, d, x.dtype)
     v = _direction(j, d, x.dtype)
@@ -65,6 +96,10 @@ def derivative_gram(
     a function value, `which = i` the partial derivative $\partial/\partial x_i$.
 
     **Returns:** the `(n, m)` matrix $\operatorname{Cov}[L_a f, L_b f]$.
+
+    **Raises:** `ValueError`/`TypeError` at trace time for shapes, empty point sets or
+    non-integer `which`; at run time (`eqx.error_if`) for NaN/inf points or a `which` entry
+    outside `[-1, d)`.
     """
     check_kernel(kernel)
     X1 = as_float_array(X1, "X1")
@@ -73,9 +108,21 @@ def derivative_gram(
         raise ValueError(
             f"`X1` and `X2` must have shapes (n, d) and (m, d), got {X1.shape} and {X2.shape}."
         )
+    for X, name in ((X1, "X1"), (X2, "X2")):
+        check_nonempty(X, name)
+        check_nonempty(X, name, axis=1, what="input dimensions (columns)")
+    if which1 is None or which2 is None:
+        raise TypeError("`which1` and `which2` must be integer arrays (-1 marks a value observation).")
     which1 = check_which(which1, X1, "which1")
     which2 = check_which(which2, X2, "which2")
-    row = jax.vmap(observation_covariance, in_axes=(None, None, None, 0, 0))
+    X1 = check_finite(X1, "X1")
+    X2 = check_finite(X2, "X2")
+    return _derivative_gram(kernel, X1, which1, X2, which2)
+
+
+def _derivative_gram(kernel, X1, which1, X2, which2) -> Float[Array, "n m"]:
+    """`derivative_gram` on validated inputs (no checks: it runs inside the fit's loop)."""
+    row = jax.vmap(_observation_covariance, in_axes=(None, None, None, 0, 0))
     return jax.vmap(row, in_axes=(None, 0, 0, None, None))(kernel, X1, which1, X2, which2)
 
 
@@ -89,6 +136,9 @@ def gradient_observations(
 
     The value observations come first (e.g. the grounding datum $\Phi(3, 3, 1) = 0$ of
     eq. 34), then for every gradient point its $d$ partial derivatives, so `N = k + n d`.
+
+    **Raises:** `ValueError` at trace time for shapes or an empty `X_grad`; at run time
+    (`eqx.error_if`) for NaN/inf in any argument.
     """
     X_grad = as_float_array(X_grad, "X_grad")
     grads = as_float_array(grads, "grads")
@@ -97,6 +147,10 @@ def gradient_observations(
             f"`X_grad` and `grads` must both have shape (n, d), got {X_grad.shape} and "
             f"{grads.shape}."
         )
+    check_nonempty(X_grad, "X_grad", what="gradient points")
+    check_nonempty(X_grad, "X_grad", axis=1, what="input dimensions (columns)")
+    X_grad = check_finite(X_grad, "X_grad")
+    grads = check_finite(grads, "grads")
     n, d = X_grad.shape
     X = jnp.repeat(X_grad, d, axis=0)
     which = jnp.tile(jnp.arange(d), n)
@@ -111,6 +165,8 @@ def gradient_observations(
                 f"`X_value` must have shape (k, {d}) and `values` shape (k,), got "
                 f"{X_value.shape} and {values.shape}."
             )
+        X_value = check_finite(X_value, "X_value")
+        values = check_finite(values, "values")
         dtype = jnp.result_type(X.dtype, X_value.dtype)
         X = jnp.concatenate([X_value.astype(dtype), X.astype(dtype)])
         which = jnp.concatenate([jnp.full(X_value.shape[0], -1, which.dtype), which])

@@ -34,13 +34,30 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .._solution import RESULTS, Solution, raise_if_failed
 from ..kernels import AbstractKernel
-from ._checks import DEFAULT_NOISE, cast_kernel, check_data, check_kernel, check_log_parameters, check_noise
-from ._lml import lml_and_rounding
+from .._checks import as_float_array, check_finite, check_nonempty, require_positive_int
+from ._checks import (
+    DEFAULT_NOISE,
+    cast_kernel,
+    check_data,
+    check_jitter,
+    check_kernel,
+    check_kernel_values,
+    check_log_parameters,
+    check_noise,
+)
+from ._lml import _lml_and_rounding
 from ._pool import lbfgs_pool
-from ._posterior import build_posterior, posterior_is_finite
+from ._posterior import build_posterior
 
 # Default number of pool slots of `fit_batched` (see `jaxsci.gp._pool.lbfgs_pool`).
 DEFAULT_POOL = 128
+
+# `optimum_on_bound` threshold: the log marginal likelihood still rises by more than this
+# per unit of a log-hyperparameter (a factor e in the hyperparameter) out of the box. An
+# irrelevant ARD lengthscale held at 1e5 has a slope ~1e-4 there (measured: L gains 1e-4 in
+# total from 1e5 to 1e9) and is not flagged; targets scaled by 1e6 hold the variance at 1e5
+# with a slope ~1e7.
+BOUND_SLOPE = 0.1
 
 
 def _draw_starts(params, key, num_restarts: int, prior_box):
@@ -65,21 +82,39 @@ def _problem(kernel, X, which, noise, jitter):
 def _negative_lml(flat, unravel, static, X, y, which, noise, jitter):
     """`(-L, rounding error of L)` at the flattened hyperparameters (see `lml_and_rounding`)."""
     k = eqx.combine(unravel(flat), static)
-    lml, delta = lml_and_rounding(k, X, y, noise=noise, which=which, jitter=jitter)
+    # data, `which` and noise were validated once by `fit`: no checks inside the loop
+    lml, delta, _ = _lml_and_rounding(k, X, y, noise=noise, which=which, jitter=jitter, checked=True)
     return -lml, delta
 
 
-def _assemble(flat, values, steps, conv, lsfail, evals, iters, X, y, which, noise, unravel, static, jitter):
-    """Solution for one dataset from its R starts' final points: the posterior of the best."""
+def _assemble(flat, values, steps, conv, lsfail, evals, iters, grads, X, y, which, noise, unravel, static, jitter, bounds):
+    """Solution for one dataset from its R starts' final points: the posterior of the best.
+
+    `bounds = (lower, upper, gtol)` when the optimisation was bounded, else `None`: the
+    best start is then `optimum_on_bound` if a bound holds a hyperparameter whose gradient
+    (pointing out of the box) is larger than `max(gtol, BOUND_SLOPE)`, i.e. the likelihood
+    still rises markedly beyond the box and the unconstrained optimum was not reached (e.g.
+    targets of size 1e6 need a variance above the default box's 1e5)."""
     finals = jax.vmap(unravel)(flat)
     finite = jnp.isfinite(values)
     best = jnp.argmin(jnp.where(finite, values, jnp.inf))
     best_params = jtu.tree_map(lambda x: x[best], finals)
-    posterior = build_posterior(eqx.combine(best_params, static), X, y, which, noise, jitter)
+    posterior, _, spd = build_posterior(eqx.combine(best_params, static), X, y, which, noise, jitter)
+    if bounds is None:
+        on_bound = jnp.array(False)
+    else:
+        lower, upper, gtol = bounds
+        x, g = flat[best], grads[best]
+        held = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
+        on_bound = jnp.any(held & (jnp.abs(g) > max(gtol, BOUND_SLOPE)))
     result = RESULTS.where(
-        ~finite[best] | ~posterior_is_finite(posterior),
+        ~finite[best] | ~spd,
         RESULTS.singular,
-        RESULTS.where(conv[best], RESULTS.successful, RESULTS.max_steps_reached),
+        RESULTS.where(
+            on_bound,
+            RESULTS.optimum_on_bound,
+            RESULTS.where(conv[best], RESULTS.successful, RESULTS.max_steps_reached),
+        ),
     )
     lmls = -values
     return Solution(
@@ -91,6 +126,7 @@ def _assemble(flat, values, steps, conv, lsfail, evals, iters, X, y, which, nois
             "best_start": best,
             "max_steps_all": jnp.max(steps),
             "num_iterations": iters,
+            "on_bound": on_bound,
             "per_start": {
                 "log_marginal_likelihoods": lmls,
                 "num_steps": steps,
@@ -147,13 +183,16 @@ def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_ste
 
         size = default_batch_size(b * num_restarts, X.shape[1]) if batch_size is None else batch_size
         size = min(size, b * num_restarts)
-        flat, values, steps, conv, lsfail, evals, iters = lbfgs_pool(
+        flat, values, steps, conv, lsfail, evals, iters, grads = lbfgs_pool(
             value_and_grad, flat0, batch_size=size, max_steps=max_steps,
             gtol=gtol, ftol=ftol, lower=lower, upper=upper,
             compact=_compact_tail(b * num_restarts, size, X.shape[1]),
         )
         split = lambda a: a.reshape(b, num_restarts, *a.shape[1:])
-        return split(flat), split(values), split(steps), split(conv), split(lsfail), split(evals), jnp.full(b, iters)
+        return (
+            split(flat), split(values), split(steps), split(conv), split(lsfail), split(evals),
+            jnp.full(b, iters), split(grads),
+        )
 
     @pool.def_vmap
     def _pool_vmap(axis_size, in_batched, *args):
@@ -166,20 +205,31 @@ def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_ste
     noise = bcast(noise)
     outs = pool(bcast(flat_k), X, y, which, noise, keydata)
     which = which if has_which else None
-    assemble = lambda *a: _assemble(*a, unravel, static, jitter)
+    bounds = (lower, upper, gtol) if bounded else None
+    assemble = lambda *a: _assemble(*a, unravel, static, jitter, bounds)
     return jax.vmap(assemble)(*outs, X, y, which, noise)
 
 
-def _validate(kernel, X, y, which, noise, num_restarts, prior_box):
+def _validate(kernel, X, y, which, noise, num_restarts, prior_box, max_steps, gtol, ftol, jitter):
+    """Tier-1 checks of the options and data; returns the data, noise, jitter and the kernel
+    (its leaves checked finite, tier 2)."""
     check_log_parameters(check_kernel(kernel))
     X, y, which = check_data(X, y, which)
     noise = check_noise(noise, X.dtype, X.shape[0])
-    if not isinstance(num_restarts, int) or num_restarts < 1:
-        raise ValueError(f"`num_restarts` must be a positive int, got {num_restarts!r}.")
-    a, b = prior_box
-    if not (0 < a < b < math.inf):
-        raise ValueError(f"`prior_box` must be (a, b) with 0 < a < b, got {prior_box!r}.")
-    return X, y, which, noise
+    jitter = check_jitter(jitter, X.dtype)
+    require_positive_int(num_restarts, "num_restarts")
+    require_positive_int(max_steps, "max_steps")
+    for name, v in (("gtol", gtol), ("ftol", ftol)):
+        if not isinstance(v, (int, float)) or not (0 <= v < math.inf):
+            raise ValueError(f"`{name}` must be a finite Python number >= 0, got {v!r}.")
+    ok = isinstance(prior_box, (tuple, list)) and len(prior_box) == 2
+    if not ok or not all(isinstance(v, (int, float)) for v in prior_box) or not (0 < prior_box[0] < prior_box[1] < math.inf):
+        raise ValueError(
+            f"`prior_box` must be a pair of Python numbers (a, b) with 0 < a < b < inf, got "
+            f"{prior_box!r}. The default is (1e-5, 1e5)."
+        )
+    kernel = check_kernel_values(kernel)
+    return kernel, X, y, which, noise, jitter
 
 
 @eqx.filter_jit
@@ -211,10 +261,14 @@ def fit(
       must be stored as logarithms (fields named `log_*`, as in `jaxsci.kernels`): the
       starts are drawn log-uniformly, so any other floating-point leaf raises `ValueError`.
     - `X (n, d)`, `y (n,)` or `(n, p)` (outputs share the kernel; objective = summed LML).
-    - `key`: PRNG key for the random starts (needed unless `fit_hyperparameters=False`).
-    - `fit_hyperparameters`: `False` keeps `kernel`'s hyperparameters and only conditions on
-      the data (no optimisation, `key` unused); the `Solution` has the same form, with
-      `stats = {"log_marginal_likelihood"}`.
+    - `key`: PRNG key for the random starts. `key=None` means *condition only*: no
+      hyperparameter optimisation, exactly as `fit_hyperparameters=False` (this is how
+      `jaxsci.mechanics`' fits document `key=None`).
+    - `fit_hyperparameters`: `False` (or `key=None`) keeps `kernel`'s hyperparameters and
+      only conditions on the data (no optimisation, `key` unused); the `Solution` has the
+      same type, with `result` `successful`, `singular` (covariance not positive definite,
+      or singular to working precision) or `nonfinite` (the kernel's Gram matrix has
+      NaN/inf entries), and `stats = {"log_marginal_likelihood"}`.
     - `noise`, `which`, `jitter`: as in `condition` (noise is fixed, not fitted).
     - `num_restarts`: number of starts $R$ (paper: 20), all run together under `vmap`.
     - `prior_box`: `(a, b)`, the starts are log-uniform in $[a, b]$ (see module docs).
@@ -237,10 +291,15 @@ def fit(
     **Returns:** a `jaxsci.Solution` with `value` = the `Posterior` of the best kernel
     (`value.kernel`; the Cholesky factor and weights are computed once here, so there is no
     need to call `condition` again), `result`
-    (`successful`, `max_steps_reached` if the best start did not converge, `singular` if
-    every start gave a non-positive-definite covariance), `stats` (`log_marginal_likelihood`,
+    (`successful`; `singular` if every start gave a covariance that is not positive
+    definite, or the best one is singular to working precision, e.g. duplicated points
+    with `noise=1e-300, jitter=0`; `optimum_on_bound` if, with `bounded=True`, the best
+    start is held on the prior box by a hyperparameter whose log-likelihood gradient
+    (pointing out of the box) exceeds `max(gtol, 0.1)` (0.1 per unit of the log-parameter), e.g. targets of size 1e6 whose variance wants
+    to exceed the box's 1e5: rescale `y` or widen `prior_box`; `max_steps_reached` if the
+    best start did not converge), `stats` (`log_marginal_likelihood`,
     `num_steps`, `best_start`, `max_steps_all`, `num_iterations` = batched evaluations
-    performed, and `per_start`: `log_marginal_likelihoods (R,)` of every start's
+    performed, `on_bound` (the flag behind `optimum_on_bound`), and `per_start`: `log_marginal_likelihoods (R,)` of every start's
     final point, `num_steps (R,)`, `num_evaluations (R,)` (objective evaluations per start,
     rejected line-search trials included), `converged (R,)`, `line_search_stalled (R,)`
     (counted as converged: the line search could not decrease $-\mathcal{L}$ by more than
@@ -249,15 +308,18 @@ def fit(
 
     `fit` is `vmap`-able over datasets, but `fit_batched` is faster: it pools the starts of
     all datasets (no dataset waits for another's slowest start).
+
+    **Raises:** at trace time `ValueError`/`TypeError` for shapes, empty data, a kernel leaf
+    not stored as a logarithm, and bad options (`num_restarts`, `max_steps` not positive
+    ints; negative `gtol`/`ftol`/`jitter`; `prior_box` not `0 < a < b`; non-positive
+    `noise`); at run time (`eqx.error_if`) for NaN/inf data or kernel hyperparameters; with
+    `throw=True`, a failed `result` (above) raises at run time.
     """
-    if not fit_hyperparameters:
+    if not fit_hyperparameters or key is None:
         return _condition_only(kernel, X, y, which, noise, jitter, throw)
-    if key is None:
-        raise ValueError(
-            "`fit` needs a PRNG `key` for its random starts, e.g. key=jax.random.key(0); pass "
-            "`fit_hyperparameters=False` to keep the kernel's hyperparameters and only condition."
-        )
-    X, y, which, noise = _validate(kernel, X, y, which, noise, num_restarts, prior_box)
+    kernel, X, y, which, noise, jitter = _validate(
+        kernel, X, y, which, noise, num_restarts, prior_box, max_steps, gtol, ftol, jitter
+    )
     _check_batch_size(batch_size, num_restarts, X.shape[0])
     sols = _fit_many(
         kernel, X[None], y[None], None if which is None else which[None], noise, key[None],
@@ -268,12 +330,15 @@ def fit(
 
 
 def _condition_only(kernel, X, y, which, noise, jitter, throw):
-    """`fit(..., fit_hyperparameters=False)`: the posterior of the given kernel, as a Solution."""
+    """`fit(..., fit_hyperparameters=False)` or `fit(..., key=None)`: the posterior of the
+    given kernel, as a Solution (`nonfinite` if its Gram matrix is not finite, `singular`
+    if the covariance is not positive definite)."""
     check_kernel(kernel)
     X, y, which = check_data(X, y, which)
     noise = check_noise(noise, X.dtype, X.shape[0])
-    post = build_posterior(cast_kernel(kernel, X.dtype), X, y, which, noise, jitter)
-    ok = posterior_is_finite(post)
+    jitter = check_jitter(jitter, X.dtype)
+    kernel = check_kernel_values(cast_kernel(kernel, X.dtype))
+    post, gram_ok, ok = build_posterior(kernel, X, y, which, noise, jitter)
     n, p = X.shape[0], post.weights.reshape(X.shape[0], -1).shape[1]
     lml = (
         -0.5 * jnp.sum(y.reshape(n, p) * post.weights.reshape(n, p))
@@ -282,7 +347,9 @@ def _condition_only(kernel, X, y, which, noise, jitter, throw):
     )
     sol = Solution(
         value=post,
-        result=RESULTS.where(ok, RESULTS.successful, RESULTS.singular),
+        result=RESULTS.where(
+            ok, RESULTS.successful, RESULTS.where(gram_ok, RESULTS.singular, RESULTS.nonfinite)
+        ),
         stats={"log_marginal_likelihood": jnp.where(ok, lml, -jnp.inf)},
     )
     return raise_if_failed(sol, throw)
@@ -379,7 +446,21 @@ def fit_batched(
         which = jnp.asarray(which)
         if which.shape != X.shape[:2]:
             raise ValueError(f"`which` must have shape (b, n) = {X.shape[:2]}, got {which.shape}.")
-    _validate(kernel, X[0], y[0], None if which is None else which[0], noise, num_restarts, prior_box)
+    if key is None:
+        raise ValueError(
+            "`fit_batched` needs a PRNG `key` for its random starts, e.g. key=jax.random.key(0). "
+            "To condition each dataset on its given kernel without optimising, use "
+            "`jax.vmap(lambda X, y: gp.fit(kernel, X, y, key=None))(X, y)`."
+        )
+    check_nonempty(X, "X", what="datasets (leading axis b)")
+    kernel, _, _, _, _, jitter = _validate(
+        kernel, X[0], y[0], None if which is None else which[0], noise, num_restarts, prior_box,
+        max_steps, gtol, ftol, jitter,
+    )
+    X, y = as_float_array(X, "X"), as_float_array(y, "y")
+    dtype = jnp.result_type(X.dtype, y.dtype)
+    X = check_finite(X.astype(dtype), "X")
+    y = check_finite(y.astype(dtype), "y")
     b = X.shape[0]
     keys = jr.split(key, b)
     mesh_axis = None

@@ -7,9 +7,19 @@ import jax.numpy as jnp
 import jax.scipy as jsp
 from jaxtyping import Array, ArrayLike, Float, Int
 
+import equinox as eqx
+
 from ..kernels import AbstractKernel
-from ._checks import DEFAULT_NOISE, cast_kernel, check_data, check_kernel, check_noise
-from ._posterior import cholesky_factor, diagonal_term, factorise, gram
+from ._checks import (
+    DEFAULT_NOISE,
+    cast_kernel,
+    check_data,
+    check_jitter,
+    check_kernel,
+    check_kernel_values,
+    check_noise,
+)
+from ._posterior import cholesky_factor, diagonal_term, factorise, gram, unresolved
 
 
 def log_marginal_likelihood(
@@ -29,10 +39,16 @@ def log_marginal_likelihood(
     With `y (n, p)` the outputs share the kernel and $\mathcal{L}$ is the sum over outputs
     (as scikit-learn's `GaussianProcessRegressor`). `which` gives derivative observations
     (see `condition`); `noise` and `jitter` as in `condition`. Returns `-inf` if the
-    covariance is not positive definite even after jitter (so optimisers step back).
+    covariance is not positive definite even after jitter, or singular to working
+    precision (so optimisers step back; the gradient there is 0, not NaN).
     Not jitted itself: call it inside your own `jax.jit` / `jax.grad`.
+
+    **Raises:** as `condition` for shapes, empty or NaN/inf data and bad `noise`/`jitter`;
+    at run time (`eqx.error_if`) if a kernel hyperparameter is NaN/inf or the Gram matrix
+    is not finite (hyperparameters that overflow, e.g. `log_variance = 800`: the likelihood
+    is then not computable, and its gradient would be NaN).
     """
-    return lml_and_rounding(kernel, X, y, noise=noise, which=which, jitter=jitter)[0]
+    return _lml_and_rounding(kernel, X, y, noise=noise, which=which, jitter=jitter, public=True)[0]
 
 
 def lml_and_rounding(kernel, X, y, *, noise=DEFAULT_NOISE, which=None, jitter=None):
@@ -45,21 +61,49 @@ def lml_and_rounding(kernel, X, y, *, noise=DEFAULT_NOISE, which=None, jitter=No
     Measured on the n = 200 hyperelastic study at its optimum (condition number ~1e13 with
     noise 1e-10): $\delta = 1.1$ against an observed scatter of about ±1.5 in $\mathcal{L}
     \approx 5730$. Used by `fit` to stop where $\mathcal{L}$ no longer resolves progress.
+    A non-finite Gram matrix gives `(-inf, 0)` (no error: optimiser lanes may visit such
+    hyperparameters and step back).
     """
+    return _lml_and_rounding(kernel, X, y, noise=noise, which=which, jitter=jitter)[:2]
+
+
+_NONFINITE_GRAM = (
+    "The kernel's Gram matrix has NaN or inf entries: its hyperparameters overflow (e.g. "
+    "exp(log_variance) = inf), so the log marginal likelihood cannot be computed. Keep the "
+    "log-hyperparameters moderate (bound them, as `gp.fit` does with `prior_box`), or rescale "
+    "`y`."
+)
+
+
+def _lml_and_rounding(kernel, X, y, *, noise, which, jitter, public=False, checked=False):
+    """`public=True`: also check `jitter`, the kernel's leaves and the Gram matrix (the
+    checks of `log_marginal_likelihood`). `checked=True`: the data, `which` and `noise`
+    were validated once at the entry point (`fit`'s loop evaluates this for every start
+    and step, so it runs no `error_if` at all)."""
     check_kernel(kernel)
-    X, y, which = check_data(X, y, which)
-    noise = check_noise(noise, X.dtype, X.shape[0])
+    if not checked:
+        X, y, which = check_data(X, y, which)
+        noise = check_noise(noise, X.dtype, X.shape[0])
     kernel = cast_kernel(kernel, X.dtype)
+    if public:
+        jitter = check_jitter(jitter, X.dtype)
+        kernel = check_kernel_values(kernel)
     n = X.shape[0]
     K = gram(kernel, X, which, X, which)
-    K = K + jnp.diag(jnp.broadcast_to(diagonal_term(noise, jitter, X.dtype), (n,)))
+    diag = jnp.broadcast_to(diagonal_term(noise, jitter, X.dtype), (n,))
     # Never hand LAPACK a non-finite matrix (optimiser lanes can reach extreme values):
-    # factorise the identity instead and report -inf.
-    bad = ~jnp.all(jnp.isfinite(K))
-    K = jnp.where(bad, jnp.eye(n, dtype=K.dtype), K)
-    lml, delta = _gaussian_log_likelihood_and_rounding(K, y.reshape(n, -1))
-    ok = jnp.isfinite(lml) & ~bad
-    return jnp.where(ok, lml, -jnp.inf), jnp.where(ok & jnp.isfinite(delta), delta, 0.0)
+    # factorise the identity instead and report -inf (`log_marginal_likelihood` raises).
+    gram_ok = jnp.all(jnp.isfinite(K))
+    if public:
+        # on K itself (not on L), so the check survives `jax.grad` under `jit`
+        K = eqx.error_if(K, ~gram_ok, _NONFINITE_GRAM)
+    K_diag_max = jnp.max(jnp.where(gram_ok, jnp.diagonal(K), 1.0))
+    K = jnp.where(gram_ok, K, jnp.eye(n, dtype=K.dtype)) + jnp.diag(diag)
+    lml, delta, pivot_sq_min = _gaussian_log_likelihood_and_rounding(K, y.reshape(n, -1))
+    singular = unresolved(jax.lax.stop_gradient(K_diag_max), jnp.min(diag), pivot_sq_min, n, X.dtype)
+    ok = jnp.isfinite(lml) & gram_ok & ~singular
+    lml = jnp.where(ok, lml, -jnp.inf)
+    return lml, jnp.where(ok & jnp.isfinite(delta), delta, 0.0), gram_ok
 
 
 def _terms(K, Y, chol, alpha):
@@ -69,7 +113,7 @@ def _terms(K, Y, chol, alpha):
     log_det = jnp.sum(jnp.log(d))
     lml = data_fit - p * log_det - 0.5 * n * p * math.log(2 * math.pi)
     delta = jnp.finfo(K.dtype).eps * (jnp.max(d) / jnp.min(d)) ** 2 * jnp.abs(data_fit)
-    return lml, jax.lax.stop_gradient(delta)
+    return lml, jax.lax.stop_gradient(delta), jax.lax.stop_gradient(jnp.min(d * d))
 
 
 @jax.custom_jvp
@@ -101,6 +145,11 @@ def _gaussian_log_likelihood_jvp(primals, tangents):
     rhs = jnp.concatenate([Y, jnp.eye(n, dtype=K.dtype)], axis=1)
     Z = jsp.linalg.cho_solve((chol, False), rhs)
     alpha, K_inv = Z[:, :p], Z[:, p:]
-    lml, delta = _terms(K, Y, chol, alpha)
+    lml, delta, pivot_sq_min = _terms(K, Y, chol, alpha)
     A = jnp.matmul(alpha, alpha.T, precision=jax.lax.Precision.HIGHEST) - p * K_inv
-    return (lml, delta), (0.5 * jnp.sum(A * dK) - jnp.sum(alpha * dY), jnp.zeros_like(delta))
+    # An indefinite K gives a NaN factor and L = -inf (rejected by the callers): zero the
+    # coefficients so the gradient there is 0 rather than NaN (0 * NaN in reverse mode).
+    ok = jnp.isfinite(lml)
+    A = jnp.where(ok, A, 0.0)
+    dlml = 0.5 * jnp.sum(A * dK) - jnp.sum(jnp.where(ok, alpha, 0.0) * dY)
+    return (lml, delta, pivot_sq_min), (dlml, jnp.zeros_like(delta), jnp.zeros_like(pivot_sq_min))

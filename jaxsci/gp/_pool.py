@@ -80,8 +80,10 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
     row. The first is the noise floor of an objective known only to rounding (a GP with
     tiny noise: $-\mathcal{L}$ of an ill-conditioned $K$ is accurate to about
     $\operatorname{cond}(K)\,\epsilon$); backtracking further samples that noise.
-    Returns `(x, f, nit, conv, lsfail, evals, iterations)`, per problem except the last
-    (the number of batched evaluations).
+    Returns `(x, f, nit, conv, lsfail, evals, iterations, g)`, per problem except
+    `iterations` (the number of batched evaluations); `g` is the (unprojected) gradient at
+    each final `x` (zero if that start's first evaluation was not finite), from which a
+    caller can tell an optimum held on a bound.
     Problems are independent: the result of each is the same for any `batch_size`, up to the
     rounding of differently-sized batched kernels (visible only where a start stalls in a
     numerically flat region of the objective).
@@ -94,6 +96,7 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
     out = dict(
         x=x0, f=jnp.full(N, jnp.inf, dtype), nit=jnp.zeros(N, jnp.int32),
         conv=jnp.zeros(N, bool), lsfail=jnp.zeros(N, bool), evals=jnp.zeros(N, jnp.int32),
+        g=jnp.zeros((N, P), dtype),
     )
     slots = dict(
         pid=jnp.arange(B), x=x0[:B], f=jnp.zeros(B, dtype), g=jnp.zeros((B, P), dtype),
@@ -205,6 +208,7 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
             conv=out["conv"].at[idx].set(conv, mode="drop"),
             lsfail=out["lsfail"].at[idx].set(lsfail, mode="drop"),
             evals=out["evals"].at[idx].set(evals, mode="drop"),
+            g=out["g"].at[idx].set(g_new, mode="drop"),
         )
         new_pid = st["next"] + jnp.cumsum(finish) - 1
         load = finish & (new_pid < N)
@@ -233,4 +237,4 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
             order = jnp.argsort(~state["slots"]["active"], stable=True)[:next_size]
             state = dict(state, slots=jtu.tree_map(lambda a: a[order], state["slots"]))
     out = state["out"]
-    return out["x"], out["f"], out["nit"], out["conv"], out["lsfail"], out["evals"], state["it"]
+    return out["x"], out["f"], out["nit"], out["conv"], out["lsfail"], out["evals"], state["it"], out["g"]

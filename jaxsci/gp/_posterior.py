@@ -13,10 +13,20 @@ import jax.scipy as jsp
 import lineax as lx
 from jaxtyping import Array, ArrayLike, Float, Int
 
+from .._checks import check_nonempty
 from .._misc import as_float_array, check_finite, jitter_for
 from ..kernels import AbstractKernel
-from ._checks import DEFAULT_NOISE, cast_kernel, check_data, check_kernel, check_noise, check_which
-from ._derivative import derivative_gram, observation_covariance
+from ._checks import (
+    DEFAULT_NOISE,
+    cast_kernel,
+    check_data,
+    check_jitter,
+    check_kernel,
+    check_kernel_values,
+    check_noise,
+    check_which,
+)
+from ._derivative import _derivative_gram, _observation_covariance
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -29,13 +39,28 @@ def gram(kernel: AbstractKernel, X1, which1, X2, which2) -> Float[Array, "n m"]:
         which1 = jnp.full(X1.shape[0], -1)
     if which2 is None:
         which2 = jnp.full(X2.shape[0], -1)
-    return derivative_gram(kernel, X1, which1, X2, which2)
+    return _derivative_gram(kernel, X1, which1, X2, which2)
 
 
 def diagonal_term(noise, jitter, dtype) -> Float[Array, "*n"]:
     """`max(noise, jitter)`: the jitter is a floor on what is added to the diagonal."""
     jitter = jitter_for(dtype) if jitter is None else jitter
     return jnp.maximum(noise, jnp.asarray(jitter, dtype))
+
+
+def unresolved(K_diag_max, diag_min, pivot_sq_min, n: int, dtype):
+    r"""Whether a Cholesky factorisation of $K + D$ is singular to working precision.
+
+    A singular $K$ (e.g. duplicated points) is made positive definite only by the diagonal
+    term $D = \max(\varepsilon^2, \text{jitter})$. If $D$ is below the rounding level
+    of $K$'s diagonal ($\min D < \epsilon \max_i K_{ii}$, e.g. `noise=1e-300, jitter=0`),
+    the factorisation may still "succeed" on rounding noise, with pivots $U_{jj}^2$ of the
+    size of the Cholesky backward error $n \epsilon \max_i K_{ii}$, and a meaningless
+    solve and log-determinant. That case is reported as singular. With the default noise
+    and jitter (1e-10 in float64) it cannot arise for $\max_i K_{ii} < 4.5 \cdot 10^5$.
+    """
+    eps = jnp.finfo(dtype).eps
+    return (diag_min < eps * K_diag_max) & (pivot_sq_min < n * eps * K_diag_max)
 
 
 def cholesky_factor(K: Float[Array, "n n"]) -> Float[Array, "n n"]:
@@ -104,36 +129,57 @@ def condition(
       in float64, 1e-6 in float32); the matrix factorised is $K + \max(\varepsilon^2,
       \text{jitter}) I$.
 
-    **Returns:** a `Posterior`. Raises at run time (`eqx.error_if`) if the data have NaN/inf
-    or the covariance is not positive definite even after jitter.
+    **Returns:** a `Posterior`.
+
+    **Raises:** `ValueError`/`TypeError` at trace time for shapes, empty data or a bad
+    Python `noise`/`jitter`; at run time (`eqx.error_if`) for NaN/inf data, a NaN/inf
+    kernel hyperparameter, a Gram matrix with NaN/inf entries (hyperparameters that
+    overflow, e.g. `log_variance=800`), or a covariance that is not positive definite even
+    after jitter, or singular to working precision (see `unresolved`).
     """
     check_kernel(kernel)
     X, y, which = check_data(X, y, which)
     noise = check_noise(noise, X.dtype, X.shape[0])
-    post = build_posterior(cast_kernel(kernel, X.dtype), X, y, which, noise, jitter)
+    jitter = check_jitter(jitter, X.dtype)
+    kernel = check_kernel_values(cast_kernel(kernel, X.dtype))
+    post, gram_ok, spd = build_posterior(kernel, X, y, which, noise, jitter)
     chol = eqx.error_if(
         post.chol,
-        ~posterior_is_finite(post),
-        "The GP covariance K + noise*I is not positive definite even after jitter (Cholesky "
-        "gave NaN). Increase `noise` or `jitter`, remove duplicated points, or use float64.",
+        ~gram_ok,
+        "The kernel's Gram matrix has NaN or inf entries: its hyperparameters overflow (e.g. "
+        "exp(log_variance) = inf) or the kernel is not finite on these points. Use "
+        "hyperparameters of moderate size (rescale `y` instead of the variance).",
+    )
+    chol = eqx.error_if(
+        chol,
+        ~spd,
+        "The GP covariance K + noise*I is not positive definite even after jitter, or is "
+        "singular to working precision. Increase `noise` or `jitter`, remove duplicated "
+        "points, or use float64.",
     )
     return eqx.tree_at(lambda p: p.chol, post, chol)
 
 
-def build_posterior(kernel, X, y, which, noise, jitter) -> Posterior:
-    """`condition` on validated inputs, without the run-time check: an indefinite covariance
-    gives a NaN factor (see `posterior_is_finite`). Used by `fit`, which reports it as a
-    result code instead of raising."""
+def build_posterior(kernel, X, y, which, noise, jitter) -> tuple[Posterior, Array, Array]:
+    """`condition` on validated inputs, without the run-time checks: returns the posterior,
+    whether the Gram matrix is finite and whether the factorisation is usable (finite and
+    not singular to working precision, `unresolved`). Used by `fit`, which reports a
+    failure as a result code instead of raising."""
+    n = X.shape[0]
     K = gram(kernel, X, which, X, which)
-    diag = diagonal_term(noise, jitter, X.dtype)
-    K = K + jnp.diag(jnp.broadcast_to(diag, (X.shape[0],)))
-    chol, weights = factorise(K, y.reshape(y.shape[0], -1))
-    return Posterior(kernel, X, which, chol, weights.reshape(y.shape), noise)
-
-
-def posterior_is_finite(post: Posterior):
-    """Whether the Cholesky factor and the weights of `post` are finite."""
-    return jnp.all(jnp.isfinite(post.chol)) & jnp.all(jnp.isfinite(post.weights))
+    gram_ok = jnp.all(jnp.isfinite(K))
+    diag = jnp.broadcast_to(diagonal_term(noise, jitter, X.dtype), (n,))
+    # never hand LAPACK a non-finite matrix; the result is flagged by `gram_ok`
+    K = jnp.where(gram_ok, K, jnp.eye(n, dtype=K.dtype)) + jnp.diag(diag)
+    chol, weights = factorise(K, y.reshape(n, -1))
+    pivots = jnp.diagonal(chol)
+    spd = (
+        gram_ok
+        & jnp.all(jnp.isfinite(chol))
+        & jnp.all(jnp.isfinite(weights))
+        & ~unresolved(jnp.max(jnp.diagonal(K) - diag), jnp.min(diag), jnp.min(pivots * pivots), n, X.dtype)
+    )
+    return Posterior(kernel, X, which, chol, weights.reshape(y.shape), noise), gram_ok, spd
 
 
 @eqx.filter_jit
@@ -154,13 +200,12 @@ def predict(
     (eq. 39). Returns the mean, shape `(m,)` or `(m, p)`, and the variance `(m,)` (or the
     covariance `(m, m)` if `full_cov`), shared by all outputs. The scalar noise is used for
     `include_noise`; variances are clipped at 0.
+
+    **Raises:** `ValueError` at trace time if `Xs` is not `(m, d)` with the training `d` or
+    is empty; at run time (`eqx.error_if`) for NaN/inf in `Xs` or a `which` entry outside
+    `[-1, d)`.
     """
-    Xs = as_float_array(Xs, "Xs")
-    d = posterior.X.shape[1]
-    if Xs.ndim != 2 or Xs.shape[1] != d:
-        raise ValueError(
-            f"`Xs` must have shape (m, {d}) like the training points, got shape {Xs.shape}."
-        )
+    Xs = _check_test_points(posterior, Xs)
     Xs = check_finite(Xs.astype(posterior.X.dtype), "Xs")
     which = check_which(which, Xs, "which")
     kernel, X, wtr = posterior.kernel, posterior.X, posterior.which
@@ -175,7 +220,7 @@ def predict(
     if which is None:
         kss = kernel.diag(Xs)
     else:
-        point_var = lambda x, w: observation_covariance(kernel, x, w, x, w)
+        point_var = lambda x, w: _observation_covariance(kernel, x, w, x, w)
         kss = jax.vmap(point_var)(Xs, which)
     var = kss - jnp.sum(V * V, axis=0)
     return mean, jnp.maximum(var, 0.0) + noise
@@ -188,11 +233,9 @@ def predict_value_and_grad(
     r"""Predicted value, gradient and their variances at `Xs` (eq. 39, same weights).
 
     For single-output posteriors (`y` of shape `(n,)`). Returns `(mean (m,), grad (m, d),
-    var (m,), grad_var (m, d))`.
+    var (m,), grad_var (m, d))`. Raises as `predict`.
     """
-    Xs = as_float_array(Xs, "Xs")
-    if Xs.ndim != 2:
-        raise ValueError(f"`Xs` must have shape (m, d), got shape {Xs.shape}.")
+    Xs = _check_test_points(posterior, Xs)
     if posterior.weights.ndim != 1:
         raise ValueError(
             "`predict_value_and_grad` needs a single-output posterior (y of shape (n,)), got "
@@ -205,3 +248,20 @@ def predict_value_and_grad(
     mean = mean.reshape(m, d + 1)
     var = var.reshape(m, d + 1)
     return mean[:, 0], mean[:, 1:], var[:, 0], var[:, 1:]
+
+
+def _check_test_points(posterior: Posterior, Xs) -> Float[Array, "m d"]:
+    if not isinstance(posterior, Posterior):
+        raise TypeError(
+            f"`posterior` must be a jaxsci.gp.Posterior (from `gp.condition` or `gp.fit(...).value`), "
+            f"got {type(posterior).__name__}."
+        )
+    Xs = as_float_array(Xs, "Xs")
+    d = posterior.X.shape[1]
+    if Xs.ndim != 2 or Xs.shape[1] != d:
+        raise ValueError(
+            f"`Xs` must have shape (m, {d}) like the training points, got shape {Xs.shape}. "
+            "Use `Xs[None]` for a single point."
+        )
+    check_nonempty(Xs, "Xs", what="prediction points")
+    return Xs

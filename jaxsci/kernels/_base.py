@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from .._checks import check_nonempty, check_value
 from .._misc import as_float_array
 
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -23,14 +24,38 @@ def is_traced(x) -> bool:
 
 
 def log_positive(value: ArrayLike, name: str) -> Float[Array, "..."]:
-    """`log(value)` after checking (when `value` is concrete) that it is positive."""
+    """`log(value)` after checking that `value` is positive and finite (tier 2: a
+    `ValueError` at once for a concrete value, `eqx.error_if` under `jit`/`vmap`)."""
     arr = as_float_array(value, name)
-    if not is_traced(arr) and not bool(jnp.all(arr > 0)):
+    shown = "a traced value" if is_traced(arr) else repr(value)
+    return check_value(
+        jnp.log(arr),
+        ~((arr > 0) & jnp.isfinite(arr)),
+        f"`{name}` must be positive and finite, got {shown}. Pass a positive finite value "
+        "(it is stored as its logarithm).",
+    )
+
+
+def check_point(x, name: str, d: int | None = None) -> Float[Array, " d"]:
+    """Tier 1 for `evaluate`: one point of shape `(d,)`."""
+    if jnp.ndim(x) != 1:
         raise ValueError(
-            f"`{name}` must be positive, got {value!r}. Pass a positive value (it is stored "
-            "as its logarithm)."
+            f"`{name}` must be a single point of shape (d,), got shape {jnp.shape(x)}. "
+            "`evaluate` takes one pair of points; call the kernel itself, `kernel(X1, X2)`, "
+            "for Gram matrices of (n, d) arrays."
         )
-    return jnp.log(arr)
+    return x
+
+
+def check_point_pair(x, y) -> None:
+    """Tier 1 for `evaluate(x, y)`: two points of the same shape `(d,)`."""
+    check_point(x, "x")
+    check_point(y, "y")
+    if jnp.shape(x) != jnp.shape(y):
+        raise ValueError(
+            f"`x` and `y` must have the same dimension d, got shapes {jnp.shape(x)} and "
+            f"{jnp.shape(y)}."
+        )
 
 
 def check_points(X, name: str) -> Float[Array, "n d"]:
@@ -40,6 +65,8 @@ def check_points(X, name: str) -> Float[Array, "n d"]:
             f"`{name}` must be a 2-D array of points with shape (n, d), got shape {X.shape}. "
             "Reshape a single point with `x[None]` or 1-D data with `x[:, None]`."
         )
+    check_nonempty(X, name)
+    check_nonempty(X, name, axis=1, what="input dimensions (columns)")
     return X
 
 
@@ -101,6 +128,7 @@ class Sum(AbstractKernel):
     k2: AbstractKernel
 
     def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
+        check_point_pair(x, y)
         return self.k1.evaluate(x, y) + self.k2.evaluate(x, y)
 
     def __call__(self, X1: Float[ArrayLike, "n d"], X2: Float[ArrayLike, "m d"]) -> Float[Array, "n m"]:
@@ -114,6 +142,7 @@ class Product(AbstractKernel):
     k2: AbstractKernel
 
     def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
+        check_point_pair(x, y)
         return self.k1.evaluate(x, y) * self.k2.evaluate(x, y)
 
     def __call__(self, X1: Float[ArrayLike, "n d"], X2: Float[ArrayLike, "m d"]) -> Float[Array, "n m"]:
@@ -141,6 +170,7 @@ class Scaled(AbstractKernel):
         return jnp.exp(self.log_scale)
 
     def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
+        check_point_pair(x, y)
         return jnp.exp(self.log_scale) * self.kernel.evaluate(x, y)
 
     def __call__(self, X1: Float[ArrayLike, "n d"], X2: Float[ArrayLike, "m d"]) -> Float[Array, "n m"]:

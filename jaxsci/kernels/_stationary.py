@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._misc import safe_sqrt, sq_dist
-from ._base import AbstractKernel, check_pair, log_positive
+from ._base import AbstractKernel, check_pair, check_point_pair, log_positive
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -84,6 +84,7 @@ class _LengthscaleKernel(AbstractKernel):
         r"""$k$ as a function of the scaled squared distance $r^2$ (elementwise)."""
 
     def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
+        check_point_pair(x, y)
         return self.profile(_scaled_sq_dist(x, y, self.log_lengthscale))
 
     def __call__(self, X1: Float[ArrayLike, "n d"], X2: Float[ArrayLike, "m d"]) -> Float[Array, "n m"]:
@@ -118,6 +119,7 @@ class SquaredExponential(AbstractKernel):
         return jnp.exp(self.log_theta2)
 
     def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
+        check_point_pair(x, y)
         return jnp.exp(self.log_theta1 - jnp.exp(self.log_theta2) * sq_dist(x, y))
 
     def __call__(self, X1: Float[ArrayLike, "n d"], X2: Float[ArrayLike, "m d"]) -> Float[Array, "n m"]:
