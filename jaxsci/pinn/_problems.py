@@ -15,6 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from .._checks import as_float_array, check_value, require_positive_int
+from ._burgers import burgers_exact
 from ._flux import AbstractFlux
 from ._operators import derivatives_1d
 from ._riemann import RiemannSolution
@@ -248,23 +250,42 @@ class ViscousBurgers(AbstractSpaceTime1DProblem):
     $\nu = 0.01/\pi$).
 
     `exact` is the Cole-Hopf solution
-    $u = -\int \sin(\pi(x - \eta)) F(x - \eta) G(\eta) d\eta / \int F(x - \eta) G(\eta)
-    d\eta$, $F(y) = e^{-\cos(\pi y)/(2\pi\nu)}$, $G(\eta) = e^{-\eta^2/(4\nu t)}$, by
-    Gauss-Hermite quadrature with `n_quad` nodes (log-sum-exp for range safety).
+    $u = -\int \sin(\pi y)\, e^{-\Phi(y)/(2\nu)} dy / \int e^{-\Phi(y)/(2\nu)} dy$,
+    $\Phi(y) = (x - y)^2/(2t) + \cos(\pi y)/\pi$, for **every** $\nu > 0$: Gauss-Legendre
+    rules of `n_quad` nodes on windows around the (one or two) minimisers of $\Phi$, found by
+    bisection, for $\nu < 1/4$; the Fourier-Bessel series of the heat solution for
+    $\nu \ge 1/4$ (details in `jaxsci/pinn/_burgers.py`). Valid range: any $\nu > 0$,
+    $0 \le t \le 1$ (the problem's time interval), any $x$ (the solution is 2-periodic);
+    accurate to about 1e-11 in float64 (checked against adaptive `scipy.integrate.quad` for
+    $\nu$ from $10^{-10}$ to $100$, including the shock at $x = 0$), about 1e-6 in float32.
+    `exact` works under `jit`, `vmap` and `grad` / `jvp` (its $x$, $t$ and $\nu$
+    derivatives are those of the integral).
+
+    **Raises:** `ValueError` (or `EquinoxRuntimeError` when traced) if `nu` is not finite
+    and positive; `ValueError` if `n_quad < 8`; `exact` refuses a point that is not of
+    shape `(2,)` (`ValueError`) or has $t \notin [0, 1]$ or a non-finite entry
+    (`ValueError` / `EquinoxRuntimeError`).
     """
 
     nu: Float[Array, ""]
     domain: Box
     nodes: Float[Array, " q"]
-    log_weights: Float[Array, " q"]
+    weights: Float[Array, " q"]
 
-    def __init__(self, nu: ArrayLike = 0.01 / np.pi, n_quad: int = 256):
-        nu = jnp.asarray(nu, dtype=float)
-        self.nu = eqx.error_if(nu, nu <= 0, "`nu` must be positive.")
+    def __init__(self, nu: ArrayLike = 0.01 / np.pi, n_quad: int = 128):
+        nu = as_float_array(nu, "nu")
+        if nu.ndim != 0:
+            raise ValueError(f"`nu` must be a scalar viscosity, got shape {nu.shape}.")
+        n_quad = require_positive_int(n_quad, "n_quad", minimum=8)
+        self.nu = check_value(
+            nu, ~(jnp.isfinite(nu) & (nu > 0)),
+            "`nu` must be a finite positive viscosity; got a value <= 0 or non-finite "
+            "(use a small positive nu, e.g. 1e-6, for a nearly inviscid problem).",
+        )
         self.domain = Box([-1.0, 0.0], [1.0, 1.0])
-        z, w = np.polynomial.hermite.hermgauss(n_quad)
+        z, w = np.polynomial.legendre.leggauss(n_quad)
         self.nodes = jnp.asarray(z, dtype=float)
-        self.log_weights = jnp.asarray(np.log(w), dtype=float)
+        self.weights = jnp.asarray(w, dtype=float)
 
     def residual_from_derivatives(self, u, ux, uxx, ut, x):
         return ut + u * ux - self.nu.astype(u.dtype) * uxx
@@ -286,10 +307,22 @@ class ViscousBurgers(AbstractSpaceTime1DProblem):
         self._unknown(name)
 
     def exact(self, x):
-        xx, t = x[0], jnp.maximum(x[1], 1e-12)
-        eta = jnp.sqrt(4 * self.nu * t) * self.nodes.astype(x.dtype)
-        y = xx - eta
-        logf = -jnp.cos(jnp.pi * y) / (2 * jnp.pi * self.nu) + self.log_weights
-        w = jnp.exp(logf - jnp.max(logf))
-        u = -jnp.sum(jnp.sin(jnp.pi * y) * w) / jnp.sum(w)
-        return jnp.where(x[1] > 0, u, -jnp.sin(jnp.pi * xx))
+        x = jnp.asarray(x)
+        if x.shape != (2,) or not jnp.issubdtype(x.dtype, jnp.floating):
+            raise ValueError(
+                f"`x` must be ONE floating point (x, t) of shape (2,), got shape {x.shape} "
+                f"and dtype {x.dtype}; use jax.vmap(problem.exact) for a batch."
+            )
+        x = check_value(
+            x, ~jnp.all(jnp.isfinite(x)) | (x[1] < 0) | (x[1] > 1),
+            "`x` = (x, t) must be finite with 0 <= t <= 1 (the time interval on which "
+            "ViscousBurgers.exact is valid); drop or clip such points.",
+        )
+        xx, t = x[0], x[1]
+        positive = t > 0
+        t_safe = jnp.where(positive, t, jnp.ones_like(t))
+        u = burgers_exact(
+            xx, t_safe, self.nu.astype(x.dtype), self.nodes.astype(x.dtype),
+            self.weights.astype(x.dtype),
+        )
+        return jnp.where(positive, u, -jnp.sin(jnp.pi * xx))
