@@ -18,6 +18,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 from .._checks import as_float_array, check_value, require_positive_int
 from ._burgers import burgers_exact
 from ._flux import AbstractFlux
+from ._validate import scalar_param
 from ._operators import derivatives_1d
 from ._riemann import RiemannSolution
 from ._sampling import AbstractSampler, Box, Uniform
@@ -72,6 +73,11 @@ class AbstractPDEProblem(eqx.Module):
         `mean(residuals(model, points) ** 2)`, differentiable in every mode (use it for
         Hessians / forward mode). Both agree to float rounding.
         """
+        if not hasattr(points, "ndim") or points.ndim != 2 or points.shape[0] == 0:
+            raise ValueError(
+                f"`points` must be a non-empty (n, d) array of residual points, got shape "
+                f"{getattr(points, 'shape', type(points))}."
+            )
         if chunk_size is None:
             return jnp.mean(self.residuals(model, points) ** 2)
         return chunked_mse(
@@ -173,13 +179,15 @@ class RiemannProblem(AbstractSpaceTime1DProblem):
     ):
         if not isinstance(flux, AbstractFlux):
             raise TypeError(f"`flux` must be an AbstractFlux, got {type(flux).__name__}.")
-        eps = jnp.asarray(epsilon, dtype=float)
-        if eps.ndim != 0:
-            raise ValueError(f"`epsilon` must be a scalar, got shape {eps.shape}.")
         self.flux = flux
-        self.epsilon = eqx.error_if(eps, eps < 0, "`epsilon` must be >= 0.")
-        self.u_left = jnp.asarray(u_left, dtype=float)
-        self.u_right = jnp.asarray(u_right, dtype=float)
+        self.epsilon = scalar_param(
+            epsilon, "epsilon", lower=0.0, what="the diffusion coefficient",
+            hint="Use 0 for the inviscid problem.",
+        )
+        self.u_left = scalar_param(u_left, "u_left", what="the injected state")
+        self.u_right = scalar_param(u_right, "u_right", what="the initial state")
+        if domain is not None and not (isinstance(domain, Box) and domain.dim == 2):
+            raise ValueError(f"`domain` must be a 2-D Box over (x, t), got {domain!r}.")
         self.domain = Box([0.0, 0.0], [1.0, 1.0]) if domain is None else domain
 
     def residual_from_derivatives(self, u, ux, uxx, ut, x):
@@ -216,6 +224,18 @@ class LinearAdvection(AbstractSpaceTime1DProblem):
     domain: Box
 
     def __init__(self, a0: float = 1.0, a1: float = 0.0, initial: Callable = _bump):
+        for name, v in (("a0", a0), ("a1", a1)):
+            if isinstance(v, jax.core.Tracer) or np.ndim(v) != 0 or not np.issubdtype(
+                np.asarray(v).dtype, np.number
+            ):
+                raise TypeError(
+                    f"`{name}` is a static Python float (it selects the characteristic "
+                    f"formula), got {type(v).__name__}; build LinearAdvection outside jit."
+                )
+            if not np.isfinite(float(v)):
+                raise ValueError(f"`{name}` must be finite, got {float(v)}.")
+        if not callable(initial):
+            raise TypeError(f"`initial` must be a callable u0(x), got {type(initial).__name__}.")
         self.a0 = float(a0)
         self.a1 = float(a1)
         self.initial = initial
