@@ -71,6 +71,9 @@ def sample_collocation(
 
     `n_constraint` is either a total split evenly over the problem's constraint sets (the
     paper's $N_u = 300$ initial + boundary points) or a dict name -> count.
+
+    **Raises:** `TypeError` / `ValueError` unless `n_interior` is an int >= 1 and the
+    constraint counts are ints >= 0 naming known constraint sets.
     """
     if not isinstance(problem, AbstractPDEProblem):
         raise TypeError(f"`problem` must be an AbstractPDEProblem, got {type(problem).__name__}.")
@@ -117,7 +120,12 @@ def loss_terms(
 ) -> dict[str, Float[Array, ""]]:
     r"""Unweighted named terms: `"pde"` ($L_r$, by `problem.residual_mse` with `chunk_size`:
     an int evaluates it chunk-wise with a custom reverse pass, `None` gives the plain
-    expression differentiable in every mode) and one MSE per constraint set."""
+    expression differentiable in every mode) and one MSE per constraint set.
+
+    **Raises:** `TypeError` if `batch` is not a `Collocation`; `ValueError` for empty or
+    wrongly shaped points; one `isfinite` pass over the points and targets refuses NaN/inf
+    (`ValueError` eagerly, `EquinoxRuntimeError` when traced).
+    """
     if not isinstance(batch, Collocation):
         raise TypeError(f"`batch` must be a Collocation, got {type(batch).__name__}.")
     interior = finite_array(batch.interior, "batch.interior", "drop or fix those points.")
@@ -201,7 +209,11 @@ class PINNArgs(eqx.Module):
 
 
 def pinn_loss(model: Callable, args: PINNArgs) -> tuple[Float[Array, ""], dict]:
-    """`(weighted loss, unweighted named terms)`: the `loss_fn` for `jaxsci.train.fit`."""
+    """`(weighted loss, unweighted named terms)`: the `loss_fn` for `jaxsci.train.fit`.
+
+    **Raises:** as `loss_terms` (NaN/inf collocation data: `ValueError` eagerly,
+    `EquinoxRuntimeError` under `jit`) and `weighted_sum` (negative or non-finite weights).
+    """
     terms = loss_terms(model, args.problem, args.batch, chunk_size=args.chunk_size)
     return weighted_sum(terms, args.weights), terms
 

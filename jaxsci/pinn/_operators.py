@@ -10,6 +10,12 @@ be differentiated once more with respect to the network parameters.
 
 Conventions: space-time points are ordered $(x_1, \dots, x_{d-1}, t)$, i.e. time is the last
 coordinate (`time_axis=-1`), matching the paper's $X = (x, t)$ (Fuks & Tchelepi, eq. 11).
+
+Errors (trace time, no run-time cost): `x` must be ONE floating point of shape `(d,)`, `v`
+of its shape, `axis` in range; `f` is traced once abstractly at `x`, so a dimension
+mismatch inside `f` is reported as a `ValueError` naming `x` rather than a raw XLA error.
+NaN points are not checked here (these are per-point cores); `loss_terms` checks its
+collocation points once.
 """
 
 from collections.abc import Callable, Sequence

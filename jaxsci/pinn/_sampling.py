@@ -137,7 +137,12 @@ class Sobol(AbstractSampler):
 
 
 class Box(eqx.Module):
-    r"""An axis-aligned box $\prod_i [\ell_i, u_i]$ (space or space-time)."""
+    r"""An axis-aligned box $\prod_i [\ell_i, u_i]$ (space or space-time).
+
+    **Raises:** `ValueError` for bounds that are not equal-length non-empty vectors, and
+    (eagerly; `EquinoxRuntimeError` when traced) for non-finite bounds or `upper <= lower`.
+    Its samplers need a Python int `n >= 1`.
+    """
 
     lower: Float[Array, " d"]
     upper: Float[Array, " d"]
