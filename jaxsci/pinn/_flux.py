@@ -37,10 +37,12 @@ class AbstractFlux(eqx.Module):
 
 
 def _check_ratio(m: ArrayLike, name: str) -> Array:
-    return scalar_param(
+    checked = scalar_param(
         m, name, lower=0.0, strict=True, what="the viscosity ratio mu_o/mu_w",
         hint="The paper uses M = 1 (Brooks-Corey) and M = 2 (concave).",
     )
+    # a Python number stays weakly typed, so a float32 u is not promoted by f(u)
+    return jnp.asarray(m) if isinstance(m, (int, float)) else checked
 
 
 class ConcaveFlux(AbstractFlux):
