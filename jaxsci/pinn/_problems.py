@@ -277,7 +277,9 @@ class ViscousBurgers(AbstractSpaceTime1DProblem):
     $\nu \ge 1/4$ (details in `jaxsci/pinn/_burgers.py`). Valid range: any $\nu > 0$,
     $0 \le t \le 1$ (the problem's time interval), any $x$ (the solution is 2-periodic);
     accurate to about 1e-11 in float64 (checked against adaptive `scipy.integrate.quad` for
-    $\nu$ from $10^{-10}$ to $100$, including the shock at $x = 0$), about 1e-6 in float32.
+    $\nu$ from $10^{-10}$ to $100$, including the shock at $x = 0$), about 1e-6 in float32
+    away from the shock (within a few $\nu$ of it the float32 error is its resolution of the
+    shock position, up to ~1e-4 at $\nu = 10^{-4}$).
     `exact` works under `jit`, `vmap` and `grad` / `jvp` (its $x$, $t$ and $\nu$
     derivatives are those of the integral).
 
