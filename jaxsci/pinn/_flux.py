@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from ._validate import scalar_param
+
 
 class AbstractFlux(eqx.Module):
     r"""A scalar flux $f: \mathbb{R} \to \mathbb{R}$, elementwise on arrays."""
@@ -35,10 +37,12 @@ class AbstractFlux(eqx.Module):
 
 
 def _check_ratio(m: ArrayLike, name: str) -> Array:
-    m = jnp.asarray(m)
-    if m.ndim != 0:
-        raise ValueError(f"`{name}` must be a scalar viscosity ratio, got shape {m.shape}.")
-    return eqx.error_if(m, m <= 0, f"`{name}` must be positive (a viscosity ratio mu_o/mu_w).")
+    checked = scalar_param(
+        m, name, lower=0.0, strict=True, what="the viscosity ratio mu_o/mu_w",
+        hint="The paper uses M = 1 (Brooks-Corey) and M = 2 (concave).",
+    )
+    # a Python number stays weakly typed, so a float32 u is not promoted by f(u)
+    return jnp.asarray(m) if isinstance(m, (int, float)) else checked
 
 
 class ConcaveFlux(AbstractFlux):

@@ -21,6 +21,7 @@ import jax.tree_util as jtu
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._misc import safe_norm
+from ._validate import count, finite_array
 from ..init import layer_blocks, replace_layer_blocks
 
 
@@ -34,6 +35,11 @@ def filter_normalized_direction(
     r"""A random direction with the structure of `model` (inexact arrays only; other leaves
     `None`), filter-normalised as described in the module docstring."""
     params = eqx.filter(model, eqx.is_inexact_array)
+    if not jtu.tree_leaves(params):
+        raise TypeError(
+            f"`model` ({type(model).__name__}) has no floating-point arrays to perturb; pass "
+            "the model (e.g. an eqx.nn.MLP), not a plain function."
+        )
     blocks = layer_blocks(params)
     keys = jr.split(key, max(len(blocks), 1))
     out = []
@@ -80,9 +86,31 @@ def loss_surface(
         raise ValueError(
             f"`alphas` and `betas` must be 1-D, got shapes {alphas.shape}, {betas.shape}."
         )
+    if alphas.shape[0] == 0 or betas.shape[0] == 0:
+        raise ValueError(
+            f"`alphas` and `betas` must be non-empty grids, got shapes {alphas.shape}, "
+            f"{betas.shape}."
+        )
+    if batch_size is not None:
+        batch_size = count(batch_size, "batch_size", what="grid points per batch")
+    alphas = finite_array(alphas, "alphas")
+    betas = finite_array(betas, "betas")
     params, static = eqx.partition(model, eqx.is_inexact_array)
     d1 = eqx.filter(direction1, eqx.is_inexact_array)
     d2 = eqx.filter(direction2, eqx.is_inexact_array)
+    for name, d in (("direction1", d1), ("direction2", d2)):
+        if jtu.tree_structure(d) != jtu.tree_structure(params) or any(
+            a.shape != b.shape for a, b in zip(jtu.tree_leaves(d), jtu.tree_leaves(params))
+        ):
+            raise ValueError(
+                f"`{name}` must have the structure and shapes of `model`'s arrays; build it "
+                "with `filter_normalized_direction(model, key=...)`."
+            )
+    out = eqx.filter_eval_shape(loss, model)
+    if not hasattr(out, "shape") or out.shape != ():
+        raise ValueError(
+            f"`loss(model)` must return a scalar, got {getattr(out, 'shape', type(out))}."
+        )
 
     def at(ab):
         a, b = ab[0], ab[1]
@@ -106,6 +134,12 @@ def plot_loss_surface(
     """Contour plot of a `loss_surface` (matplotlib, imported lazily). Returns the axes."""
     import matplotlib.pyplot as plt
 
+    shape = jnp.shape(surface)
+    if len(shape) != 2 or shape != (jnp.shape(alphas)[0], jnp.shape(betas)[0]):
+        raise ValueError(
+            f"`surface` must have shape (len(alphas), len(betas)) = "
+            f"({jnp.shape(alphas)[0]}, {jnp.shape(betas)[0]}), got {shape}."
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4))
     cs = ax.contour(jnp.asarray(alphas), jnp.asarray(betas), jnp.asarray(surface).T, levels=levels)

@@ -16,9 +16,12 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._checks import check_value
 from ._problems import DEFAULT_CHUNK_SIZE, AbstractPDEProblem
+from ._validate import count, finite_array
 from ._sampling import AbstractSampler, Uniform
 
 
@@ -28,6 +31,31 @@ class Collocation(eqx.Module):
 
     interior: Float[Array, "nr d"]
     data: dict[str, tuple[Float[Array, "nc d"], Float[Array, " nc"]]]
+
+    def __check_init__(self):
+        x = self.interior
+        if not hasattr(x, "ndim") or x.ndim != 2 or x.shape[0] == 0:
+            raise ValueError(
+                "`interior` must be a non-empty (N_r, d) array of residual points, got shape "
+                f"{getattr(x, 'shape', type(x))}."
+            )
+        if not isinstance(self.data, dict):
+            raise TypeError(f"`data` must be a dict name -> (points, targets), got "
+                            f"{type(self.data).__name__}.")
+        for nm, item in self.data.items():
+            if not (isinstance(item, tuple) and len(item) == 2):
+                raise TypeError(f"`data[{nm!r}]` must be a tuple (points, targets).")
+            pts, vals = item
+            if pts.ndim != 2 or pts.shape[1] != x.shape[1] or pts.shape[0] == 0:
+                raise ValueError(
+                    f"`data[{nm!r}]` points must be a non-empty (N_c, {x.shape[1]}) array like "
+                    f"`interior`, got shape {pts.shape}; drop a constraint set with no points."
+                )
+            if vals.shape != pts.shape[:1]:
+                raise ValueError(
+                    f"`data[{nm!r}]` targets must have shape ({pts.shape[0]},), one per point, "
+                    f"got {vals.shape}."
+                )
 
 
 def sample_collocation(
@@ -43,16 +71,24 @@ def sample_collocation(
 
     `n_constraint` is either a total split evenly over the problem's constraint sets (the
     paper's $N_u = 300$ initial + boundary points) or a dict name -> count.
+
+    **Raises:** `TypeError` / `ValueError` unless `n_interior` is an int >= 1 and the
+    constraint counts are ints >= 0 naming known constraint sets.
     """
+    if not isinstance(problem, AbstractPDEProblem):
+        raise TypeError(f"`problem` must be an AbstractPDEProblem, got {type(problem).__name__}.")
+    n_interior = count(n_interior, "n_interior")
     names = problem.constraint_names
-    if isinstance(n_constraint, int):
+    if isinstance(n_constraint, (int, np.integer)) and not isinstance(n_constraint, bool):
+        n_constraint = count(n_constraint, "n_constraint", minimum=0)
         base, rem = divmod(n_constraint, len(names))
         counts = {nm: base + (i < rem) for i, nm in enumerate(names)}
     else:
         unknown = set(n_constraint) - set(names)
         if unknown:
             raise ValueError(f"`n_constraint` names {sorted(unknown)} not in {names}.")
-        counts = dict(n_constraint)
+        counts = {nm: count(c, f"n_constraint[{nm!r}]", minimum=0)
+                  for nm, c in n_constraint.items()}
     keys = jr.split(key, len(names) + 1)
     interior = problem.domain.sample(n_interior, key=keys[0], sampler=sampler)
     data = {}
@@ -84,11 +120,19 @@ def loss_terms(
 ) -> dict[str, Float[Array, ""]]:
     r"""Unweighted named terms: `"pde"` ($L_r$, by `problem.residual_mse` with `chunk_size`:
     an int evaluates it chunk-wise with a custom reverse pass, `None` gives the plain
-    expression differentiable in every mode) and one MSE per constraint set."""
-    if batch.interior.ndim != 2:
-        raise ValueError(f"`batch.interior` must have shape (n, d), got {batch.interior.shape}.")
-    terms = {"pde": problem.residual_mse(model, batch.interior, chunk_size=chunk_size)}
+    expression differentiable in every mode) and one MSE per constraint set.
+
+    **Raises:** `TypeError` if `batch` is not a `Collocation`; `ValueError` for empty or
+    wrongly shaped points; one `isfinite` pass over the points and targets refuses NaN/inf
+    (`ValueError` eagerly, `EquinoxRuntimeError` when traced).
+    """
+    if not isinstance(batch, Collocation):
+        raise TypeError(f"`batch` must be a Collocation, got {type(batch).__name__}.")
+    interior = finite_array(batch.interior, "batch.interior", "drop or fix those points.")
+    terms = {"pde": problem.residual_mse(model, interior, chunk_size=chunk_size)}
     for nm, (pts, vals) in batch.data.items():
+        pts = finite_array(pts, f"batch.data[{nm!r}] points", "drop or fix those points.")
+        vals = finite_array(vals, f"batch.data[{nm!r}] targets", "drop or fix those targets.")
         pred = jax.vmap(lambda x: jnp.reshape(model(x), ()))(pts)
         terms[nm] = jnp.mean((pred - vals) ** 2)
     return terms
@@ -98,13 +142,25 @@ def weighted_sum(
     terms: dict[str, Float[Array, ""]], weights: dict[str, Float[Array, ""] | float]
 ) -> Float[Array, ""]:
     r"""$\sum_k \lambda_k L_k$; every term needs a weight (no silent defaults)."""
+    _check_weight_names(terms, weights)
+    if not terms:
+        raise ValueError("`terms` is empty: there is nothing to weight.")
+    total = sum(jnp.asarray(weights[k]) * v for k, v in terms.items())
+    w = jnp.stack([jnp.asarray(weights[k], total.dtype) for k in terms])
+    return check_value(
+        total, ~jnp.all(jnp.isfinite(w) & (w >= 0)),
+        "`weights` must be finite and >= 0 (use 0.0 to drop a term); got a negative, NaN or "
+        "inf weight.",
+    )
+
+
+def _check_weight_names(terms, weights):
     missing = set(terms) - set(weights)
     if missing:
         raise ValueError(
             f"`weights` has no entry for terms {sorted(missing)}; give every term a weight "
             "(use 0.0 to drop one)."
         )
-    return sum(jnp.asarray(weights[k]) * v for k, v in terms.items())
 
 
 def eq16_weights(batch: Collocation) -> dict[str, float]:
@@ -128,15 +184,36 @@ class PINNArgs(eqx.Module):
     def __init__(self, problem, batch, weights=None, chunk_size=DEFAULT_CHUNK_SIZE):
         if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
             raise ValueError(f"`chunk_size` must be a positive int or None, got {chunk_size!r}.")
+        if not isinstance(problem, AbstractPDEProblem):
+            raise TypeError(f"`problem` must be an AbstractPDEProblem, got {type(problem).__name__}.")
+        if not isinstance(batch, Collocation):
+            raise TypeError(f"`batch` must be a Collocation, got {type(batch).__name__}.")
         self.chunk_size = chunk_size
         self.problem = problem
         self.batch = batch
         weights = eq16_weights(batch) if weights is None else weights
-        self.weights = {k: jnp.asarray(v, dtype=batch.interior.dtype) for k, v in weights.items()}
+        terms = {"pde": None, **batch.data}
+        _check_weight_names(terms, weights)
+        extra = set(weights) - set(terms)
+        if extra:
+            raise ValueError(
+                f"`weights` names {sorted(extra)}, which are not loss terms ({sorted(terms)})."
+            )
+        self.weights = {
+            k: check_value(
+                w := jnp.asarray(v, dtype=batch.interior.dtype), ~(jnp.isfinite(w) & (w >= 0)),
+                f"`weights[{k!r}]` must be finite and >= 0 (use 0.0 to drop a term).",
+            )
+            for k, v in weights.items()
+        }
 
 
 def pinn_loss(model: Callable, args: PINNArgs) -> tuple[Float[Array, ""], dict]:
-    """`(weighted loss, unweighted named terms)`: the `loss_fn` for `jaxsci.train.fit`."""
+    """`(weighted loss, unweighted named terms)`: the `loss_fn` for `jaxsci.train.fit`.
+
+    **Raises:** as `loss_terms` (NaN/inf collocation data: `ValueError` eagerly,
+    `EquinoxRuntimeError` under `jit`) and `weighted_sum` (negative or non-finite weights).
+    """
     terms = loss_terms(model, args.problem, args.batch, chunk_size=args.chunk_size)
     return weighted_sum(terms, args.weights), terms
 
@@ -161,6 +238,10 @@ def balance_weights(
     (e.g. `callbacks=LossWeights(balance_weights, every=100)`; `key` is accepted for that
     signature and unused).
     """
+    alpha = check_value(
+        jnp.asarray(alpha), ~((jnp.asarray(alpha) >= 0) & (jnp.asarray(alpha) <= 1)),
+        "`alpha` (the moving-average rate of the weights) must be in [0, 1].",
+    )
     params, static = eqx.partition(model, eqx.is_inexact_array)
 
     def term(p, name):

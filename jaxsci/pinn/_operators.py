@@ -10,6 +10,12 @@ be differentiated once more with respect to the network parameters.
 
 Conventions: space-time points are ordered $(x_1, \dots, x_{d-1}, t)$, i.e. time is the last
 coordinate (`time_axis=-1`), matching the paper's $X = (x, t)$ (Fuks & Tchelepi, eq. 11).
+
+Errors (trace time, no run-time cost): `x` must be ONE floating point of shape `(d,)`, `v`
+of its shape, `axis` in range; `f` is traced once abstractly at `x`, so a dimension
+mismatch inside `f` is reported as a `ValueError` naming `x` rather than a raw XLA error.
+NaN points are not checked here (these are per-point cores); `loss_terms` checks its
+collocation points once.
 """
 
 from collections.abc import Callable, Sequence
@@ -19,6 +25,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._custom_types import Point
+from ._validate import probe
 
 
 def _check_point(x: Array, name: str = "x") -> Array:
@@ -31,6 +38,22 @@ def _check_point(x: Array, name: str = "x") -> Array:
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise TypeError(f"`{name}` must be a floating array, got dtype {x.dtype}.")
     return x
+
+
+def _check_fx(f, x, v=None):
+    """Tier 1 at trace time: `x` one floating point, `v` (if given) of its shape, and `f`
+    callable at `x` (a shape mismatch inside `f` becomes a `ValueError` naming `x`)."""
+    x = _check_point(x)
+    if not callable(f):
+        raise TypeError(f"`f` must be a callable on one point, got {type(f).__name__}.")
+    if v is not None:
+        v = jnp.asarray(v, x.dtype)
+        if v.shape != x.shape:
+            raise ValueError(
+                f"`v` must be a direction of the shape of `x` {tuple(x.shape)}, got {v.shape}."
+            )
+    probe(f, x)
+    return x if v is None else (x, v)
 
 
 def _unit(x: Array, axis: int) -> Array:
@@ -50,8 +73,8 @@ def directional_derivative(
 
     **Returns:** `(u, du)` with the shape of `f(x)`.
     """
-    x = _check_point(x)
-    return jax.jvp(f, (x,), (jnp.asarray(v, x.dtype),))
+    x, v = _check_fx(f, x, v)
+    return jax.jvp(f, (x,), (v,))
 
 
 def second_directional_derivative(
@@ -62,9 +85,11 @@ def second_directional_derivative(
     $\partial_v^2 u = v^\top \nabla^2 u\, v$. One call gives all three values (the inner
     `jvp` returns the value and first derivative as the primal of the outer `jvp`).
     """
-    x = _check_point(x)
-    v = jnp.asarray(v, x.dtype)
+    x, v = _check_fx(f, x, v)
+    return _second_dd(f, x, v)
 
+
+def _second_dd(f, x, v):
     def first(y):
         return jax.jvp(f, (y,), (v,))
 
@@ -74,7 +99,7 @@ def second_directional_derivative(
 
 def partial(f: Callable[[Point], Array], x: Point, axis: int) -> Array:
     r"""$\partial u / \partial x_{axis}$ at `x` (forward mode, one tangent)."""
-    x = _check_point(x)
+    x = _check_fx(f, x)
     return jax.jvp(f, (x,), (_unit(x, axis),))[1]
 
 
@@ -89,7 +114,7 @@ def gradient(f: Callable[[Point], Float[Array, ""]], x: Point) -> Float[Array, "
     Forward mode over the `d` unit vectors (`jax.jacfwd`): for $d \le 4$ inputs this beats a
     reverse pass, and it composes with a later `jax.grad` over the parameters.
     """
-    x = _check_point(x)
+    x = _check_fx(f, x)
     g = jax.jacfwd(f)(x)
     if g.shape != x.shape:
         raise ValueError(
@@ -102,7 +127,7 @@ def gradient(f: Callable[[Point], Float[Array, ""]], x: Point) -> Float[Array, "
 def divergence(f: Callable[[Point], Float[Array, " d"]], x: Point) -> Float[Array, ""]:
     r"""$\nabla \cdot F(x) = \sum_i \partial_i F_i(x)$ of a vector field $F: \mathbb{R}^d \to
     \mathbb{R}^d$, one forward tangent per coordinate (no full Jacobian is formed)."""
-    x = _check_point(x)
+    x = _check_fx(f, x)
     d = x.shape[0]
     eye = jnp.eye(d, dtype=x.dtype)
 
@@ -119,7 +144,7 @@ def divergence(f: Callable[[Point], Float[Array, " d"]], x: Point) -> Float[Arra
 
 def hessian(f: Callable[[Point], Float[Array, ""]], x: Point) -> Float[Array, "d d"]:
     r"""$\nabla^2 u(x)$ of a scalar function (forward-over-forward), shape `(d, d)`."""
-    x = _check_point(x)
+    x = _check_fx(f, x)
     h = jax.jacfwd(jax.jacfwd(f))(x)
     if h.shape != (x.shape[0], x.shape[0]):
         raise ValueError(f"`hessian` needs a scalar-valued `f`; got Hessian shape {h.shape}.")
@@ -135,13 +160,13 @@ def laplacian(
     forward mode), never forming the Hessian. For a space-time point pass the spatial axes,
     e.g. `axes=(0,)` for $u_{xx}$ with $x = (x, t)$.
     """
-    x = _check_point(x)
+    x = _check_fx(f, x)
     axes = tuple(range(x.shape[0])) if axes is None else tuple(axes)
     if len(axes) == 0:
         raise ValueError("`axes` must name at least one coordinate.")
     total = None
     for a in axes:
-        d2 = second_directional_derivative(f, x, _unit(x, a))[2]
+        d2 = _second_dd(f, x, _unit(x, a))[2]
         total = d2 if total is None else total + d2
     return total
 
@@ -158,6 +183,7 @@ def derivatives_1d(
     x = _check_point(x)
     if x.shape != (2,):
         raise ValueError(f"`derivatives_1d` needs a point (x, t) of shape (2,), got {x.shape}.")
-    u, ux, uxx = second_directional_derivative(f, x, _unit(x, 0))
+    x = _check_fx(f, x)
+    u, ux, uxx = _second_dd(f, x, _unit(x, 0))
     ut = jax.jvp(f, (x,), (_unit(x, 1),))[1]
     return u, ux, uxx, ut

@@ -17,10 +17,12 @@ from collections.abc import Callable
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._misc import safe_norm
 from ._operators import laplacian
+from ._validate import finite_array, scalar_param
 from ._problems import AbstractPDEProblem
 from ._sampling import Box, Uniform
 
@@ -61,16 +63,20 @@ class PoissonBoltzmann(AbstractPDEProblem):
                 f"`charges` must have shape ({positions.shape[0]},) to match `positions`, got "
                 f"{charges.shape}."
             )
-        self.positions = positions
-        self.charges = charges
-        self.kappa = jnp.asarray(kappa, dtype=float)
-        self.xi = eqx.error_if(jnp.asarray(xi, dtype=float), xi <= 0, "`xi` must be > 0.")
-        self.strength = jnp.asarray(strength, dtype=float)
-        self.sigma = eqx.error_if(
-            jnp.asarray(sigma, dtype=float), sigma <= 0, "`sigma` must be > 0."
+        if positions.shape[0] == 0:
+            raise ValueError(
+                "`positions` is empty (shape (0, 3)): give at least one charge centre."
+            )
+        self.positions = finite_array(positions, "positions")
+        self.charges = finite_array(charges, "charges")
+        self.kappa = scalar_param(kappa, "kappa", lower=0.0, what="the Debye parameter")
+        self.xi = scalar_param(xi, "xi", lower=0.0, strict=True, what="the permittivity")
+        self.strength = scalar_param(strength, "strength", what="C = 4 pi e_c^2 / (k_B T)")
+        self.sigma = scalar_param(
+            sigma, "sigma", lower=0.0, strict=True, what="the charge smoothing width"
         )
         self.domain = Box([-1.0] * 3, [1.0] * 3) if domain is None else domain
-        if self.domain.dim != 3:
+        if not isinstance(self.domain, Box) or self.domain.dim != 3:
             raise ValueError(f"`domain` must be a 3-D Box, got dimension {self.domain.dim}.")
 
     def source(self, x: Float[Array, "3"]) -> Float[Array, ""]:
@@ -140,6 +146,15 @@ class HardConstraintModel(eqx.Module):
     boundary: Callable
     sq_distance: Callable
     length: float = eqx.field(static=True, default=1.0)
+
+    def __check_init__(self):
+        for name in ("network", "boundary", "sq_distance"):
+            if not callable(getattr(self, name)):
+                raise TypeError(f"`{name}` must be a callable on one point, got "
+                                f"{type(getattr(self, name)).__name__}.")
+        if not (isinstance(self.length, (int, float)) and np.isfinite(self.length)
+                and self.length > 0):
+            raise ValueError(f"`length` must be a finite positive Python float, got {self.length!r}.")
 
     def __call__(self, x: Float[Array, " d"]) -> Float[Array, ""]:
         out = jnp.reshape(self.network(x), ())

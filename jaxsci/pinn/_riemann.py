@@ -24,7 +24,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from .._checks import check_value, require_positive_int
 from ._flux import AbstractFlux
+from ._validate import scalar_param
 
 
 def _objective_sign(u_left, u_right):
@@ -94,18 +96,19 @@ class RiemannSolution(eqx.Module):
     ):
         if not hasattr(flux, "derivative"):
             raise TypeError(f"`flux` must be an AbstractFlux, got {type(flux).__name__}.")
-        if n_grid < 3:
-            raise ValueError(f"`n_grid` must be at least 3, got {n_grid}.")
         self.flux = flux
-        self.u_left = jnp.asarray(u_left, dtype=float)
-        self.u_right = jnp.asarray(u_right, dtype=float)
-        self.x0 = jnp.asarray(x0, dtype=float)
-        self.n_grid = n_grid
-        self.newton_steps = newton_steps
+        self.u_left = scalar_param(u_left, "u_left", what="the left state")
+        self.u_right = scalar_param(u_right, "u_right", what="the right state")
+        self.x0 = scalar_param(x0, "x0", what="the position of the jump")
+        self.n_grid = require_positive_int(n_grid, "n_grid", minimum=3)
+        self.newton_steps = require_positive_int(newton_steps, "newton_steps", minimum=0)
 
     def similarity(self, xi: Float[Array, ""]) -> Float[Array, ""]:
         r"""$u(\xi)$ for one similarity value $\xi = (x - x_0)/t$."""
         xi = jnp.asarray(xi)
+        if xi.ndim != 0:
+            raise ValueError(f"`xi` must be one similarity value (a scalar), got shape {xi.shape}.")
+        xi = check_value(xi, ~jnp.isfinite(xi), "`xi` = (x - x0)/t is NaN or inf; give finite values.")
         ul = self.u_left.astype(xi.dtype)
         ur = self.u_right.astype(xi.dtype)
         return _riemann_xi(self.flux, ul, ur, xi, self.n_grid, self.newton_steps)
@@ -115,6 +118,10 @@ class RiemannSolution(eqx.Module):
         point = jnp.asarray(point)
         if point.shape != (2,):
             raise ValueError(f"`point` must be (x, t) of shape (2,), got {point.shape}.")
+        point = check_value(
+            point, ~jnp.all(jnp.isfinite(point)) | (point[1] < 0),
+            "`point` = (x, t) must be finite with t >= 0 (the solution is defined for t >= 0).",
+        )
         x, t = point[0] - self.x0.astype(point.dtype), point[1]
         t_pos = t > 0
         xi = jnp.where(t_pos, x / jnp.where(t_pos, t, 1.0), 0.0)
@@ -135,8 +142,12 @@ def welge_tangent(
 
     **Returns:** `(u_star, speed)`.
     """
-    ul = jnp.asarray(u_left, dtype=float)
-    ur = jnp.asarray(u_right, dtype=float)
+    if not hasattr(flux, "derivative"):
+        raise TypeError(f"`flux` must be an AbstractFlux, got {type(flux).__name__}.")
+    n_grid = require_positive_int(n_grid, "n_grid", minimum=3)
+    ul = scalar_param(u_left, "u_left", what="the left state")
+    ur = scalar_param(u_right, "u_right", what="the right state")
+    ul = check_value(ul, ul == ur, "`u_left` and `u_right` must differ (no wave leaves equal states).")
     s = _objective_sign(ul, ur)
     grid = jnp.linspace(ur, ul, n_grid)[1:]
     slopes = (flux(grid) - flux(ur)) / (grid - ur)

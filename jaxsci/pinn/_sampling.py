@@ -20,6 +20,9 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from .._checks import check_value
+from ._validate import count, finite_array
+
 # (s, a, m_1..m_s) for dimensions 2..10 of new-joe-kuo-6.21201; dimension 1 is the van der
 # Corput sequence in base 2 (all m_k = 1).
 _JOE_KUO: tuple[tuple[int, int, tuple[int, ...]], ...] = (
@@ -62,10 +65,16 @@ def sobol_sequence(
 
     Powers of two for `n` (and `skip`) keep the balance properties of the sequence.
     """
+    n = count(n, "n")
+    skip = count(skip, "skip", minimum=0)
+    d = count(d, "d", what="a dimension")
     if not 1 <= d <= SOBOL_MAX_DIM:
         raise ValueError(f"`d` must be in [1, {SOBOL_MAX_DIM}] for Sobol points, got {d}.")
-    if n < 1:
-        raise ValueError(f"`n` must be positive, got {n}.")
+    if skip + n > 2**_BITS:
+        raise ValueError(
+            f"`skip` + `n` = {skip + n} exceeds the 2^{_BITS} points of the {_BITS}-bit Sobol "
+            "sequence; use fewer points."
+        )
     dtype = jnp.result_type(float) if dtype is None else dtype
     v = jnp.asarray(_direction_numbers(d))
     idx = jnp.arange(skip, skip + n, dtype=jnp.uint32)
@@ -89,10 +98,15 @@ class AbstractSampler(eqx.Module):
         """`n` points of dimension `d` in the unit cube."""
 
 
+def _nd(n, d):
+    return count(n, "n"), count(d, "d", what="a dimension")
+
+
 class Uniform(AbstractSampler):
     """Independent uniform points."""
 
     def __call__(self, n, d, *, key, dtype=None):
+        n, d = _nd(n, d)
         dtype = jnp.result_type(float) if dtype is None else dtype
         return jr.uniform(key, (n, d), dtype=dtype)
 
@@ -102,6 +116,7 @@ class LatinHypercube(AbstractSampler):
     exactly once (independent random permutation per coordinate, uniform within a stratum)."""
 
     def __call__(self, n, d, *, key, dtype=None):
+        n, d = _nd(n, d)
         dtype = jnp.result_type(float) if dtype is None else dtype
         kperm, kjit = jr.split(key)
         perms = jax.vmap(lambda k: jr.permutation(k, n))(jr.split(kperm, d)).T
@@ -114,12 +129,20 @@ class Sobol(AbstractSampler):
 
     skip: int = eqx.field(static=True, default=0)
 
+    def __check_init__(self):
+        count(self.skip, "skip", minimum=0)
+
     def __call__(self, n, d, *, key, dtype=None):
         return sobol_sequence(n, d, skip=self.skip, key=key, dtype=dtype)
 
 
 class Box(eqx.Module):
-    r"""An axis-aligned box $\prod_i [\ell_i, u_i]$ (space or space-time)."""
+    r"""An axis-aligned box $\prod_i [\ell_i, u_i]$ (space or space-time).
+
+    **Raises:** `ValueError` for bounds that are not equal-length non-empty vectors, and
+    (eagerly; `EquinoxRuntimeError` when traced) for non-finite bounds or `upper <= lower`.
+    Its samplers need a Python int `n >= 1`.
+    """
 
     lower: Float[Array, " d"]
     upper: Float[Array, " d"]
@@ -132,8 +155,15 @@ class Box(eqx.Module):
                 f"`lower` and `upper` must be vectors of equal length, got {lower.shape} and "
                 f"{upper.shape}."
             )
-        self.lower = eqx.error_if(lower, jnp.any(upper <= lower), "Box needs upper > lower.")
-        self.upper = upper
+        if lower.shape[0] == 0:
+            raise ValueError("`lower` and `upper` are empty: a Box needs at least one dimension.")
+        lower = finite_array(lower, "lower", "a Box needs finite bounds.")
+        upper = finite_array(upper, "upper", "a Box needs finite bounds.")
+        self.lower, self.upper = check_value(
+            (lower, upper), upper <= lower,
+            "`upper` must be > `lower` in every coordinate (Box(lower, upper)); swap or fix "
+            "the bounds.",
+        )
 
     @property
     def dim(self) -> int:
@@ -141,6 +171,11 @@ class Box(eqx.Module):
 
     def scale(self, unit: Float[Array, "n d"]) -> Float[Array, "n d"]:
         """Map points of the unit cube into the box."""
+        if not hasattr(unit, "ndim") or unit.ndim != 2 or unit.shape[1] != self.dim:
+            raise ValueError(
+                f"`unit` must have shape (n, {self.dim}) for this {self.dim}-d Box, got "
+                f"{getattr(unit, 'shape', type(unit))}."
+            )
         lo, hi = self.lower.astype(unit.dtype), self.upper.astype(unit.dtype)
         return lo[None, :] + unit * (hi - lo)[None, :]
 
@@ -148,6 +183,9 @@ class Box(eqx.Module):
         self, n: int, *, key: PRNGKeyArray, sampler: AbstractSampler = Uniform(), dtype=None
     ) -> Float[Array, "n d"]:
         """`n` interior points."""
+        if not isinstance(sampler, AbstractSampler):
+            raise TypeError(f"`sampler` must be an AbstractSampler, got {type(sampler).__name__}.")
+        n = count(n, "n")
         return self.scale(sampler(n, self.dim, key=key, dtype=dtype))
 
     def sample_face(
@@ -173,6 +211,7 @@ class Box(eqx.Module):
         self, n: int, *, key: PRNGKeyArray, sampler: AbstractSampler = Uniform(), dtype=None
     ) -> Float[Array, "n d"]:
         """`n` points spread over all `2 d` faces (face chosen uniformly by area)."""
+        n = count(n, "n")
         kf, kp = jr.split(key)
         width = self.upper - self.lower
         areas = jnp.prod(width) / width

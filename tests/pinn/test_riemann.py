@@ -116,5 +116,5 @@ def test_initial_data_and_errors():
         sol(jnp.ones(3))
     with pytest.raises(TypeError, match="AbstractFlux"):
         pinn.RiemannSolution(lambda u: u)
-    with pytest.raises(Exception, match="positive"):
+    with pytest.raises(ValueError, match="`M`.*> 0"):
         pinn.BrooksCoreyFlux(-1.0)

@@ -1,0 +1,232 @@
+"""Bad input to every public entry point of `jaxsci.pinn` gives a clear error (DESIGN rule 6):
+tier 1 `ValueError`/`TypeError` at trace time, tier 2 `check_value` (a `ValueError` eagerly,
+`EquinoxRuntimeError` under `jit` / `vmap`)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from jaxsci import pinn
+from jaxsci.testing import assert_refuses, mismatched_shapes, with_nonfinite
+
+K = jr.key(0)
+NET = eqx.nn.MLP(2, "scalar", 4, 1, activation=jnp.tanh, key=K)
+NET3 = eqx.nn.MLP(3, "scalar", 4, 1, activation=jnp.tanh, key=K)
+PROB = pinn.RiemannProblem(pinn.BrooksCoreyFlux())
+BATCH = pinn.sample_collocation(PROB, key=K, n_interior=8, n_constraint=4)
+ARGS = pinn.PINNArgs(PROB, BATCH)
+NAN = float("nan")
+PB = dict(positions=jnp.zeros((1, 3)), charges=jnp.ones(1))
+
+
+def _with(batch, interior=None, ic_pts=None, ic_vals=None):
+    pts, vals = batch.data["ic"]
+    data = {**batch.data, "ic": (pts if ic_pts is None else ic_pts,
+                                  vals if ic_vals is None else ic_vals)}
+    return pinn.Collocation(batch.interior if interior is None else interior, data)
+
+
+# (call, match): every one must raise ValueError/TypeError naming the argument
+EAGER = [
+    # fluxes / problems: out of domain, NaN, shape
+    (lambda: pinn.BrooksCoreyFlux(-1.0), "`M`.*> 0"),
+    (lambda: pinn.ConcaveFlux(NAN), "`M`"),
+    (lambda: pinn.ConcaveFlux(jnp.ones(2)), "`M` must be a scalar"),
+    (lambda: pinn.RiemannProblem(pinn.ConvexFlux(), -1.0), "`epsilon`.*>= 0"),
+    (lambda: pinn.RiemannProblem(pinn.ConvexFlux(), 0.0, NAN), "`u_left`"),
+    (lambda: pinn.RiemannProblem(lambda u: u), "`flux`"),
+    (lambda: pinn.RiemannProblem(pinn.ConvexFlux(), domain=pinn.Box([0.0], [1.0])), "`domain`"),
+    (lambda: pinn.LinearAdvection(float("inf")), "`a0`"),
+    (lambda: pinn.LinearAdvection(jnp.ones(2)), "`a0`"),
+    (lambda: pinn.LinearAdvection(1.0, initial=3.0), "`initial`"),
+    (lambda: pinn.ViscousBurgers(0.0), "`nu`"),
+    (lambda: pinn.ViscousBurgers(-1e-3), "`nu`"),
+    (lambda: pinn.ViscousBurgers(jnp.inf), "`nu`"),
+    (lambda: pinn.ViscousBurgers(n_quad=2), "`n_quad`"),
+    (lambda: pinn.ViscousBurgers().exact(jnp.array([0.1, 1.5])), "`x`.*t <= 1"),
+    (lambda: pinn.ViscousBurgers().exact(jnp.array([NAN, 0.5])), "`x`"),
+    (lambda: pinn.ViscousBurgers().exact(jnp.ones(3)), "`x`.*shape"),
+    (lambda: pinn.PoissonBoltzmann(**PB, xi=-1.0), "`xi`"),
+    (lambda: pinn.PoissonBoltzmann(**PB, sigma=0.0), "`sigma`"),
+    (lambda: pinn.PoissonBoltzmann(**PB, kappa=NAN), "`kappa`"),
+    (lambda: pinn.PoissonBoltzmann(jnp.full((1, 3), NAN), jnp.ones(1)), "`positions`"),
+    (lambda: pinn.PoissonBoltzmann(jnp.zeros((0, 3)), jnp.ones(0)), "`positions` is empty"),
+    (lambda: pinn.PoissonBoltzmann(jnp.zeros((2, 3)), jnp.ones(3)), "`charges`"),
+    (lambda: pinn.HardConstraintModel(NET3, lambda x: 0.0, lambda x: 0.0, length=-1.0),
+     "`length`"),
+    (lambda: pinn.HardConstraintModel(NET3, 1.0, lambda x: 0.0), "`boundary`"),
+    # Riemann solutions
+    (lambda: pinn.RiemannSolution(pinn.ConvexFlux(), NAN), "`u_left`"),
+    (lambda: pinn.RiemannSolution(pinn.ConvexFlux(), jnp.ones(3)), "`u_left` must be a scalar"),
+    (lambda: pinn.RiemannSolution(pinn.ConvexFlux(), n_grid=2), "`n_grid`"),
+    (lambda: pinn.RiemannSolution(pinn.ConvexFlux(), newton_steps=-1), "`newton_steps`"),
+    (lambda: pinn.RiemannSolution(pinn.ConvexFlux())(jnp.array([0.3, -0.5])), "`point`.*t >= 0"),
+    (lambda: pinn.RiemannSolution(pinn.ConvexFlux())(jnp.array([NAN, 0.5])), "`point`"),
+    (lambda: pinn.RiemannSolution(pinn.ConvexFlux())(jnp.ones(3)), "`point`.*shape"),
+    (lambda: pinn.RiemannSolution(pinn.ConvexFlux()).similarity(jnp.inf), "`xi`"),
+    (lambda: pinn.welge_tangent(pinn.ConvexFlux(), 0.5, 0.5), "must differ"),
+    (lambda: pinn.welge_tangent(pinn.ConvexFlux(), NAN, 0.0), "`u_left`"),
+    (lambda: pinn.welge_tangent(pinn.ConvexFlux(), n_grid=1), "`n_grid`"),
+    # sampling
+    (lambda: pinn.Box([0.0], [-1.0]), "`upper` must be > `lower`"),
+    (lambda: pinn.Box([NAN], [1.0]), "`lower`"),
+    (lambda: pinn.Box([], []), "empty"),
+    (lambda: pinn.Box([0.0, 0.0], [1.0]), "`lower` and `upper`"),
+    (lambda: pinn.Box([0.0], [1.0]).sample(0, key=K), "`n`"),
+    (lambda: pinn.Box([0.0], [1.0]).sample(-1, key=K), "`n`"),
+    (lambda: pinn.Box([0.0], [1.0]).sample(2.5, key=K), "`n`"),
+    (lambda: pinn.Box([0.0], [1.0]).sample(2, key=K, sampler="sobol"), "`sampler`"),
+    (lambda: pinn.Box([0.0, 0.0], [1.0, 1.0]).sample_face(-1, 0, 0, key=K), "`n`"),
+    (lambda: pinn.Box([0.0, 0.0], [1.0, 1.0]).sample_face(2, 3, 0, key=K), "`axis`"),
+    (lambda: pinn.Box([0.0, 0.0], [1.0, 1.0]).sample_boundary(0, key=K), "`n`"),
+    (lambda: pinn.Box([0.0, 0.0], [1.0, 1.0]).scale(jnp.ones((3, 3))), "`unit`"),
+    (lambda: pinn.Uniform()(-1, 2, key=K), "`n`"),
+    (lambda: pinn.LatinHypercube()(4, 0, key=K), "`d`"),
+    (lambda: pinn.Sobol(skip=-1), "`skip`"),
+    (lambda: pinn.sobol_sequence(0, 2), "`n`"),
+    (lambda: pinn.sobol_sequence(4, 11), "`d`"),
+    (lambda: pinn.sobol_sequence(4, 2, skip=2**32), "`skip`"),
+    # operators: shape mismatches, rank, dtype, axes
+    (lambda: pinn.gradient(NET3, jnp.ones(2)), "`f` could not be evaluated at `x`"),
+    (lambda: pinn.hessian(NET3, jnp.ones(2)), "`x`"),
+    (lambda: pinn.laplacian(NET3, jnp.ones(2)), "`x`"),
+    (lambda: pinn.divergence(NET3, jnp.ones(2)), "`x`"),
+    (lambda: pinn.partial(NET3, jnp.ones(2), 0), "`x`"),
+    (lambda: pinn.time_derivative(NET3, jnp.ones(2)), "`x`"),
+    (lambda: pinn.derivatives_1d(NET3, jnp.ones(2)), "`x`"),
+    (lambda: pinn.derivatives_1d(NET, jnp.ones(3)), "shape \\(2,\\)"),
+    (lambda: pinn.directional_derivative(NET3, jnp.ones(3), jnp.ones(2)), "`v`"),
+    (lambda: pinn.second_directional_derivative(NET3, jnp.ones(3), jnp.ones(2)), "`v`"),
+    (lambda: pinn.gradient(NET3, jnp.ones((2, 3))), "`x` must be ONE point"),
+    (lambda: pinn.gradient(NET3, jnp.ones(3, int)), "`x` must be a floating"),
+    (lambda: pinn.gradient(lambda x: x, jnp.ones(3)), "scalar-valued"),
+    (lambda: pinn.laplacian(NET3, jnp.ones(3), axes=(5,)), "`axis`"),
+    (lambda: pinn.laplacian(NET3, jnp.ones(3), axes=()), "`axes`"),
+    # losses
+    (lambda: pinn.Collocation(jnp.zeros((0, 2)), {}), "`interior`.*non-empty"),
+    (lambda: _with(BATCH, ic_pts=jnp.zeros((0, 2)), ic_vals=jnp.zeros(0)), "`data\\['ic'\\]`"),
+    (lambda: _with(BATCH, ic_vals=jnp.zeros(7)), "targets must have shape"),
+    (lambda: pinn.sample_collocation(PROB, key=K, n_interior=0, n_constraint=4), "`n_interior`"),
+    (lambda: pinn.sample_collocation(PROB, key=K, n_interior=4, n_constraint=-2),
+     "`n_constraint`"),
+    (lambda: pinn.sample_collocation(PROB, key=K, n_interior=4, n_constraint={"ic": -1}),
+     "`n_constraint\\['ic'\\]`"),
+    (lambda: pinn.sample_collocation("burgers", key=K, n_interior=4, n_constraint=2),
+     "`problem`"),
+    (lambda: pinn.PINNArgs(PROB, BATCH, weights={"pde": 1.0}), "`weights` has no entry"),
+    (lambda: pinn.PINNArgs(PROB, BATCH, weights={"pde": 1.0, "ic": 1.0, "bc": -1.0}),
+     "`weights\\['bc'\\]`"),
+    (lambda: pinn.PINNArgs(PROB, BATCH, weights={"pde": 1.0, "ic": 1.0, "bc": 1.0, "x": 1.0}),
+     "not loss terms"),
+    (lambda: pinn.PINNArgs(PROB, BATCH, chunk_size=0), "`chunk_size`"),
+    (lambda: pinn.PINNArgs(PROB, "batch"), "`batch`"),
+    (lambda: pinn.pinn_loss(NET, pinn.PINNArgs(PROB, _with(BATCH, BATCH.interior.at[0, 1].set(NAN)))),
+     "`batch.interior` contains NaN"),
+    (lambda: pinn.pinn_loss(NET, pinn.PINNArgs(PROB, _with(BATCH, ic_vals=jnp.full(2, jnp.inf)))),
+     "targets` contains NaN"),
+    (lambda: pinn.loss_terms(NET, PROB, _with(BATCH, jnp.zeros((4, 3)))), "`data\\['ic'\\]`"),
+    (lambda: pinn.residuals(NET, PROB, jnp.zeros((4, 3))), "`points`"),
+    (lambda: PROB.residual_mse(NET, jnp.zeros((0, 2))), "`points` must be a non-empty"),
+    (lambda: pinn.weighted_sum({"a": jnp.array(1.0)}, {"a": NAN}), "`weights`"),
+    (lambda: pinn.weighted_sum({"a": jnp.array(1.0)}, {"a": -1.0}), "`weights`"),
+    (lambda: pinn.weighted_sum({"a": jnp.array(1.0)}, {}), "`weights` has no entry"),
+    (lambda: pinn.weighted_sum({}, {}), "`terms` is empty"),
+    (lambda: pinn.balance_weights(NET, ARGS, alpha=1.5), "`alpha`"),
+    (lambda: pinn.balance_weights(NET, ARGS, reference="zzz"), "`reference`"),
+    # landscape
+    (lambda: pinn.filter_normalized_direction(lambda x: x, key=K), "`model`"),
+    (lambda: pinn.loss_surface(_L, NET, D, D, jnp.ones((2, 2)), jnp.ones(2)), "`alphas`"),
+    (lambda: pinn.loss_surface(_L, NET, D, D, jnp.ones(0), jnp.ones(2)), "non-empty"),
+    (lambda: pinn.loss_surface(_L, NET, D, D, jnp.array([NAN]), jnp.ones(2)), "`alphas`"),
+    (lambda: pinn.loss_surface(_L, NET, D, D3, jnp.ones(2), jnp.ones(2)), "`direction2`"),
+    (lambda: pinn.loss_surface(_L, NET, D, D, jnp.ones(2), jnp.ones(2), batch_size=0),
+     "`batch_size`"),
+    (lambda: pinn.loss_surface(lambda m: jnp.ones(3), NET, D, D, jnp.ones(2), jnp.ones(2)),
+     "`loss\\(model\\)` must return a scalar"),
+    (lambda: pinn.plot_loss_surface(jnp.ones((2, 3)), jnp.ones(3), jnp.ones(2)), "`surface`"),
+    # Taylor mode
+    (lambda: pinn.mlp_derivatives_1d(NET3, jnp.ones((3, 2))), "plain MLP"),
+    (lambda: pinn.mlp_derivatives_1d(NET, jnp.ones((3, 3))), "`points`"),
+    (lambda: pinn.batch_derivatives_1d(NET3, jnp.ones((3, 2))), "`x`"),
+    (lambda: pinn.taylor_derivatives(NET3, jnp.ones((3, 2))), "`points`"),
+    (lambda: pinn.taylor_derivatives(lambda x: x, jnp.ones((3, 2))), "plain MLP"),
+]
+
+
+def _L(m):
+    return m(jnp.ones(2))
+
+
+D = pinn.filter_normalized_direction(NET, key=K)
+D3 = pinn.filter_normalized_direction(NET3, key=K)
+
+
+@pytest.mark.parametrize("i", range(len(EAGER)))
+def test_eager_refusals(i):
+    fn, match = EAGER[i]
+    err = assert_refuses(fn, match=match)
+    assert isinstance(err, (ValueError, TypeError)), type(err)
+
+
+def _refuses_traced(fn, *args, match):
+    for wrap in (eqx.filter_jit, lambda f: jax.vmap(f)):
+        batched = [jnp.stack([a, a]) for a in args] if wrap is not eqx.filter_jit else args
+        err = assert_refuses(lambda: wrap(fn)(*batched), match=match)
+        assert isinstance(err, eqx.EquinoxRuntimeError), type(err)
+
+
+def test_value_checks_under_jit_and_vmap():
+    _refuses_traced(lambda m: pinn.ConcaveFlux(m)(jnp.asarray(0.5)), jnp.asarray(-1.0),
+                    match="`M`")
+    _refuses_traced(lambda e: pinn.RiemannProblem(pinn.ConvexFlux(), e).epsilon,
+                    jnp.asarray(-0.1), match="`epsilon`")
+    _refuses_traced(lambda nu: pinn.ViscousBurgers(nu, n_quad=8).nu, jnp.asarray(-0.1),
+                    match="`nu`")
+    # (the Cole-Hopf quadrature is costly to compile: jit only; its vmap path is the same check)
+    err = assert_refuses(lambda: eqx.filter_jit(pinn.ViscousBurgers(n_quad=8).exact)(
+        jnp.array([0.1, 2.0])), match="`x`")
+    assert isinstance(err, eqx.EquinoxRuntimeError)
+    _refuses_traced(pinn.RiemannSolution(pinn.ConvexFlux(), n_grid=9), jnp.array([0.1, -1.0]),
+                    match="`point`")
+    _refuses_traced(lambda up: pinn.Box(jnp.zeros(1), up).upper, jnp.array([-1.0]),
+                    match="`upper`")
+    _refuses_traced(lambda w: pinn.weighted_sum({"a": jnp.asarray(1.0)}, {"a": w}),
+                    jnp.asarray(-1.0), match="`weights`")
+    bad = _with(BATCH, BATCH.interior.at[0, 0].set(NAN))
+    err = assert_refuses(lambda: eqx.filter_jit(pinn.pinn_loss)(NET, pinn.PINNArgs(PROB, bad)),
+                         match="`batch.interior` contains NaN")
+    assert isinstance(err, eqx.EquinoxRuntimeError)
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_hypothesis_bad_inputs_refused(data):
+    """NaN/inf injections into problem parameters, boxes and collocation data, and shape
+    mismatches for operators, are always refused, never returned as NaN or garbage."""
+    kind = data.draw(st.sampled_from(["param", "box", "interior", "targets", "shape"]))
+    if kind == "param":
+        v = data.draw(with_nonfinite(np.ones(1)))[0]
+        make = data.draw(st.sampled_from([
+            lambda v: pinn.BrooksCoreyFlux(v), lambda v: pinn.RiemannProblem(pinn.ConvexFlux(), v),
+            lambda v: pinn.ViscousBurgers(v, n_quad=8), lambda v: pinn.RiemannSolution(
+                pinn.ConvexFlux(), v), lambda v: pinn.PoissonBoltzmann(**PB, sigma=v)]))
+        assert_refuses(lambda: make(v))
+    elif kind == "box":
+        lo = data.draw(with_nonfinite(np.zeros(2)))
+        assert_refuses(lambda: pinn.Box(lo, np.ones(2)), match="`lower`|`upper`")
+    elif kind == "interior":
+        x = data.draw(with_nonfinite(np.asarray(BATCH.interior), max_count=3))
+        assert_refuses(lambda: pinn.pinn_loss(NET, pinn.PINNArgs(PROB, _with(BATCH, jnp.asarray(x)))),
+                       match="`batch.interior`")
+    elif kind == "targets":
+        y = data.draw(with_nonfinite(np.asarray(BATCH.data["ic"][1])))
+        assert_refuses(lambda: pinn.loss_terms(NET, PROB, _with(BATCH, ic_vals=jnp.asarray(y))),
+                       match="targets")
+    else:
+        shape = data.draw(mismatched_shapes((3,)))
+        op = data.draw(st.sampled_from([pinn.gradient, pinn.hessian, pinn.laplacian]))
+        assert_refuses(lambda: op(NET3, jnp.ones(shape)), match="`x`")
