@@ -27,42 +27,50 @@ _HI = jax.lax.Precision.HIGHEST
 
 def _check_steps(steps, name: str = "steps") -> Float[Array, "..."]:
     """`steps` (step counts / times) must be finite and >= 0: `powers` gives 0 for
-    $0^t$, so a negative count would be silently wrong, and NaN would spread."""
-    steps = jnp.asarray(steps)
-    if not (jnp.issubdtype(steps.dtype, jnp.integer) or jnp.issubdtype(steps.dtype, jnp.floating)):
-        raise TypeError(f"`{name}` must be real step counts, got dtype {steps.dtype}.")
-    if jnp.issubdtype(steps.dtype, jnp.integer):
-        return check_value(steps, steps < 0, f"`{name}` must be >= 0 (step counts forward in time); got a negative entry.")
-    return check_value(
-        steps,
-        ~(jnp.isfinite(steps) & (steps >= 0)),
+    $0^t$, so a negative count would be silently wrong, and NaN would spread. Concrete
+    values are checked with NumPy (a `ValueError` at once, also inside a caller's `jit`)."""
+    concrete = is_concrete(steps)
+    xp = np if concrete else jnp
+    arr = xp.asarray(steps)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"`{name}` must be real step counts, got dtype {arr.dtype}.")
+    bad = ~(xp.isfinite(arr) & (arr >= 0))
+    out = check_value(
+        arr,
+        bad,
         f"`{name}` must be finite and >= 0 (step counts forward in time); got a negative, "
         "NaN or inf entry.",
     )
+    return jnp.asarray(steps) if concrete else out
 
 
 def _check_state(x0, n: int, name: str = "x0") -> Float[Array, " n"]:
+    concrete = is_concrete(x0)
     x0 = as_float_array(x0, name)
     if x0.shape != (n,):
         raise ValueError(
             f"`{name}` must be one state of shape ({n},) (the model's state size), got shape "
             f"{x0.shape}."
         )
-    return check_value(x0, ~jnp.isfinite(x0), f"`{name}` contains NaN or inf; give a finite state.")
+    bad = ~np.isfinite(np.asarray(x0)) if concrete and is_concrete(x0) else ~jnp.isfinite(x0)
+    return check_value(x0, bad, f"`{name}` contains NaN or inf; give a finite state.")
 
 
 def _check_tol(v, name: str, positive: bool = False):
-    """A (possibly traced) scalar tolerance: finite and >= 0 (> 0 if `positive`)."""
+    """A (possibly traced) scalar tolerance: finite and >= 0 (> 0 if `positive`). Returns
+    `v` when concrete (checked with NumPy), else the checked traced value (use it)."""
     if v is None:
         return None
-    arr = jnp.asarray(v)
+    concrete = is_concrete(v)
+    xp = np if concrete else jnp
+    arr = xp.asarray(v)
     if arr.ndim != 0:
         raise ValueError(f"`{name}` must be a scalar, got shape {arr.shape}.")
-    bad = ~jnp.isfinite(arr) | ((arr <= 0) if positive else (arr < 0))
+    bad = ~xp.isfinite(arr) | ((arr <= 0) if positive else (arr < 0))
     want = "> 0" if positive else ">= 0"
-    got = v if is_concrete(v) else "a bad value"
-    arr = check_value(arr, bad, f"`{name}` must be a finite number {want}, got {got}.")
-    return v if is_concrete(v) else arr
+    got = v if concrete else "a bad value"
+    out = check_value(arr, bad, f"`{name}` must be a finite number {want}, got {got}.")
+    return v if concrete else out
 
 
 def mm(a: Array, b: Array) -> Array:
