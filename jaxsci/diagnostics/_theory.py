@@ -29,7 +29,9 @@ import numpy as np
 from jax.scipy.special import betainc, ndtr
 from jaxtyping import Array, Float
 
+from .._checks import check_value, is_concrete
 from ..init import AbstractReLUInit, NormalInit, UnitHypersphereInit
+from ._states import check_radius
 
 __all__ = [
     "born_dead_probability",
@@ -49,20 +51,46 @@ def _alpha(r):
     return jnp.arctan(1.0 / jnp.asarray(r, dtype=jnp.result_type(float)))
 
 
+def _int(v, name: str, minimum: int = 1) -> int:
+    """A static integer (ints, NumPy ints and integral floats) `>= minimum`."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer, float, np.floating)):
+        raise TypeError(f"`{name}` must be an int, got {type(v).__name__} ({v!r}).")
+    if not np.isfinite(v) or int(v) != v or v < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {v!r}.")
+    return int(v)
+
+
+def _probability(p, name: str, lo_open: bool = False, hi_open: bool = False):
+    concrete = is_concrete(p)
+    xp = np if concrete else jnp
+    arr = xp.asarray(p)
+    bad = ~xp.isfinite(arr) | ((arr <= 0) if lo_open else (arr < 0)) | (
+        (arr >= 1) if hi_open else (arr > 1)
+    )
+    want = f"{'(' if lo_open else '['}0, 1{')' if hi_open else ']'}"
+    got = f"{p}" if concrete else "a bad value"
+    out = check_value(arr, bad, f"`{name}` must be a probability in {want}, got {got}.")
+    return p if concrete else out
+
+
 def born_dead_probability(d: int, r: float | Float[Array, ""]) -> Float[Array, ""]:
     r"""$\hat p_d(r)$ of Theorem 1 / Lemma 3: probability that $\phi(w^T x + b)$ with
     $[w, b]$ isotropic (normal with equal variances, or unit hypersphere with bias) is dead on
-    $B_r(0) \subset \mathbb{R}^d$."""
-    if int(d) != d or d < 1:
-        raise ValueError(f"`d` must be a positive integer, got {d!r}.")
+    $B_r(0) \subset \mathbb{R}^d$.
+
+    **Raises:** `ValueError` / `TypeError` if `d` is not an integer $\ge 1$; `ValueError`
+    (eager) / `EquinoxRuntimeError` (traced `r`) if `r` is not finite and > 0."""
+    d = _int(d, "d")
+    r = check_radius(r)
     s2 = jnp.sin(_alpha(r)) ** 2
     return 0.5 * betainc(d / 2.0, 0.5, s2)
 
 
 def born_dead_probability_bounds(d: int, r: float) -> tuple[Float[Array, ""], Float[Array, ""]]:
     r"""Bounds (D.2): $\frac{\sin^d\alpha}{\pi d} \le \hat p_d \le
-    \sqrt{\frac{d}{2\pi}}\,\alpha\sin^{d-1}\alpha$."""
-    a = _alpha(r)
+    \sqrt{\frac{d}{2\pi}}\,\alpha\sin^{d-1}\alpha$. Checks as `born_dead_probability`."""
+    d = _int(d, "d")
+    a = _alpha(check_radius(r))
     return jnp.sin(a) ** d / (jnp.pi * d), math.sqrt(d / (2 * math.pi)) * a * jnp.sin(a) ** (d - 1)
 
 
@@ -77,8 +105,12 @@ def _binom_pmf(n: int, p) -> Float[Array, " n+1"]:
 
 def first_layer_active_distribution(n: int, d: int, r: float, *, with_bias: bool = True):
     r"""$\pi_1$ (Lemma 5): $m_1 \sim B(n, 1 - \hat p_d(r))$ with bias, $\delta_{m_1, n}$
-    without. Entry $j$ is $\Pr(m_1 = j)$."""
+    without. Entry $j$ is $\Pr(m_1 = j)$. `n` must be an integer $\ge 1$; `d`, `r` as in
+    `born_dead_probability`."""
+    n = _int(n, "n")
     if not with_bias:
+        _int(d, "d")
+        check_radius(r)
         return jnp.zeros(n + 1).at[n].set(1.0)
     return _binom_pmf(n, born_dead_probability(d, r))
 
@@ -86,27 +118,40 @@ def first_layer_active_distribution(n: int, d: int, r: float, *, with_bias: bool
 def trainability_shallow(n: int, m: int, d: int, r: float) -> Float[Array, ""]:
     r"""Theorem 1: $\sum_{j=m}^n \binom nj (1-\hat p_d(r))^j \hat p_d(r)^{n-j}$, the
     probability that a width-$n$ shallow network with random bias has $\ge m$ active
-    neurons on $B_r(0)$ (it is 1 without bias)."""
+    neurons on $B_r(0)$ (it is 1 without bias).
+
+    **Raises:** `ValueError` unless $0 \le m \le n$ are integers; `d`, `r` as in
+    `born_dead_probability`."""
+    n, m = _int(n, "n"), _int(m, "m", 0)
     if not 0 <= m <= n:
         raise ValueError(f"Need 0 <= m <= n, got m={m}, n={n}.")
     return jnp.sum(first_layer_active_distribution(n, d, r)[m:])
 
 
 def expected_active(n: int, d: int, r: float) -> Float[Array, ""]:
-    r"""$E[m_1] = n(1 - \hat p_d(r))$."""
+    r"""$E[m_1] = n(1 - \hat p_d(r))$ (`n` an integer $\ge 1$; `d`, `r` as in
+    `born_dead_probability`)."""
+    n = _int(n, "n")
     return n * (1 - born_dead_probability(d, r))
 
 
 def expected_active_lower_bound(n: int, d: int, r: float) -> Float[Array, ""]:
-    r"""Theorem 1's bound $n[1 - \sqrt{d/(2\pi)}\,\alpha_r(\sin\alpha_r)^{d-1}]$."""
+    r"""Theorem 1's bound $n[1 - \sqrt{d/(2\pi)}\,\alpha_r(\sin\alpha_r)^{d-1}]$ (checks as
+    `expected_active`)."""
+    n = _int(n, "n")
     return n - n * born_dead_probability_bounds(d, r)[1]
 
 
 def theorem2_condition(m: int, d: int, r: float, delta: float) -> Array:
     r"""Condition (4) of Theorem 2: $1 - (1-\delta)^{1/m} < e^{-C_r d}/(\pi d)$,
     $C_r = -\log\sin\tan^{-1}(1/r)$. When it holds, $\Pr(m_1 = m) = (1 - \hat p)^m < 1 -
-    \delta$ for width $m$: overparameterisation is necessary."""
-    cr = -jnp.log(jnp.sin(_alpha(r)))
+    \delta$ for width $m$: overparameterisation is necessary.
+
+    **Raises:** `ValueError` for `m`, `d` not integers $\ge 1$; `ValueError` (eager) /
+    `EquinoxRuntimeError` (traced) for `r` not finite and > 0 or `delta` outside $(0, 1)$."""
+    m, d = _int(m, "m"), _int(d, "d")
+    delta = _probability(delta, "delta", lo_open=True, hi_open=True)
+    cr = -jnp.log(jnp.sin(_alpha(check_radius(r))))
     return 1 - (1 - delta) ** (1.0 / m) < jnp.exp(-cr * d) / (jnp.pi * d)
 
 
@@ -115,7 +160,9 @@ def corollary1_bound(n: int, hidden_layers: int) -> float:
     $= L$ hidden layers of width $n$, $d_\text{in} = 1$, zero biases, normal weights:
     $a_1^{L-1} - \frac{(1-2^{-n+1})(1-2^{-n})}{1+(n-1)2^{-n}}(a_2^{L-1} - a_1^{L-1})$,
     $a_1 = 1 - 2^{-n}$, $a_2 = 1 - 2^{-n+1} - (n-1)2^{-2n}$ (one minus the born-dead
-    probability bound of Lu et al. 2019, Theorem 3)."""
+    probability bound of Lu et al. 2019, Theorem 3). `n` and `hidden_layers` must be
+    integers $\ge 1$ (`ValueError` / `TypeError`)."""
+    n, hidden_layers = _int(n, "n"), _int(hidden_layers, "hidden_layers")
     a1 = 1 - 2.0**-n
     a2 = 1 - 2.0 ** (-n + 1) - (n - 1) * 2.0 ** (-2 * n)
     c = (1 - 2.0 ** (-n + 1)) * (1 - 2.0**-n) / (1 + (n - 1) * 2.0**-n)
@@ -182,6 +229,19 @@ def _p2_atoms(first, second, n1, r):
     return {1: (np.concatenate([lo_w, hi_w]) / total, np.concatenate([p_lo, p_hi]))}
 
 
+def _check_depth3_args(first, second, n1, n2, r):
+    for name, v in (("first", first), ("second", second)):
+        if not isinstance(v, AbstractReLUInit):
+            raise TypeError(
+                f"`{name}` must be a jaxsci.init ReLU scheme (e.g. UnitHypersphereInit()), got "
+                f"{type(v).__name__}."
+            )
+    if not is_concrete(r):
+        raise TypeError("`r` must be a concrete number here (the quadrature runs on the host).")
+    check_radius(r)
+    return _int(n1, "n1"), _int(n2, "n2")
+
+
 def second_layer_transition(
     first: AbstractReLUInit, second: AbstractReLUInit, n1: int, n2: int, r: float
 ) -> Float[Array, "n1+1 n2+1"]:
@@ -191,7 +251,12 @@ def second_layer_transition(
     without bias followed by normal or unit hypersphere without bias (case 1); unit
     hypersphere without bias followed by an isotropic biased layer (case 2); for $n_1 = 1$ a
     biased first layer followed by a bias-free (case 3) or biased (case 4, unit-hypersphere
-    first layer) second layer."""
+    first layer) second layer.
+
+    **Raises:** `TypeError` if `first` / `second` are not `jaxsci.init` ReLU schemes;
+    `ValueError` for `n1`, `n2` not integers $\ge 1$, `r` not finite and > 0, or an
+    unsupported pair."""
+    n1, n2 = _check_depth3_args(first, second, n1, n2, r)
     atoms = _p2_atoms(first, second, n1, r)
     rows = []
     for k in range(n1 + 1):
@@ -220,7 +285,16 @@ def trainability_depth3(
     dead / permanently dead with probabilities $(1 - p_2, p_2 - p_{2,b}, p_{2,b})$.
 
     `permanent_probability` overrides $p_{2,b}$ (exact by default, see the module note);
-    `2.0 ** -(n1 + 1)` reproduces the expression printed in the paper."""
+    `2.0 ** -(n1 + 1)` reproduces the expression printed in the paper.
+
+    **Raises:** as `second_layer_transition`; `ValueError` unless $1 \le m_1 \le n_1$,
+    $1 \le m_2 \le n_2$ and `permanent_probability` is in $[0, 1]$."""
+    n1, n2 = _check_depth3_args(first, second, n1, n2, r)
+    m1, m2 = _int(m1, "m1"), _int(m2, "m2")
+    if permanent_probability is not None:
+        if not is_concrete(permanent_probability):
+            raise TypeError("`permanent_probability` must be a concrete float.")
+        _probability(permanent_probability, "permanent_probability")
     if not (1 <= m1 <= n1 and 1 <= m2 <= n2):
         raise ValueError(f"Need 1 <= m1 <= n1 and 1 <= m2 <= n2; got {(m1, n1, m2, n2)}.")
     atoms = _p2_atoms(first, second, n1, r)

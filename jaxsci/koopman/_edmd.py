@@ -19,9 +19,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float, Int
 
+from .._checks import check_nonempty, check_value
 from .._misc import as_float_array
 from ..polynomials import total_degree_indices
-from ._dmd import _HI, mm, powers
+from ._dmd import _HI, _check_state, _check_steps, _check_tol, mm, powers
 
 
 class AbstractDictionary(eqx.Module):
@@ -40,9 +41,9 @@ class Monomials(AbstractDictionary):
     exponents: Int[Array, "k d"]
 
     def __init__(self, d: int, degree: int):
-        if not isinstance(d, int) or d < 1:
+        if not isinstance(d, int) or isinstance(d, bool) or d < 1:
             raise ValueError(f"`d` must be a positive int, got {d!r}.")
-        if not isinstance(degree, int) or degree < 0:
+        if not isinstance(degree, int) or isinstance(degree, bool) or degree < 0:
             raise ValueError(f"`degree` must be a non-negative int, got {degree!r}.")
         self.exponents = jnp.asarray(total_degree_indices(d, degree), dtype=jnp.int32)
 
@@ -64,10 +65,25 @@ class RadialBasis(AbstractDictionary):
         centres = as_float_array(centres, "centres")
         if centres.ndim != 2:
             raise ValueError(f"`centres` must have shape (p, d), got {centres.shape}.")
+        check_nonempty(centres, "centres", axis=1, what="coordinates")
+        centres = check_value(
+            centres, ~jnp.isfinite(centres), "`centres` contains NaN or inf; give finite centres."
+        )
+        ell = jnp.asarray(length_scale, centres.dtype)
+        if ell.ndim != 0:
+            raise ValueError(f"`length_scale` must be a scalar, got shape {ell.shape}.")
         self.centres = centres
-        self.length_scale = jnp.asarray(length_scale, centres.dtype)
+        self.length_scale = check_value(
+            ell,
+            ~(jnp.isfinite(ell) & (ell > 0)),
+            f"`length_scale` must be finite and > 0, got {length_scale}.",
+        )
 
     def __call__(self, x: Float[Array, " d"]) -> Float[Array, " k"]:
+        if jnp.shape(x) != self.centres.shape[1:]:
+            raise ValueError(
+                f"`x` must be one state of shape {self.centres.shape[1:]}, got {jnp.shape(x)}."
+            )
         r2 = jnp.sum((x[None, :] - self.centres) ** 2, axis=-1)
         return jnp.concatenate([x, jnp.exp(-0.5 * r2 / self.length_scale**2)])
 
@@ -76,6 +92,10 @@ class FunctionDictionary(AbstractDictionary):
     """A user callable `fn(x: (d,)) -> (k,)` used as the dictionary."""
 
     fn: Callable[[Array], Array]
+
+    def __check_init__(self):
+        if not callable(self.fn):
+            raise TypeError(f"`fn` must be a callable x -> psi(x), got {type(self.fn).__name__}.")
 
     def __call__(self, x: Float[Array, " d"]) -> Float[Array, " k"]:
         return self.fn(x)
@@ -114,7 +134,12 @@ class EDMD(eqx.Module):
             use $\lambda^s$ on the principal branch).
 
         **Returns:** the forecast states, time first: shape `steps.shape + (d,)`.
+
+        **Raises:** `ValueError` if `x0` is not of shape `(d,)`; `ValueError` (eager) /
+        `EquinoxRuntimeError` (traced) for NaN/inf in `x0` or a negative, NaN or inf step.
         """
+        x0 = _check_state(x0, self.state_map.shape[1])
+        steps = _check_steps(steps)
         psi = self.dictionary(x0).astype(self.eigenvectors.dtype)
         coeff = mm(psi, self.eigenvectors)  # eigenfunction values
         inv_b = jnp.linalg.solve(self.eigenvectors, self.state_map.astype(coeff.dtype))
@@ -139,16 +164,37 @@ def edmd(
     - `rcond`: relative cut-off for the pseudo-inverse of $G$ (default `eps * k`).
 
     **Returns:** an `EDMD`.
+
+    **Raises:** `ValueError` (trace time) for `x`, `y` not both `(m, d)` with $m, d \ge 1$
+    or a dictionary not returning a vector; `TypeError` for a `dictionary` that is not an
+    `AbstractDictionary`; `ValueError` (eager) / `EquinoxRuntimeError` (traced) for NaN/inf
+    in `x`, `y` or the dictionary values, or a negative / non-finite `rcond`.
     """
     x = as_float_array(x, "x")
     y = as_float_array(y, "y")
     if x.ndim != 2 or x.shape != y.shape:
         raise ValueError(f"`x` and `y` must both be (m, d), got {x.shape} and {y.shape}.")
+    check_nonempty(x, "x", axis=0, what="state pairs (rows)")
+    check_nonempty(x, "x", axis=1, what="state coordinates")
     if not isinstance(dictionary, AbstractDictionary):
         raise TypeError(f"`dictionary` must be an AbstractDictionary, got {type(dictionary)}.")
-    x = eqx.error_if(x, ~jnp.all(jnp.isfinite(x)) | ~jnp.all(jnp.isfinite(y)), "EDMD data has NaN/inf.")
+    rcond = _check_tol(rcond, "rcond")
+    msg = "`{}` contains NaN or inf; drop or repair those state pairs before fitting."
+    x = check_value(x, ~jnp.isfinite(x), msg.format("x"))
+    y = check_value(y, ~jnp.isfinite(y), msg.format("y"))
     psi_x = jax.vmap(dictionary)(x)
     psi_y = jax.vmap(dictionary)(y)
+    if psi_x.ndim != 2:
+        raise ValueError(
+            f"`dictionary` must map one state (d,) to a vector (k,), got output shape "
+            f"{psi_x.shape[1:]}."
+        )
+    psi_x = check_value(
+        psi_x,
+        ~jnp.isfinite(psi_x) | ~jnp.isfinite(psi_y),
+        "`dictionary` gave NaN or inf on the data (e.g. monomials overflowing): rescale the "
+        "states or choose a smaller degree.",
+    )
     m, k = psi_x.shape
     g = mm(psi_x.T, psi_x) / m
     a = mm(psi_x.T, psi_y) / m

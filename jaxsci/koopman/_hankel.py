@@ -12,21 +12,33 @@ x_{q-1} & x_q & \cdots & x_{m-1}\end{bmatrix} \in \mathbb{R}^{(nq)\times(m-q+1)}
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
+from .._checks import check_nonempty
 from .._misc import as_float_array
 from ._dmd import DMD, dmd
 
 
 def hankel_matrix(snapshots: Float[Array, "n m"], delays: int) -> Float[Array, "nq m-q+1"]:
     r"""Stack `delays` = $q$ time-shifted copies of the `(n, m)` snapshot matrix (the block
-    row $i$ is $[x_i, \dots, x_{i+m-q}]$)."""
+    row $i$ is $[x_i, \dots, x_{i+m-q}]$).
+
+    **Raises:** `ValueError` for `snapshots` that are not a non-empty `(n, m)` matrix (a
+    scalar series is `(1, m)`) or `delays` outside `[1, m - 1]`."""
     snapshots = as_float_array(snapshots, "snapshots")
     if snapshots.ndim != 2:
-        raise ValueError(f"`snapshots` must be (n, m), got shape {snapshots.shape}.")
+        raise ValueError(
+            f"`snapshots` must be (n, m) (a scalar series as (1, m)), got shape {snapshots.shape}."
+        )
+    check_nonempty(snapshots, "snapshots", axis=0, what="state components (rows)")
     m = snapshots.shape[1]
-    if not isinstance(delays, int) or not 1 <= delays <= m - 1:
-        raise ValueError(f"`delays` must be an int in [1, m - 1 = {m - 1}], got {delays!r}.")
+    if (isinstance(delays, bool) or not isinstance(delays, (int, np.integer))
+            or not 1 <= delays <= m - 1):
+        raise ValueError(
+            f"`delays` must be an int in [1, m - 1 = {m - 1}] for {m} snapshots, got {delays!r}."
+        )
+    delays = int(delays)
     cols = m - delays + 1
     return jnp.concatenate([snapshots[:, i : i + cols] for i in range(delays)], axis=0)
 
@@ -94,7 +106,9 @@ def hankel_dmd(
     dt: float = 1.0,
 ) -> HankelDMD:
     r"""Hankel DMD of `(n, m)` snapshots with `delays` delay copies; `rank`, `rtol`, `dt` as in
-    `dmd`. A scalar series is passed as a `(1, m)` matrix."""
+    `dmd`. A scalar series is passed as a `(1, m)` matrix. Errors as in `hankel_matrix` and
+    `dmd` (NaN/inf snapshots are refused by name)."""
     h = hankel_matrix(snapshots, delays)
+    delays = int(delays)
     last = h[:, -1].reshape(delays, -1)  # block row i of the last column is x_{m-q+i}
     return HankelDMD(dmd(h, rank=rank, rtol=rtol, dt=dt), last, delays)

@@ -19,9 +19,27 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
+import numpy as np
+
+from .._checks import check_value
+from .._misc import as_float_array
 from ..train import from_per_neuron, per_neuron as _neuron_blocks
-from ._dmd import DMD, dmd, stabilized
+from ._dmd import DMD, _check_steps, _check_tol, _dmd_from_pairs, stabilized
 from ._hankel import hankel_dmd
+
+
+def _check_params_finite(params: PyTree, name: str) -> PyTree:
+    leaves = jax.tree_util.tree_leaves(eqx.filter(params, eqx.is_inexact_array))
+    if not leaves:
+        raise ValueError(f"`{name}` has no floating-point array leaves (no weights to evolve).")
+    bad = jnp.stack([jnp.any(~jnp.isfinite(a)) for a in leaves])
+    return check_value(params, bad, f"`{name}` contains NaN or inf; give finite parameters.")
+
+
+def _check_rank_arg(rank) -> None:
+    if rank is not None and (isinstance(rank, bool) or not isinstance(rank, (int, np.integer))
+                             or rank < 1):
+        raise ValueError(f"`rank` must be None (full) or an int >= 1, got {rank!r}.")
 
 
 class WeightKoopman(eqx.Module):
@@ -48,8 +66,21 @@ class WeightKoopman(eqx.Module):
     affine: bool = eqx.field(static=True, default=True)
 
     def _apply(self, params: PyTree, fn) -> PyTree:
+        blocks = _neuron_blocks(params)
+        if len(blocks) != len(self.models):
+            raise ValueError(
+                f"`params` has {len(blocks)} weight blocks but the model was fitted to "
+                f"{len(self.models)}: pass parameters of the network the snapshots came from."
+            )
         out = []
-        for model, blk in zip(self.models, _neuron_blocks(params)):
+        for i, (model, blk) in enumerate(zip(self.models, blocks)):
+            row = blk.shape[1] + int(self.affine)
+            fitted = model.modes.shape[:-1]  # (out, n) per neuron, (n,) per layer
+            if fitted != ((blk.shape[0], row) if self.per_neuron else (blk.shape[0] * row,)):
+                raise ValueError(
+                    f"`params` block {i} has shape {blk.shape}, which does not match the block "
+                    "the model was fitted to: pass parameters of the same architecture."
+                )
             if self.affine:
                 blk = jnp.concatenate([blk, jnp.ones((blk.shape[0], 1), blk.dtype)], axis=1)
             if self.per_neuron:
@@ -70,13 +101,23 @@ class WeightKoopman(eqx.Module):
 
         **Returns:** the forecast parameters, time first: `params`' structure with a leading
         `steps.shape` on every array leaf (a scalar `steps` gives a pytree like `params`).
+
+        **Raises:** `ValueError` if `params` does not match the fitted blocks; `ValueError`
+        (eager) / `EquinoxRuntimeError` (traced) for NaN/inf in `params` or a negative, NaN
+        or inf step.
         """
+        steps = _check_steps(steps)
+        params = _check_params_finite(params, "params")
+        return self._forecast(params, steps)
+
+    def _forecast(self, params: PyTree, steps) -> PyTree:
+        # unchecked core (`koopman_train` calls it inside its loop)
         steps = jnp.asarray(steps)
         if steps.ndim == 0:
-            return self._apply(params, lambda d, x: d.forecast(x, steps))
+            return self._apply(params, lambda d, x: d._forecast(x, steps))
         static = eqx.filter(params, eqx.is_array, inverse=True)
         one = lambda s: eqx.filter(
-            self._apply(params, lambda d, x: d.forecast(x, s)), eqx.is_array
+            self._apply(params, lambda d, x: d._forecast(x, s)), eqx.is_array
         )
         out = jax.vmap(one)(steps.reshape(-1))
         out = jax.tree_util.tree_map(lambda a: a.reshape(steps.shape + a.shape[1:]), out)
@@ -84,8 +125,11 @@ class WeightKoopman(eqx.Module):
 
     def fixed_point(self, params: PyTree, atol: float = 1e-3) -> PyTree:
         """The predicted end point of training from `params` (unit-eigenvalue modes kept,
-        decaying modes removed; NaN where some mode grows), see `DMD.fixed_point`."""
-        return self._apply(params, lambda d, x: d.fixed_point(x, atol))
+        decaying modes removed; NaN where some mode grows), see `DMD.fixed_point` (the same
+        checks as `forecast`, and `atol > 0`)."""
+        params = _check_params_finite(params, "params")
+        atol = _check_tol(atol, "atol", positive=True)
+        return self._apply(params, lambda d, x: d._fixed_point(x, atol))
 
 
 def fit_weight_koopman(
@@ -113,11 +157,42 @@ def fit_weight_koopman(
       unit-eigenvalue mode, and hence the fixed point, is exact.
     - `stabilize`: project the eigenvalues onto the unit disc (`stabilized`): spurious
       growing modes fitted from a short window then cannot blow up long forecasts.
+
+    **Raises:** `ValueError` (trace time) for `snapshots` without float leaves, with
+    different leading sizes or fewer than 3 snapshots, a `rank < 1` or `every < 1`;
+    `ValueError` (eager) / `EquinoxRuntimeError` (traced) for NaN/inf snapshots or a
+    negative / non-finite `rtol`.
     """
-    mats = eqx.filter_vmap(_neuron_blocks)(snapshots)  # list of (s, out, in1)
-    s = mats[0].shape[0]
+    leaves = jax.tree_util.tree_leaves(eqx.filter(snapshots, eqx.is_inexact_array))
+    if not leaves:
+        raise ValueError("`snapshots` has no floating-point array leaves (no weights to fit).")
+    lead = {a.shape[0] if a.ndim else None for a in leaves}
+    if len(lead) != 1 or None in lead:
+        raise ValueError(
+            "`snapshots` must have one leading snapshot axis of the same length on every array "
+            f"leaf (e.g. `Trajectory.params`), got leading sizes {sorted(map(str, lead))}."
+        )
+    s = lead.pop()
     if s < 3:
         raise ValueError(f"`snapshots` needs at least 3 snapshots, got {s}.")
+    _check_rank_arg(rank)
+    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+        raise ValueError(f"`every` must be a positive int, got {every!r}.")
+    rtol = _check_tol(rtol, "rtol")
+    bad = jnp.stack([jnp.any(~jnp.isfinite(a)) for a in leaves])
+    snapshots = check_value(
+        snapshots, bad, "`snapshots` contains NaN or inf; fit to a window before the divergence."
+    )
+    koop = _fit_weight_koopman(snapshots, rank, rtol, per_neuron, int(every), affine)
+    if stabilize:
+        koop = eqx.tree_at(lambda k: k.models, koop, [stabilized(m) for m in koop.models])
+    return koop
+
+
+def _fit_weight_koopman(snapshots, rank, rtol, per_neuron, every, affine) -> WeightKoopman:
+    # unchecked core (`koopman_train` and `scale_up` call it inside their loops)
+    mats = eqx.filter_vmap(_neuron_blocks)(snapshots)  # list of (s, out, in1)
+    s = mats[0].shape[0]
     models = []
     for m in mats:
         if affine:
@@ -125,13 +200,12 @@ def fit_weight_koopman(
         if per_neuron:
             x = jnp.moveaxis(m, 0, -1)  # (out, in1, s)
             r = min(rank or x.shape[1], x.shape[1], s - 1)
-            models.append(jax.vmap(lambda a: dmd(a, rank=r, rtol=rtol))(x))
+            fit = lambda a: _dmd_from_pairs(a[:, :-1], a[:, 1:], r, rtol, 1.0)  # noqa: B023
+            models.append(jax.vmap(fit)(x))
         else:
             x = m.reshape(s, -1).T  # (n, s)
             r = min(rank or x.shape[0], x.shape[0], s - 1)
-            models.append(dmd(x, rank=r, rtol=rtol))
-    if stabilize:
-        models = [stabilized(m) for m in models]
+            models.append(_dmd_from_pairs(x[:, :-1], x[:, 1:], r, rtol, 1.0))
     return WeightKoopman(models, per_neuron, every, affine)
 
 
@@ -143,8 +217,29 @@ def predict_loss_at_weights(
 ) -> Float[Array, " t"]:
     r"""$L(\hat w(t_0 + s k))$ for each $s$ in `steps` (snapshot intervals): the true loss at
     Koopman-predicted weights (Dogra & Redman 2020, Fig. 2). The candidates are evaluated one
-    after the other (`lax.map`), so memory does not grow with `len(steps)`."""
-    f = lambda s: loss_fn(koopman.forecast(params, s))
+    after the other (`lax.map`), so memory does not grow with `len(steps)`.
+
+    **Raises:** `TypeError` if `koopman` is not a `WeightKoopman` or `loss_fn` not callable;
+    `ValueError` if `steps` is not 1-D or `params` does not match the fitted blocks;
+    `ValueError` (eager) / `EquinoxRuntimeError` (traced) for NaN/inf in `params` or a
+    negative, NaN or inf step.
+    """
+    if not isinstance(koopman, WeightKoopman):
+        raise TypeError(
+            f"`koopman` must be a `WeightKoopman` (from `fit_weight_koopman`), got "
+            f"{type(koopman).__name__}."
+        )
+    if not callable(loss_fn):
+        raise TypeError(f"`loss_fn` must be a callable params -> scalar, got {type(loss_fn).__name__}.")
+    steps = _check_steps(steps)
+    if steps.ndim != 1:
+        raise ValueError(f"`steps` must be 1-D `(t,)`, got shape {steps.shape}.")
+    params = _check_params_finite(params, "params")
+    return _predict_loss_at_weights(koopman, loss_fn, params, steps)
+
+
+def _predict_loss_at_weights(koopman, loss_fn, params, steps):
+    f = lambda s: loss_fn(koopman._forecast(params, s))
     return jax.lax.map(f, jnp.asarray(steps))
 
 
@@ -170,14 +265,36 @@ def predict_loss_observable(
       levels off instead of extrapolating a growing/linear trend (conservative).
 
     **Returns:** predicted $L$ at the requested times.
+
+    `rank` is clipped to `min(delays, s - delays)` (the Hankel matrix has no more
+    directions).
+
+    **Raises:** `ValueError` (trace time) for `losses` not 1-D with at least 3 values, a
+    `delays` outside `[1, s - 1]` or `rank < 1`; `ValueError` (eager) /
+    `EquinoxRuntimeError` (traced) for NaN/inf losses, losses `<= 0` with `log=True`, or a
+    negative, NaN or inf step.
     """
-    losses = jnp.asarray(losses)
+    losses = as_float_array(losses, "losses")
     if losses.ndim != 1:
         raise ValueError(f"`losses` must be 1-D, got shape {losses.shape}.")
     s = losses.shape[0]
+    if s < 3:
+        raise ValueError(f"`losses` needs at least 3 recorded values to fit Hankel DMD, got {s}.")
+    _check_rank_arg(rank)
     q = delays if delays is not None else max(1, s // 2)
-    series = jnp.log(losses) if log else losses
-    series = eqx.error_if(series, ~jnp.all(jnp.isfinite(series)), "Losses must be finite and positive (log=True).")
+    if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or not 1 <= q <= s - 1:
+        raise ValueError(f"`delays` must be an int in [1, s - 1 = {s - 1}], got {delays!r}.")
+    q = int(q)
+    steps = _check_steps(steps)
+    if log:
+        losses = check_value(
+            losses,
+            ~(jnp.isfinite(losses) & (losses > 0)),
+            "`losses` must be finite and > 0 with log=True (pass log=False to model L itself).",
+        )
+        series = jnp.log(losses)
+    else:
+        series = check_value(losses, ~jnp.isfinite(losses), "`losses` contains NaN or inf.")
     model = hankel_dmd(series[None, :], q, rank=min(rank or q, q, s - q))
     if stabilize:
         model = eqx.tree_at(lambda h: h.dmd, model, stabilized(model.dmd))
@@ -190,7 +307,37 @@ def iterations_to_reach(
 ) -> Float[Array, ""]:
     r"""First `steps[i]` with `predicted[i] <= target` (steps sorted ascending); `inf` if none.
     With `predict_loss_*` this is the predicted number of iterations to reach $L_{\min}$
-    (seed 003, scale-up step 4)."""
+    (seed 003, scale-up step 4).
+
+    **Raises:** `ValueError` (trace time) for `predicted` not 1-D and non-empty or `steps`
+    of another shape; `ValueError` (eager) / `EquinoxRuntimeError` (traced) for NaN in
+    `predicted` (inf is allowed: a diverging forecast), non-finite or unsorted `steps`, or a
+    NaN `target`.
+    """
+    predicted = as_float_array(predicted, "predicted")
+    steps = as_float_array(steps, "steps")
+    if predicted.ndim != 1 or predicted.shape[0] == 0:
+        raise ValueError(f"`predicted` must be 1-D and non-empty, got shape {predicted.shape}.")
+    if steps.shape != predicted.shape:
+        raise ValueError(
+            f"`steps` (shape {steps.shape}) must match `predicted` (shape {predicted.shape})."
+        )
+    predicted = check_value(
+        predicted, jnp.isnan(predicted), "`predicted` contains NaN: the forecast failed."
+    )
+    steps = check_value(
+        steps,
+        ~jnp.isfinite(steps) | (jnp.diff(steps) < 0).any(),
+        "`steps` must be finite and sorted ascending.",
+    )
+    target = jnp.asarray(target)
+    if target.ndim != 0:
+        raise ValueError(f"`target` must be a scalar, got shape {target.shape}.")
+    target = check_value(target, jnp.isnan(target), "`target` is NaN; give the loss to reach.")
+    return _iterations_to_reach(predicted, steps, target)
+
+
+def _iterations_to_reach(predicted, steps, target):
     hit = predicted <= target
     first = jnp.argmax(hit)
     return jnp.where(jnp.any(hit), jnp.asarray(steps, predicted.dtype)[first], jnp.inf)

@@ -29,9 +29,9 @@ from jaxtyping import Array, Float, PyTree
 from .._solution import RESULTS, Solution, raise_if_failed
 from ..train import Trajectory, optax_step, record_trajectories
 from ._predict import (
-    fit_weight_koopman,
-    iterations_to_reach,
-    predict_loss_at_weights,
+    _fit_weight_koopman,
+    _iterations_to_reach,
+    _predict_loss_at_weights,
     predict_loss_observable,
 )
 
@@ -45,9 +45,10 @@ def _predict_one(traj: Trajectory, loss_fn, ahead, weights_route: bool, per_neur
         params = jax.tree_util.tree_map(
             lambda a: jnp.where(ok, a, 0) if eqx.is_inexact_array(a) else a, traj.params)
         snaps = jax.tree_util.tree_map(lambda a: a[-window:] if eqx.is_array(a) else a, params)
-        koop = fit_weight_koopman(snaps, rtol=1e-6, per_neuron=per_neuron)
+        # unchecked cores: the snapshots were made finite above, `ahead` is ours
+        koop = _fit_weight_koopman(snaps, None, 1e-6, per_neuron, 1, True)
         last = jax.tree_util.tree_map(lambda a: a[-1] if eqx.is_array(a) else a, params)
-        pred = predict_loss_at_weights(koop, loss_fn, last, ahead)
+        pred = _predict_loss_at_weights(koop, loss_fn, last, ahead)
     else:
         series = jnp.where(ok, traj.loss[-window:], jnp.ones_like(traj.loss[-window:]))
         pred = predict_loss_observable(series, ahead)
@@ -118,6 +119,11 @@ def scale_up(
         final trial loss), `"loss_curves"` (`(rounds, num_seeds, trial_steps // every)`
         recorded trial losses), `"wall_time"` (seconds, compilation included);
     - `state`: the optimizer state of `value` (continue training from it).
+
+    **Raises:** `ValueError` / `TypeError` at once for non-positive integer options,
+    `trial_steps` not a multiple of `every` or below `3 * every`, `budget <= trial_steps`,
+    a non-finite `alpha <= 1`, a non-finite `target`, a `window < 3`, or a `key` that is not
+    a PRNG key. A round whose every seed diverges is `RESULTS.nonfinite_loss`.
     """
     for name, v in (("width", width), ("depth", depth), ("budget", budget),
                     ("trial_steps", trial_steps), ("every", every), ("num_seeds", num_seeds),
@@ -130,8 +136,21 @@ def scale_up(
         )
     if budget <= trial_steps:
         raise ValueError(f"`budget` ({budget}) must exceed `trial_steps` ({trial_steps}).")
-    if alpha <= 1:
-        raise ValueError(f"`alpha` must be > 1, got {alpha}.")
+    if not (np.isfinite(alpha) and alpha > 1):
+        raise ValueError(f"`alpha` must be a finite number > 1, got {alpha}.")
+    if not np.isfinite(target):
+        raise ValueError(f"`target` must be a finite loss, got {target}.")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int)
+                               or window < 3):
+        raise ValueError(
+            f"`window` must be None (all snapshots) or an int >= 3 (DMD needs 3 snapshots), "
+            f"got {window!r}."
+        )
+    if not callable(make_model) or not callable(loss_fn):
+        raise TypeError("`make_model` and `loss_fn` must be callables.")
+    if not (isinstance(key, jax.Array) and (jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+                                            or key.shape == (2,))):
+        raise TypeError(f"`key` must be a JAX PRNG key (jax.random.key(0)), got {key!r}.")
     if progress is not None and (not isinstance(progress, int) or isinstance(progress, bool)
                                  or progress < 1):
         raise ValueError(f"`progress` must be None or a positive int, got {progress!r}.")
@@ -159,8 +178,8 @@ def scale_up(
                 lambda t: _predict_one(t, loss_fn, ahead, weights_route, per_neuron, win)
             )(traj)
             # seen: the loss already reached during the trial (step index of first hit)
-            seen = jax.vmap(lambda l: iterations_to_reach(l, traj.step[0].astype(l.dtype), target))(traj.loss)
-            fut = jax.vmap(lambda p: iterations_to_reach(p, ahead * every, target))(pred)
+            seen = jax.vmap(lambda l: _iterations_to_reach(l, traj.step[0].astype(l.dtype), target))(traj.loss)
+            fut = jax.vmap(lambda p: _iterations_to_reach(p, ahead * every, target))(pred)
             return traj, jnp.minimum(seen, trial_steps + fut)
 
         traj, iters = trial(models)

@@ -33,7 +33,7 @@ from .._solution import RESULTS, Solution, raise_if_failed
 from .._hoist import bucket as _bucket, call_hoisted, trim as _trim, unhoist
 from ..train import optax_step, record_trajectory
 from ._dmd import stabilized
-from ._predict import fit_weight_koopman
+from ._predict import _check_rank_arg, _fit_weight_koopman
 
 
 def _stack(snaps: PyTree, last: PyTree) -> PyTree:
@@ -109,15 +109,34 @@ def koopman_train(
     - `state`: the optimizer state belonging to `value` (continue training from it).
 
     The call is jitted; it may also be called inside the user's own `jit` / `vmap`.
+
+    **Raises:** `ValueError` / `TypeError` at once for a non-positive `num_cycles`,
+    `window`, `every` or `progress`, `window < 2` with jumps, non-finite or non-positive
+    `jumps`, `rank < 1`, a negative or non-finite `rtol`, a non-finite `target`, a
+    non-callable `loss_fn` or `params` without float leaves. A NaN/inf loss during the run
+    is `RESULTS.nonfinite_loss` (above), raised only with `throw=True`.
     """
     for name, v in (("num_cycles", num_cycles), ("window", window), ("every", every)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ValueError(f"`{name}` must be a positive int, got {v!r}.")
     if window < 2 and len(jumps) > 0:
         raise ValueError(f"`window` must be >= 2 to fit DMD, got {window}.")
-    jumps_arr = tuple(float(j) for j in jumps)
-    if any(j <= 0 for j in jumps_arr):
-        raise ValueError(f"`jumps` must be positive, got {jumps!r}.")
+    if not callable(loss_fn):
+        raise TypeError(f"`loss_fn` must be a callable params -> scalar, got {type(loss_fn).__name__}.")
+    if not jax.tree_util.tree_leaves(eqx.filter(params, eqx.is_inexact_array)):
+        raise ValueError("`params` has no floating-point array leaves (nothing to train).")
+    try:
+        jumps_arr = tuple(float(j) for j in jumps)
+    except (TypeError, ValueError):
+        raise TypeError(f"`jumps` must be a sequence of floats, got {jumps!r}.") from None
+    if not all(np.isfinite(j) and j > 0 for j in jumps_arr):
+        raise ValueError(f"`jumps` must be finite and positive, got {jumps!r}.")
+    _check_rank_arg(rank)
+    for name, v in (("rtol", rtol), ("target", target)):
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and not np.isfinite(v):
+            raise ValueError(f"`{name}` must be finite, got {v!r}.")
+    if isinstance(rtol, (int, float)) and rtol < 0:
+        raise ValueError(f"`rtol` must be >= 0 (or None), got {rtol!r}.")
     if progress is not None and (not isinstance(progress, int) or isinstance(progress, bool)
                                  or progress < 1):
         raise ValueError(f"`progress` must be None or a positive int, got {progress!r}.")
@@ -203,15 +222,12 @@ def _koopman_train(
             snaps = jax.tree_util.tree_map(
                 lambda a: jnp.where(ok, a, 0) if eqx.is_inexact_array(a) else a, snaps
             )
-            koop = fit_weight_koopman(
-                snaps, rank=rank, rtol=rtol, per_neuron=per_neuron,
-                affine=affine,
-                every=every,
-            )
+            # the unchecked core: `snaps` were made finite above, the options checked at entry
+            koop = _fit_weight_koopman(snaps, rank, rtol, per_neuron, every, affine)
             if stabilize:
                 koop = eqx.tree_at(lambda k: k.models, koop, [stabilized(m) for m in koop.models])
             cand_s = jnp.asarray(jumps, dtype) * window
-            cands = eqx.filter(koop.forecast(p_last, cand_s), eqx.is_array)
+            cands = eqx.filter(koop._forecast(p_last, cand_s), eqx.is_array)
             cand_loss = jax.vmap(lambda c: loss_fn(eqx.combine(c, static)))(cands)
             cand_loss = jnp.where(jnp.isfinite(cand_loss) & ok, cand_loss, jnp.inf)
             ibest = jnp.argmin(cand_loss)

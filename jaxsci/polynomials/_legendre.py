@@ -11,21 +11,36 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
+from .._checks import check_value
 from .._misc import as_float_array
 
 __all__ = ["legendre", "legendre_product"]
 
 
+def _check_degree(degree) -> int:
+    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 0:
+        raise ValueError(
+            f"`degree` must be a non-negative int (a static maximal degree), got {degree!r}."
+        )
+    return int(degree)
+
+
 def _check(degree, interval):
-    if not isinstance(degree, int) or isinstance(degree, bool) or degree < 0:
-        raise ValueError(f"`degree` must be a non-negative int, got {degree!r}.")
+    degree = _check_degree(degree)
     try:
         a, b = (float(v) for v in interval)
     except (TypeError, ValueError):
-        raise ValueError(f"`interval` must be a pair of floats (a, b), got {interval!r}.")
+        raise ValueError(
+            f"`interval` must be a pair of static floats (a, b), got {interval!r}."
+        ) from None
+    if not (np.isfinite(a) and np.isfinite(b)):
+        raise ValueError(
+            f"`interval` must be finite, got {interval!r}: give the bounded interval the "
+            "points live in."
+        )
     if not b > a:
         raise ValueError(f"`interval` must have b > a, got {interval!r}.")
-    return a, b
+    return degree, a, b
 
 
 def legendre(
@@ -46,8 +61,15 @@ def legendre(
       $L_n = \sqrt{(2n+1)/(b-a)}\,P_n$, orthonormal in $L^2([a, b])$.
 
     **Returns:** the values, shape `x.shape + (degree + 1,)`, dtype of `x`.
+
+    **Raises:** `ValueError` for a `degree` that is not a non-negative int, or an
+    `interval` that is not finite with $b > a$. The values of `x` are not checked (this is
+    a pointwise core, called per sample by `nn` and `surrogates`, which check their inputs
+    at their entry points): a point outside `interval` gives the exact value of the
+    polynomial there (extrapolation, no longer orthonormal), a NaN/inf entry gives NaN/inf
+    in its row only.
     """
-    a, b = _check(degree, interval)
+    degree, a, b = _check(degree, interval)
     x = as_float_array(x, "x")
     y = x if (a, b) == (-1.0, 1.0) else 2 * (x - a) / (b - a) - 1
     values = [jnp.ones_like(y)]
@@ -83,6 +105,11 @@ def legendre_product(
     - `interval`, `orthonormal`: as in `legendre`.
 
     **Returns:** the `(s,)` values, dtype of `x`.
+
+    **Raises:** `ValueError` for a wrong shape of `x` / `indices` or a bad `degree` /
+    `interval`; `TypeError` for non-integer `indices`; `ValueError` (eagerly, or for NumPy
+    `indices`) or `EquinoxRuntimeError` (traced JAX `indices`) for an entry of `indices`
+    outside `0..degree`. `x` is not checked (see `legendre`).
     """
     x = as_float_array(x, "x")
     if x.ndim != 1:
@@ -92,14 +119,33 @@ def legendre_product(
         raise ValueError(
             f"`indices` must have shape (s, {x.shape[0]}) for `x` of shape {x.shape}, got {shape}."
         )
+    dtype = getattr(indices, "dtype", None)
+    if dtype is None or not np.issubdtype(dtype, np.integer):
+        raise TypeError(
+            f"`indices` must be an integer array (e.g. from `total_degree_indices`), got "
+            f"dtype {dtype}."
+        )
     if degree is None:
         if not isinstance(indices, np.ndarray):
             raise TypeError(
                 "`legendre_product` needs `degree=` when `indices` is a JAX array (it fixes "
                 "the static table size); a NumPy `indices` gives it as `indices.max()`."
             )
-        if not np.issubdtype(indices.dtype, np.integer) or (indices.size and indices.min() < 0):
-            raise ValueError("`indices` must be non-negative integers.")
+        if indices.size and indices.min() < 0:
+            raise ValueError(
+                f"`indices` must be non-negative integers, got a minimum of {indices.min()}."
+            )
         degree = int(indices.max()) if indices.size else 0
+    degree = _check_degree(degree)
+    # An index outside 0..degree would be clamped by the table lookup (a silently wrong
+    # polynomial); the check costs one pass over the small (s, d) table, and none at all
+    # for NumPy indices (decided at trace time).
+    bad = (indices < 0) | (indices > degree)
+    indices = check_value(
+        indices,
+        bad,
+        f"`indices` must hold integers in 0..degree = {degree}; raise `degree=` to the "
+        "largest entry (or drop negative entries).",
+    )
     table = legendre(x, degree, interval=interval, orthonormal=orthonormal)  # (d, m+1)
     return jnp.prod(table[np.arange(x.shape[0])[None, :], indices], axis=1)

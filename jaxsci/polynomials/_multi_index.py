@@ -24,11 +24,16 @@ def total_degree_indices(dimension: int, degree: int) -> np.ndarray:
 
     **Returns:** a NumPy `int32` array of shape `(binom(d + m, d), d)` (static data: use it
     to index tables, or `jnp.asarray` it).
+
+    **Raises:** `ValueError` if `dimension` is not an int $\ge 1$ or `degree` not an int
+    $\ge 0$.
     """
-    if not isinstance(dimension, int) or isinstance(dimension, bool) or dimension < 1:
+    ints = (int, np.integer)
+    if not isinstance(dimension, ints) or isinstance(dimension, bool) or dimension < 1:
         raise ValueError(f"`dimension` must be a positive int, got {dimension!r}.")
-    if not isinstance(degree, int) or isinstance(degree, bool) or degree < 0:
+    if not isinstance(degree, ints) or isinstance(degree, bool) or degree < 0:
         raise ValueError(f"`degree` must be a non-negative int, got {degree!r}.")
+    dimension, degree = int(dimension), int(degree)
     rows = []
     for total in range(degree + 1):
         # Compositions of `total` into `dimension` parts; stars and bars in increasing bar
