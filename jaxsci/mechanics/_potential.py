@@ -26,7 +26,7 @@ from ._materials import (
     _energy_gradient_from_coefficients,
     check_invariants,
 )
-from ._tbgp import _check_pairs, fit_gp_model
+from ._tbgp import _check_pairs, fit_gp_model, key_none_conditions
 
 GROUND_INVARIANTS = (3.0, 3.0, 1.0)
 
@@ -72,6 +72,7 @@ def energy_gradient_data(
     return I, jax.vmap(_energy_gradient_from_coefficients)(I, C)
 
 
+@key_none_conditions
 @eqx.filter_jit
 def fit_strain_energy_gp(
     Bs: Float[ArrayLike, "n 3 3"],

@@ -22,6 +22,8 @@ inside `gp.fit`); `fit_hyperparameters=False` keeps the kernel's hyperparameters
 conditions on the data, and so does `key=None` (the default).
 """
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -70,6 +72,20 @@ def _check_pairs(Bs, sigmas, positive_definite=False):
     return Bs, sigmas
 
 
+def key_none_conditions(fit):
+    """Decorator (outside `eqx.filter_jit`): `key=None` becomes `fit_hyperparameters=False`
+    before tracing, so a fit without a key conditions only and reuses the compiled
+    condition-only program instead of compiling another one."""
+
+    @functools.wraps(fit)
+    def wrapper(*args, key=None, fit_hyperparameters=True, **kwargs):
+        if key is None:
+            fit_hyperparameters = False
+        return fit(*args, key=key, fit_hyperparameters=fit_hyperparameters, **kwargs)
+
+    return wrapper
+
+
 def fit_gp_model(model_cls, kernel, X, Y, *, key, num_restarts, noise, fit_hyperparameters, throw, which=None):
     """`gp.fit` (or conditioning only), its posterior wrapped in `model_cls`: a `Solution[model]`
     with `gp.fit`'s result code and stats.
@@ -112,6 +128,7 @@ class TensorBasisGP(eqx.Module):
         return jnp.tensordot(c, A, axes=1), v * jnp.sum(A * A, axis=0)
 
 
+@key_none_conditions
 @eqx.filter_jit
 def fit_tbgp(
     Bs: Float[ArrayLike, "n 3 3"],
@@ -172,6 +189,7 @@ class ComponentGP(eqx.Module):
         return _vec_to_sym(mean[0]), jnp.full((3, 3), var[0])
 
 
+@key_none_conditions
 @eqx.filter_jit
 def fit_component_gp(
     Bs: Float[ArrayLike, "n 3 3"],

@@ -77,7 +77,7 @@ from ._kinematics import (
 from ._materials import MooneyRivlin, check_invariants, check_parameter, check_stress
 from ._sampling import _dtype, sample_finger_tensor
 from ._study import _check_test_set, _check_trials, fit_and_score_trials
-from ._tbgp import check_batch, fit_gp_model
+from ._tbgp import check_batch, fit_gp_model, key_none_conditions
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 _SQRT2 = 2.0**0.5
@@ -374,6 +374,7 @@ class TransverseTensorBasisGP(eqx.Module):
         return jnp.tensordot(c, A, axes=1, precision=_HIGHEST), v * jnp.sum(A * A, axis=0)
 
 
+@key_none_conditions
 @eqx.filter_jit
 def fit_transverse_tbgp(
     Cs: Float[ArrayLike, "n 3 3"],
@@ -438,6 +439,7 @@ class TransverseComponentGP(eqx.Module):
         return _vec_to_sym(mean[0]), jnp.full((3, 3), var[0])
 
 
+@key_none_conditions
 @eqx.filter_jit
 def fit_transverse_component_gp(
     Cs: Float[ArrayLike, "n 3 3"],
