@@ -6,6 +6,8 @@ Tier 1 (shapes, emptiness, static values): `ValueError`/`TypeError` at trace tim
 Every message names the argument. Data are tiny and compiled functions are shared.
 """
 
+import functools
+
 import equinox as eqx
 import hypothesis.strategies as st
 import jax
@@ -222,12 +224,22 @@ def _traced_mr(k3):
     return mech.MooneyRivlin(k3=k3)(I_OK)
 
 
+def _mr_stress(B):
+    return mech.cauchy_stress(MR, B)
+
+
+@functools.cache
+def _batched(fn):
+    """`jit(vmap(fn))`, one compiled program per function shared by the tests below."""
+    return eqx.filter_jit(jax.vmap(fn))
+
+
 JV = [
     # (name, fn of one array, good input, bad input, match)
     ("require_spd", lambda B: mech.require_spd(B), EYE, DETNEG, "`B` is not positive definite"),
     ("require_spd-nan", lambda B: mech.require_spd(B), EYE, NAN, "`B` contains NaN"),
     ("invariants", mech.invariants, EYE, NONSYM, "`B` is not symmetric"),
-    ("cauchy_stress", lambda B: mech.cauchy_stress(MR, B), EYE, INDEF, "`B` is not positive definite"),
+    ("cauchy_stress", _mr_stress, EYE, INDEF, "`B` is not positive definite"),
     ("extract", lambda s: mech.extract_coefficients(jnp.diag(jnp.array([1.0, 2.0, 3.0])), s), EYE, NAN, "`sigma`"),
     ("mooney_rivlin-k3", _traced_mr, jnp.array(1.0), jnp.array(-10.0), "`k3`"),
     ("structure_tensor", mech.structure_tensor, E1, 0.5 * E1, "`g` is not a unit"),
@@ -238,7 +250,7 @@ JV = [
 
 @pytest.mark.parametrize("fn, good, bad, match", [c[1:] for c in JV], ids=[c[0] for c in JV])
 def test_value_checks_under_jit_and_vmap(fn, good, bad, match):
-    batched = eqx.filter_jit(jax.vmap(fn))  # one compiled program: jit and vmap together
+    batched = _batched(fn)  # one compiled program: jit and vmap together
     assert np.all(np.isfinite(batched(jnp.stack([good, good]))))
     err = assert_refuses(lambda: batched(jnp.stack([good, bad])), match=match)
     assert isinstance(err, eqx.EquinoxRuntimeError)
@@ -261,7 +273,7 @@ def test_symmetric_indefinite_is_accepted_where_the_maths_allows():
     F = jnp.array([[1.1, 0.2, 0.3], [0.0, 0.9, 0.1], [0.05, 0.0, 1.2]]) / 3.0
     B = F @ F.T * 1e3
     B = B.at[0, 1].add(10 * jnp.finfo(B.dtype).eps * jnp.max(jnp.abs(B)))
-    assert np.all(np.isfinite(_STRESS(B)))
+    assert np.all(np.isfinite(_batched(_mr_stress)(B[None])))
 
 
 # ------------------------------------------------------------ hypothesis: random bad inputs
@@ -278,8 +290,6 @@ def _bad_case(draw):
     return kind, draw(mismatched_shapes((4, 3, 3)))
 
 
-_STRESS = eqx.filter_jit(lambda B: mech.cauchy_stress(MR, B))
-_INV = eqx.filter_jit(mech.invariants)
 
 
 @settings(max_examples=15, deadline=None)
@@ -287,10 +297,10 @@ _INV = eqx.filter_jit(mech.invariants)
 def test_random_bad_inputs_are_refused(case):
     kind, x = case
     if kind == "non_spd":
-        assert_refuses(lambda: _STRESS(jnp.asarray(x)), match="`B` is not (symmetric|positive definite)")
+        assert_refuses(lambda: _batched(_mr_stress)(jnp.asarray(x)[None]), match="`B` is not (symmetric|positive definite)")
     elif kind == "nonfinite":
-        assert_refuses(lambda: _INV(jnp.asarray(x)), match="`B` contains NaN")
-        assert_refuses(lambda: _STRESS(jnp.asarray(x)), match="`B` contains NaN")
+        assert_refuses(lambda: _batched(mech.invariants)(jnp.asarray(x)[None]), match="`B` contains NaN")
+        assert_refuses(lambda: _batched(_mr_stress)(jnp.asarray(x)[None]), match="`B` contains NaN")
     else:
         Bs = jnp.broadcast_to(EYE, (4, 3, 3))
         assert_refuses(lambda: mech.fit_tbgp(Bs, jnp.zeros(x)), match="`sigmas`")
