@@ -26,9 +26,10 @@ times the eigenvalue scale.
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._kinematics import check_tensor
+from ._kinematics import _got, check, check_finite_value, check_tensor, require_symmetric
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -38,18 +39,21 @@ def _dd(si, sj, li, lj, tau):
     return (sj - si) * gap / (gap * gap + tau * tau)
 
 
-def coefficients_from_eigenvalues(
-    lam: Float[ArrayLike, " 3"], s: Float[ArrayLike, " 3"], *, tau: float | None = None
-) -> Float[Array, " 3"]:
-    r"""$(c_0, c_1, c_2)$ with $p(\lambda_i) = s_i$ (eq. 23), repeated roots per eqs. 24-25.
+def _check_tau(tau, dtype):
+    """`tau` must be positive and finite (tau = 0 divides by zero at repeated eigenvalues)."""
+    tau = jnp.asarray(tau, dtype)
+    if tau.ndim != 0:
+        raise ValueError(f"`tau` must be a scalar, got shape {tau.shape}.")
+    return check(
+        tau,
+        ~(jnp.isfinite(tau) & (tau > 0)),
+        "`tau` (the divided-difference regulariser) must be positive and finite{got}; "
+        "leave it None for the default sqrt(eps) * max(|lambda|, 1).",
+        lambda: _got(tau),
+    )
 
-    `lam` must be sorted ascending (as `jnp.linalg.eigh` returns it); `s` are the matching
-    output eigenvalues. `tau`: regularisation of the divided differences (see module doc).
-    """
-    lam = jnp.asarray(lam)
-    s = jnp.asarray(s)
-    if lam.shape != (3,) or s.shape != (3,):
-        raise ValueError(f"`lam` and `s` must have shape (3,), got {lam.shape} and {s.shape}.")
+
+def _coefficients_from_eigenvalues(lam, s, tau):
     if tau is None:
         tau = jnp.sqrt(jnp.finfo(lam.dtype).eps) * jnp.maximum(jnp.max(jnp.abs(lam)), 1.0)
     l1, l2, l3 = lam
@@ -63,6 +67,43 @@ def coefficients_from_eigenvalues(
     return jnp.stack([c0, c1, c2])
 
 
+def coefficients_from_eigenvalues(
+    lam: Float[ArrayLike, " 3"], s: Float[ArrayLike, " 3"], *, tau: float | None = None
+) -> Float[Array, " 3"]:
+    r"""$(c_0, c_1, c_2)$ with $p(\lambda_i) = s_i$ (eq. 23), repeated roots per eqs. 24-25.
+
+    `lam` must be sorted ascending (as `jnp.linalg.eigh` returns it); `s` are the matching
+    output eigenvalues. `tau`: regularisation of the divided differences (see module doc).
+
+    **Raises:** `ValueError` (trace time) for shapes other than `(3,)`; at run time (tier 2)
+    NaN/inf in `lam` or `s`, `lam` not sorted ascending, `tau` not positive and finite.
+    """
+    lam = jnp.asarray(lam)
+    s = jnp.asarray(s)
+    if lam.shape != (3,) or s.shape != (3,):
+        raise ValueError(f"`lam` and `s` must have shape (3,), got {lam.shape} and {s.shape}.")
+    if not jnp.issubdtype(lam.dtype, jnp.floating):
+        lam = lam.astype(jnp.result_type(float))
+    lam = check_finite_value(lam, "lam")
+    s = check_finite_value(s, "s")
+    lam = check(
+        lam,
+        ~((lam[0] <= lam[1]) & (lam[1] <= lam[2])),
+        "`lam` must be sorted ascending{got}; sort the eigenvalues (and `s` with them), "
+        "e.g. with jnp.argsort, or take them from jnp.linalg.eigh.",
+        lambda: _got(lam),
+    )
+    if tau is not None:
+        tau = _check_tau(tau, lam.dtype)
+    return _coefficients_from_eigenvalues(lam, s, tau)
+
+
+def _extract_coefficients(B, sigma, tau=None):
+    lam, Q = jnp.linalg.eigh(0.5 * (B + B.T))
+    S = jnp.matmul(Q.T, jnp.matmul(0.5 * (sigma + sigma.T), Q, precision=_HIGHEST), precision=_HIGHEST)
+    return _coefficients_from_eigenvalues(lam, jnp.diagonal(S), tau)
+
+
 def extract_coefficients(
     B: Float[ArrayLike, "3 3"], sigma: Float[ArrayLike, "3 3"], *, tau: float | None = None
 ) -> Float[Array, " 3"]:
@@ -71,12 +112,17 @@ def extract_coefficients(
     The stress eigenvalues are taken in $B$'s eigenbasis, $s_i = q_i^T \sigma q_i$, which is
     well defined even when $B$ has repeated eigenvalues (any basis of the repeated
     eigenspace gives the same $s_i$ for a coaxial $\sigma$). Pointwise: vmap over pairs.
+
+    **Raises:** `ValueError` (trace time) for shapes other than `(3, 3)`; at run time
+    (tier 2: `ValueError` eagerly, `EquinoxRuntimeError` under `jit`/`vmap`) NaN/inf in or
+    asymmetry of `B` or `sigma`, `tau` not positive and finite. `B` need not be positive
+    definite (section 4.3 extracts the matrix exponential of indefinite matrices).
     """
-    B = check_tensor(B, "B")
-    sigma = check_tensor(sigma, "sigma")
-    lam, Q = jnp.linalg.eigh(0.5 * (B + B.T))
-    S = jnp.matmul(Q.T, jnp.matmul(0.5 * (sigma + sigma.T), Q, precision=_HIGHEST), precision=_HIGHEST)
-    return coefficients_from_eigenvalues(lam, jnp.diagonal(S), tau=tau)
+    B = require_symmetric(check_tensor(B, "B"), "B")
+    sigma = require_symmetric(check_tensor(sigma, "sigma"), "sigma").astype(B.dtype)
+    if tau is not None:
+        tau = _check_tau(tau, B.dtype)
+    return _extract_coefficients(B, sigma, tau)
 
 
 def isotropic_function(
@@ -85,7 +131,20 @@ def isotropic_function(
     r"""Apply a scalar function to the eigenvalues: $Q \operatorname{diag}(fn(\lambda)) Q^T$.
 
     E.g. `isotropic_function(jnp.exp, B)` is the matrix exponential of section 4.3 (eq. 26).
+
+    **Raises:** as `extract_coefficients` for `B`; at run time if `fn` returns NaN/inf at
+    the eigenvalues of `B` (e.g. `jnp.log` of a tensor with a negative eigenvalue).
     """
-    B = check_tensor(B)
+    B = require_symmetric(check_tensor(B))
     lam, Q = jnp.linalg.eigh(0.5 * (B + B.T))
-    return jnp.matmul(Q * fn(lam)[None, :], Q.T, precision=_HIGHEST)
+    f = jnp.asarray(fn(lam))
+    if f.shape != (3,):
+        raise ValueError(f"`fn` must map the 3 eigenvalues to 3 values, got shape {f.shape}.")
+    f = check(
+        f,
+        ~jnp.all(jnp.isfinite(f)),
+        "`fn` returned NaN or inf at the eigenvalues of `B`{got}; `B` is outside the domain "
+        "of `fn` (e.g. jnp.log needs a positive definite `B`).",
+        lambda: f" (eigenvalues {np.asarray(lam)}, fn values {np.asarray(f)})",
+    )
+    return jnp.matmul(Q * f[None, :], Q.T, precision=_HIGHEST)

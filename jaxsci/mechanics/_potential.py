@@ -19,10 +19,14 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 from .. import gp
 from .._solution import Solution
 from ..kernels import AbstractKernel
-from ._coefficients import extract_coefficients
-from ._kinematics import check_tensor, expand, invariants
-from ._materials import coefficients_from_energy_gradient, energy_gradient_from_coefficients
-from ._tbgp import _check_pairs, fit_gp_model
+from ._coefficients import _extract_coefficients
+from ._kinematics import _expand, _invariants, check_tensor, require_spd
+from ._materials import (
+    _coefficients_from_energy_gradient,
+    _energy_gradient_from_coefficients,
+    check_invariants,
+)
+from ._tbgp import _check_pairs, fit_gp_model, key_none_conditions
 
 GROUND_INVARIANTS = (3.0, 3.0, 1.0)
 
@@ -33,20 +37,24 @@ class StrainEnergyGP(eqx.Module):
     posterior: gp.Posterior
 
     def energy(self, I: Float[ArrayLike, " 3"]) -> tuple[Float[Array, ""], Float[Array, " 3"], Float[Array, ""]]:
-        r"""$(\Phi, \nabla_I\Phi, \operatorname{Var}\Phi)$ at one invariant point (eq. 39)."""
-        I = jnp.asarray(I)
-        if I.shape != (3,):
-            raise ValueError(f"`I` must have shape (3,), got {I.shape}.")
+        r"""$(\Phi, \nabla_I\Phi, \operatorname{Var}\Phi)$ at one invariant point (eq. 39).
+
+        **Raises:** `ValueError` (trace time) for a shape other than `(3,)`; at run time NaN/inf
+        in `I` or $I_3 \le 0$ (not the invariants of a positive definite tensor)."""
+        I = check_invariants(I)
         phi, grad, var, _ = gp.predict_value_and_grad(self.posterior, I[None, :])
         return phi[0], grad[0], var[0]
 
     def __call__(self, B: Float[ArrayLike, "3 3"]) -> tuple[Float[Array, "3 3"], Float[Array, "3 3"]]:
         r"""Predicted Cauchy stress `(3, 3)` at one `B` (eqs. 31-32) and its component-wise
-        posterior variance `(3, 3)` (from the covariance of $\nabla_I\Phi$, module docs)."""
-        B = check_tensor(B)
-        I = invariants(B)
+        posterior variance `(3, 3)` (from the covariance of $\nabla_I\Phi$, module docs).
+
+        **Raises:** `ValueError` (trace time) for a shape other than `(3, 3)`; at run time
+        (tier 2) if `B` is not finite, symmetric and positive definite (`require_spd`)."""
+        B = require_spd(check_tensor(B))
+        I = _invariants(B)
         grad, cov = gp.predict(self.posterior, jnp.tile(I[None, :], (3, 1)), which=jnp.arange(3), full_cov=True)
-        to_stress = lambda g: expand(coefficients_from_energy_gradient(I, g), B)
+        to_stress = lambda g: _expand(_coefficients_from_energy_gradient(I, g), B)
         J = jax.jacfwd(to_stress)(grad)  # (3, 3, 3): stress is linear in the gradient
         var = jnp.einsum("ijk,kl,ijl->ij", J, cov, J, precision=jax.lax.Precision.HIGHEST)
         return to_stress(grad), jnp.maximum(var, 0.0)
@@ -55,13 +63,16 @@ class StrainEnergyGP(eqx.Module):
 def energy_gradient_data(
     Bs: Float[ArrayLike, "n 3 3"], sigmas: Float[ArrayLike, "n 3 3"]
 ) -> tuple[Float[Array, "n 3"], Float[Array, "n 3"]]:
-    r"""Invariants `(n, 3)` and inferred $\nabla_I\Phi$ `(n, 3)` from stress data (eq. 33)."""
+    r"""Invariants `(n, 3)` and inferred $\nabla_I\Phi$ `(n, 3)` from stress data (eq. 33).
+
+    **Raises:** as `fit_strain_energy_gp`."""
     Bs, sigmas = _check_pairs(Bs, sigmas, positive_definite=True)
-    I = jax.vmap(invariants)(Bs)
-    C = jax.vmap(extract_coefficients)(Bs, sigmas)
-    return I, jax.vmap(energy_gradient_from_coefficients)(I, C)
+    I = jax.vmap(_invariants)(Bs)
+    C = jax.vmap(_extract_coefficients)(Bs, sigmas)
+    return I, jax.vmap(_energy_gradient_from_coefficients)(I, C)
 
 
+@key_none_conditions
 @eqx.filter_jit
 def fit_strain_energy_gp(
     Bs: Float[ArrayLike, "n 3 3"],
@@ -78,10 +89,13 @@ def fit_strain_energy_gp(
 
     Observations: the grounding value $\Phi(3,3,1) = 0$ (eq. 34) then $3n$ partial
     derivatives. Hyperparameters maximise the log marginal likelihood of this joint
-    observation vector. Arguments as `fit_tbgp` (every `B` must be positive definite).
+    observation vector. Arguments as `fit_tbgp` (every `B` must be positive definite;
+    `key=None` conditions only).
 
     **Returns:** a `jaxsci.Solution` with `value` a `StrainEnergyGP`, and `result` and
     `stats` of `jaxsci.gp.fit`.
+
+    **Raises:** as `fit_tbgp`, and at run time for a `B` that is not positive definite.
     """
     I, dphi = energy_gradient_data(Bs, sigmas)
     ground = jnp.asarray([GROUND_INVARIANTS], dtype=I.dtype)

@@ -15,16 +15,53 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._kinematics import sym_to_vec
+from ._kinematics import _sym_to_vec, check_finite_value
+from ._tbgp import check_batch
+
+
+def _check_test_set(arrays, names, inner, what):
+    """Tier 1: test arrays of shapes `(m, *inner_i)` with one `m >= 1`; tier 2: finite stresses."""
+    out = [check_batch(a, n, i, w) for a, n, i, w in zip(arrays, names, inner, what)]
+    for a, n in zip(out[1:], names[1:]):
+        if a.shape[0] != out[0].shape[0]:
+            raise ValueError(
+                f"`{n}` (shape {a.shape}) must have as many entries as `{names[0]}` "
+                f"(shape {out[0].shape}): one per test point."
+            )
+    out[-1] = check_finite_value(out[-1], names[-1])
+    return out
+
+
+def _check_trials(arrays, names, inner):
+    """Tier 1: training arrays of shapes `(t, n, *inner_i)` with `t, n >= 1` and equal `t, n`."""
+    arrays = [jnp.asarray(a) for a in arrays]
+    want = [(arrays[0].shape[:2] + i) for i in inner]
+    if arrays[0].ndim != 2 + len(inner[0]) or any(a.shape != w for a, w in zip(arrays, want)):
+        shapes = ", ".join(str(("t", "n") + i) for i in inner).replace("'", "")
+        raise ValueError(
+            f"`{'`, `'.join(names)}` must have shapes {shapes}, got "
+            f"{', '.join(str(a.shape) for a in arrays)}."
+        )
+    if 0 in arrays[0].shape[:2]:
+        raise ValueError(
+            f"`{names[0]}` has shape {arrays[0].shape}: give at least one trial (t >= 1) with at "
+            "least one training point (n >= 1)."
+        )
+    return arrays
 
 
 def stress_rmse(model, Bs: Float[Array, "m 3 3"], sigmas: Float[Array, "m 3 3"]) -> Float[Array, ""]:
     r"""RMSE over the 6 independent stress components at `m` test tensors:
     $\sqrt{\frac{1}{6m}\sum_{a}\lVert \mathrm{vec}(\hat\sigma_a - \sigma_a)\rVert^2}$, with
     $\hat\sigma$ the mean prediction `model(B)[0]` of a `TensorBasisGP`, `ComponentGP` or
-    `StrainEnergyGP`."""
+    `StrainEnergyGP`.
+
+    **Raises:** `ValueError` (trace time) unless `Bs` and `sigmas` both have shape
+    `(m, 3, 3)` with `m >= 1`; at run time NaN/inf in `sigmas`, and the model's own checks
+    on each `B`."""
+    Bs, sigmas = _check_test_set((Bs, sigmas), ("Bs", "sigmas"), ((3, 3), (3, 3)), ("test tensors", "test stresses"))
     P = jax.vmap(lambda B: model(B)[0])(Bs)
-    d = jax.vmap(sym_to_vec)(P - sigmas)
+    d = jax.vmap(_sym_to_vec)(P - sigmas)
     return jnp.sqrt(jnp.mean(d * d))
 
 
@@ -45,11 +82,15 @@ def stress_rmse_trials(
     function with their signature, returning a `Solution` of a model); it is called with
     `throw=False` so that a trial whose best restart hit the step limit still reports its
     error. Trials are `vmap`ped.
+
+    **Raises:** `ValueError` (trace time) unless `Bs`, `sigmas` have shape `(t, n, 3, 3)`
+    with `t, n >= 1` and the test set is as in `stress_rmse`; the fit's and `stress_rmse`'s
+    checks.
     """
-    if Bs.ndim != 4 or Bs.shape[2:] != (3, 3) or sigmas.shape != Bs.shape:
-        raise ValueError(
-            f"`Bs` and `sigmas` must both have shape (t, n, 3, 3), got {Bs.shape}, {sigmas.shape}."
-        )
+    Bs, sigmas = _check_trials((Bs, sigmas), ("Bs", "sigmas"), ((3, 3), (3, 3)))
+    Bs_test, sigmas_test = _check_test_set(
+        (Bs_test, sigmas_test), ("Bs_test", "sigmas_test"), ((3, 3), (3, 3)), ("test tensors", "test stresses")
+    )
     return fit_and_score_trials(
         fit, (Bs, sigmas), lambda model: stress_rmse(model, Bs_test, sigmas_test),
         key=key, num_restarts=num_restarts,
@@ -60,6 +101,8 @@ def fit_and_score_trials(fit: Callable, data: tuple, score: Callable, *, key: PR
     """`vmap` over the leading (trial) axis of every array in `data`: fit one model per trial
     with `fit(*data_t, key=k_t, num_restarts=..., throw=False).value` and return
     `score(model)` per trial. Shared by the isotropic and transversely isotropic studies."""
+    if key is None:
+        raise ValueError("`key` is required for the random hyperparameter starts, e.g. key=jax.random.key(0).")
     keys = jr.split(key, data[0].shape[0])
 
     def one(*args):

@@ -19,8 +19,10 @@ one deformation (`model(B)`, or `model(C, g)` for the transversely isotropic one
 `fit_transverse_tbgp`, `fit_transverse_component_gp`) returns a `jaxsci.Solution` whose
 `value` is the model, with `result`/`stats` of `jaxsci.gp.fit` (the GP is factorised once,
 inside `gp.fit`); `fit_hyperparameters=False` keeps the kernel's hyperparameters and only
-conditions on the data.
+conditions on the data, and so does `key=None` (the default).
 """
+
+import functools
 
 import equinox as eqx
 import jax
@@ -28,34 +30,71 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import gp
+from .._checks import as_float_array, check_nonempty
 from .._solution import Solution
 from ..kernels import AbstractKernel, SquaredExponential
-from ._coefficients import extract_coefficients
-from ._kinematics import check_tensor, invariants, require_spd, sym_to_vec, tensor_basis, vec_to_sym
+from ._coefficients import _extract_coefficients
+from ._kinematics import (
+    _invariants,
+    _sym_to_vec,
+    _tensor_basis,
+    _vec_to_sym,
+    check_tensor,
+    require_spd,
+    require_symmetric,
+)
+
+
+def check_batch(X, name: str, inner: tuple[int, ...], what: str):
+    """Tier 1: `X` has shape `(n, *inner)` with `n >= 1`, floating dtype."""
+    X = jnp.asarray(X)
+    if X.ndim != 1 + len(inner) or X.shape[1:] != inner:
+        want = ", ".join(("n",) + tuple(str(i) for i in inner))
+        raise ValueError(f"`{name}` must have shape ({want}) ({what}), got {X.shape}.")
+    check_nonempty(X, name, what=what)
+    return as_float_array(X, name) if not jnp.issubdtype(X.dtype, jnp.floating) else X
 
 
 def _check_pairs(Bs, sigmas, positive_definite=False):
-    Bs = jnp.asarray(Bs)
+    Bs = check_batch(Bs, "Bs", (3, 3), "deformation tensors")
     sigmas = jnp.asarray(sigmas)
-    if Bs.ndim != 3 or Bs.shape[1:] != (3, 3):
-        raise ValueError(f"`Bs` must have shape (n, 3, 3), got {Bs.shape}.")
     if sigmas.shape != Bs.shape:
         raise ValueError(
             f"`sigmas` must match `Bs` with shape {Bs.shape}, got {sigmas.shape}."
         )
-    if not jnp.issubdtype(Bs.dtype, jnp.floating):
-        Bs = Bs.astype(jnp.result_type(float))
-    if not jnp.issubdtype(sigmas.dtype, jnp.floating):
-        sigmas = sigmas.astype(jnp.result_type(float))
-    # Tier-2 check: every B symmetric; positive definite where the model needs sqrt(I3).
+    sigmas = check_batch(sigmas, "sigmas", (3, 3), "stresses")
+    dtype = jnp.promote_types(Bs.dtype, sigmas.dtype)
+    Bs, sigmas = Bs.astype(dtype), sigmas.astype(dtype)
+    # Tier-2 checks: every B finite and symmetric (positive definite where the model needs
+    # sqrt(I3)); every sigma finite and symmetric (its antisymmetric part would be dropped).
     Bs = jax.vmap(lambda B: require_spd(B, "Bs", positive_definite))(Bs)
+    sigmas = jax.vmap(lambda S: require_symmetric(S, "sigmas"))(sigmas)
     return Bs, sigmas
+
+
+def key_none_conditions(fit):
+    """Decorator (outside `eqx.filter_jit`): `key=None` becomes `fit_hyperparameters=False`
+    before tracing, so a fit without a key conditions only and reuses the compiled
+    condition-only program instead of compiling another one."""
+
+    @functools.wraps(fit)
+    def wrapper(*args, key=None, fit_hyperparameters=True, **kwargs):
+        if key is None:
+            fit_hyperparameters = False
+        return fit(*args, key=key, fit_hyperparameters=fit_hyperparameters, **kwargs)
+
+    return wrapper
 
 
 def fit_gp_model(model_cls, kernel, X, Y, *, key, num_restarts, noise, fit_hyperparameters, throw, which=None):
     """`gp.fit` (or conditioning only), its posterior wrapped in `model_cls`: a `Solution[model]`
-    with `gp.fit`'s result code and stats."""
+    with `gp.fit`'s result code and stats.
+
+    `key=None` means "condition only" (as `fit_hyperparameters=False`), decided here so that
+    it does not depend on how `gp.fit` treats a missing key."""
     kernel = SquaredExponential() if kernel is None else kernel
+    if key is None:
+        fit_hyperparameters = False
     sol = gp.fit(
         kernel, X, Y, key=key, which=which, num_restarts=num_restarts, noise=noise,
         fit_hyperparameters=fit_hyperparameters, throw=throw,
@@ -69,19 +108,27 @@ class TensorBasisGP(eqx.Module):
     posterior: gp.Posterior
 
     def coefficients(self, B: Float[ArrayLike, "3 3"]) -> tuple[Float[Array, " 3"], Float[Array, ""]]:
-        """Predicted coefficients `(3,)` and their (shared) posterior variance at one `B`."""
-        B = check_tensor(B)
-        mean, var = gp.predict(self.posterior, invariants(B)[None, :])
+        """Predicted coefficients `(3,)` and their (shared) posterior variance at one `B`.
+
+        **Raises:** as `__call__`."""
+        return self._coefficients(require_symmetric(check_tensor(B)))
+
+    def _coefficients(self, B):
+        mean, var = gp.predict(self.posterior, _invariants(B)[None, :])
         return mean[0], var[0]
 
     def __call__(self, B: Float[ArrayLike, "3 3"]) -> tuple[Float[Array, "3 3"], Float[Array, "3 3"]]:
-        """Predicted stress `(3, 3)` (eq. 17) and its component-wise variance at one `B`."""
-        B = check_tensor(B)
-        c, v = self.coefficients(B)
-        A = tensor_basis(B)
+        """Predicted stress `(3, 3)` (eq. 17) and its component-wise variance at one `B`.
+
+        **Raises:** `ValueError` (trace time) for a shape other than `(3, 3)`; at run time
+        (tier 2) if `B` has NaN/inf or is not symmetric (`require_spd`)."""
+        B = require_symmetric(check_tensor(B))
+        c, v = self._coefficients(B)
+        A = _tensor_basis(B)
         return jnp.tensordot(c, A, axes=1), v * jnp.sum(A * A, axis=0)
 
 
+@key_none_conditions
 @eqx.filter_jit
 def fit_tbgp(
     Bs: Float[ArrayLike, "n 3 3"],
@@ -102,10 +149,11 @@ def fit_tbgp(
 
     **Arguments:**
 
-    - `Bs (n, 3, 3)`: Finger tensors (symmetric, checked at run time); `sigmas (n, 3, 3)`:
-      their Cauchy stresses.
-    - `key`: PRNG key for the random L-BFGS starts (not needed with
-      `fit_hyperparameters=False`).
+    - `Bs (n, 3, 3)`, `n >= 1`: Finger tensors, or any symmetric tensors (section 4.3 fits
+      the matrix exponential of indefinite ones); `sigmas (n, 3, 3)`: their (symmetric)
+      Cauchy stresses.
+    - `key`: PRNG key for the random L-BFGS starts; `None` (the default) conditions only,
+      as `fit_hyperparameters=False`.
     - `kernel`: the starting kernel, default the paper's squared exponential (eq. 5).
     - `fit_hyperparameters`: `False` keeps `kernel`'s hyperparameters and only conditions.
     - `num_restarts`: L-BFGS starts (paper: 20); `noise`: $\varepsilon^2$, default $10^{-10}$.
@@ -113,10 +161,14 @@ def fit_tbgp(
 
     **Returns:** a `jaxsci.Solution` with `value` a `TensorBasisGP`, and `result` and
     `stats` of `jaxsci.gp.fit`.
+
+    **Raises:** `ValueError` at trace time for shapes other than `(n, 3, 3)`, mismatched
+    shapes or `n = 0`; at run time (`EquinoxRuntimeError`) for NaN/inf in `Bs` or `sigmas`,
+    or a non-symmetric tensor among them; `jaxsci.gp.fit`'s own checks and result codes.
     """
     Bs, sigmas = _check_pairs(Bs, sigmas)
-    X = jax.vmap(invariants)(Bs)
-    C = jax.vmap(extract_coefficients)(Bs, sigmas)
+    X = jax.vmap(_invariants)(Bs)
+    C = jax.vmap(_extract_coefficients)(Bs, sigmas)
     return fit_gp_model(
         TensorBasisGP, kernel, X, C, key=key, num_restarts=num_restarts, noise=noise,
         fit_hyperparameters=fit_hyperparameters, throw=throw,
@@ -129,12 +181,15 @@ class ComponentGP(eqx.Module):
     posterior: gp.Posterior
 
     def __call__(self, B: Float[ArrayLike, "3 3"]) -> tuple[Float[Array, "3 3"], Float[Array, "3 3"]]:
-        """Predicted stress `(3, 3)` and component-wise variance at one `B`."""
-        B = check_tensor(B)
-        mean, var = gp.predict(self.posterior, sym_to_vec(B)[None, :])
-        return vec_to_sym(mean[0]), jnp.full((3, 3), var[0])
+        """Predicted stress `(3, 3)` and component-wise variance at one `B`.
+
+        **Raises:** as `TensorBasisGP.__call__`."""
+        B = require_symmetric(check_tensor(B))
+        mean, var = gp.predict(self.posterior, _sym_to_vec(B)[None, :])
+        return _vec_to_sym(mean[0]), jnp.full((3, 3), var[0])
 
 
+@key_none_conditions
 @eqx.filter_jit
 def fit_component_gp(
     Bs: Float[ArrayLike, "n 3 3"],
@@ -152,8 +207,8 @@ def fit_component_gp(
     Arguments as `fit_tbgp`. **Returns:** a `jaxsci.Solution` with `value` a `ComponentGP`.
     """
     Bs, sigmas = _check_pairs(Bs, sigmas)
-    X = jax.vmap(sym_to_vec)(Bs)
-    Y = jax.vmap(sym_to_vec)(sigmas)
+    X = jax.vmap(_sym_to_vec)(Bs)
+    Y = jax.vmap(_sym_to_vec)(sigmas)
     return fit_gp_model(
         ComponentGP, kernel, X, Y, key=key, num_restarts=num_restarts, noise=noise,
         fit_hyperparameters=fit_hyperparameters, throw=throw,

@@ -58,14 +58,26 @@ import lineax as lx
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import gp
-from .._misc import as_float_array, default_floating_dtype, safe_norm
+from .._checks import require_positive_int
+from .._misc import as_float_array, safe_norm
 from .._solution import Solution
 from ..kernels import AbstractKernel
-from ._kinematics import check_tensor, invariants, require_spd, sym_to_vec, vec_to_sym
-from ._materials import MooneyRivlin
-from ._sampling import sample_finger_tensor
-from ._study import fit_and_score_trials
-from ._tbgp import fit_gp_model
+from ._kinematics import (
+    _got,
+    _invariants,
+    _sym_to_vec,
+    _vec_to_sym,
+    check,
+    check_finite_value,
+    check_tensor,
+    check_vector,
+    require_spd,
+    require_symmetric,
+)
+from ._materials import MooneyRivlin, check_invariants, check_parameter, check_stress
+from ._sampling import _dtype, sample_finger_tensor
+from ._study import _check_test_set, _check_trials, fit_and_score_trials
+from ._tbgp import check_batch, fit_gp_model, key_none_conditions
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 _SQRT2 = 2.0**0.5
@@ -77,15 +89,23 @@ EnergyFn5 = Callable[[Float[Array, " 5"]], Float[Array, ""]]
 
 def check_fibre(g: Float[ArrayLike, " 3"], name: str = "g") -> Float[Array, " 3"]:
     """Trace-time check that `g` is one 3-vector (DESIGN rule 6, tier 1)."""
-    g = jnp.asarray(g)
-    if g.shape != (3,):
-        raise ValueError(
-            f"`{name}` must be one unit fibre direction of shape (3,) (vmap over a batch), "
-            f"got shape {g.shape}."
-        )
-    if not jnp.issubdtype(g.dtype, jnp.floating):
-        g = g.astype(default_floating_dtype())
-    return g
+    return check_vector(g, name, 3, "one unit fibre direction; vmap over a batch")
+
+
+def require_unit(g, name: str = "g"):
+    r"""Tier 2: `g` finite with $|\lVert g\rVert^2 - 1| \le 2\sqrt{\epsilon}$."""
+    bad = ~(jnp.abs(jnp.sum(g * g) - 1.0) <= 2 * jnp.sqrt(jnp.finfo(g.dtype).eps))
+    return check(
+        g,
+        bad,
+        f"`{name}` is not a unit vector (or has NaN/inf){{got}}; pass g / jnp.linalg.norm(g).",
+        lambda: _got(g),
+    )
+
+
+def _checked_pair(C, g, positive_definite=False):
+    C, g = _common(check_tensor(C, "C"), check_fibre(g))
+    return require_spd(C, "C", positive_definite), require_unit(g)
 
 
 def _common(C, g):
@@ -96,23 +116,27 @@ def _common(C, g):
 def structure_tensor(g: Float[ArrayLike, " 3"]) -> Float[Array, "3 3"]:
     r"""$G = g \otimes g$ for a unit fibre direction $g$ (section 7).
 
-    Raises at run time (`eqx.error_if`) if $|\lVert g\rVert - 1| > \sqrt{\epsilon}$: pass
+    Raises at run time (tier 2) if $g$ has NaN/inf or $|\lVert g\rVert^2 - 1| > 2\sqrt{\epsilon}$: pass
     `g / jnp.linalg.norm(g)`.
     """
-    g = check_fibre(g)
-    bad = jnp.abs(jnp.sum(g * g) - 1.0) > 2 * jnp.sqrt(jnp.finfo(g.dtype).eps)
-    g = eqx.error_if(g, bad, "`g` is not a unit vector; pass g / jnp.linalg.norm(g).")
-    return jnp.outer(g, g)
+    return jnp.outer(*(require_unit(check_fibre(g)),) * 2)
+
+
+def _transverse_invariants(C, g):
+    G = jnp.outer(g, g)
+    I4 = jnp.sum(G * C)  # tr(CG) = g.Cg
+    I5 = jnp.sum(G * jnp.matmul(C, C, precision=_HIGHEST))  # tr(C^2 G) = g.C^2 g
+    return jnp.concatenate([_invariants(C), jnp.stack([I4, I5])])
 
 
 def transverse_invariants(C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]) -> Float[Array, " 5"]:
     r"""$(I_1, I_2, I_3, I_4, I_5)$ of $(C, G = g\otimes g)$: eq. 16 for $C$, then
-    $I_4 = g\cdot Cg$, $I_5 = g\cdot C^2 g$ (section 7). Polynomial, smooth everywhere."""
-    C, g = _common(check_tensor(C, "C"), check_fibre(g))
-    G = structure_tensor(g)
-    I4 = jnp.sum(G * C)  # tr(CG) = g.Cg
-    I5 = jnp.sum(G * jnp.matmul(C, C, precision=_HIGHEST))  # tr(C^2 G) = g.C^2 g
-    return jnp.concatenate([invariants(C), jnp.stack([I4, I5])])
+    $I_4 = g\cdot Cg$, $I_5 = g\cdot C^2 g$ (section 7). Polynomial, smooth everywhere.
+
+    **Raises:** `ValueError` (trace time) for shapes other than `(3, 3)` / `(3,)`; at run
+    time (tier 2: `ValueError` eagerly, `EquinoxRuntimeError` under `jit`/`vmap`) NaN/inf,
+    a non-symmetric `C` or a non-unit `g`."""
+    return _transverse_invariants(*_checked_pair(C, g))
 
 
 def _basis(C, G):
@@ -126,23 +150,27 @@ def _basis(C, G):
 def transverse_tensor_basis(C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]) -> Float[Array, "6 3 3"]:
     r"""$\{I, C, C^2, G, CG+GC, C^2G+GC^2\}$ (eq. 45), stacked on the leading axis.
 
-    ($GC = (CG)^T$ and $GC^2 = (C^2G)^T$ for symmetric $C$.)"""
-    C, g = _common(check_tensor(C, "C"), check_fibre(g))
-    return _basis(C, structure_tensor(g))
+    ($GC = (CG)^T$ and $GC^2 = (C^2G)^T$ for symmetric $C$.)
+
+    **Raises:** as `transverse_invariants`."""
+    C, g = _checked_pair(C, g)
+    return _basis(C, jnp.outer(g, g))
 
 
 def transverse_expand(
     coefficients: Float[ArrayLike, " 6"], C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
 ) -> Float[Array, "3 3"]:
-    r"""$S = \sum_{i=0}^5 c_i A_i$ (eq. 45)."""
-    c = jnp.asarray(coefficients)
-    if c.shape != (6,):
-        raise ValueError(f"`coefficients` must have shape (6,), got {c.shape}.")
-    return jnp.tensordot(c, transverse_tensor_basis(C, g), axes=1, precision=_HIGHEST)
+    r"""$S = \sum_{i=0}^5 c_i A_i$ (eq. 45).
+
+    **Raises:** `ValueError` for `coefficients` not of shape `(6,)`, NaN/inf in them (tier
+    2); as `transverse_invariants` for `C`, `g`."""
+    c = check_finite_value(check_vector(coefficients, "coefficients", 6), "coefficients")
+    A = transverse_tensor_basis(C, g)
+    return jnp.tensordot(c.astype(A.dtype), A, axes=1, precision=_HIGHEST)
 
 
 def _mandel(A):
-    v = sym_to_vec(A)
+    v = _sym_to_vec(A)
     return v * jnp.array([1.0, 1.0, 1.0, _SQRT2, _SQRT2, _SQRT2], v.dtype)
 
 
@@ -160,11 +188,26 @@ def transverse_extract_coefficients(
     for a linearly independent basis, bounded minimum-norm coefficients when it degenerates.
     `tau`: Tikhonov parameter relative to unit-norm basis columns, default
     $\epsilon_{mach}^{3/4}$ (raise it for noisy `S`). Pointwise: vmap over triples.
+
+    **Raises:** as `transverse_invariants`; at run time NaN/inf or asymmetry in `S`, `tau`
+    not positive and finite.
     """
-    C, g = _common(check_tensor(C, "C"), check_fibre(g))
-    S = check_tensor(S, "S").astype(C.dtype)
+    C, g = _checked_pair(C, g)
+    S = require_symmetric(check_tensor(S, "S").astype(C.dtype), "S")
+    if tau is not None:
+        tau = check(
+            jnp.asarray(tau, C.dtype),
+            ~(jnp.isfinite(tau) & (jnp.asarray(tau) > 0)),
+            "`tau` (the Tikhonov parameter) must be positive and finite{got}; leave it None "
+            "for the default eps**0.75.",
+            lambda: _got(tau),
+        )
+    return _transverse_extract_coefficients(C, g, S, tau)
+
+
+def _transverse_extract_coefficients(C, g, S, tau=None):
     C = 0.5 * (C + C.T)
-    G = structure_tensor(g)
+    G = jnp.outer(g, g)
     eps = jnp.finfo(C.dtype).eps
     tau = eps**0.75 if tau is None else tau
     m = jnp.trace(C) / 3.0
@@ -208,6 +251,11 @@ class FibreReinforcedMooneyRivlin(eqx.Module):
     `MooneyRivlin()`, MPa), `k_fibre` $k_f$ = 1.0 MPa, `a_fibre` $a_f$ = 1.0
     (dimensionless), `k_shear` $k_s$ = 0.1 MPa; illustrative values, not fitted to a
     tissue. Call with the invariants `(5,)` (`transverse_invariants`).
+
+    **Raises:** `ValueError` (eagerly; `EquinoxRuntimeError` for traced parameters) unless
+    `matrix` is a `MooneyRivlin`, `k_fibre`, `k_shear` $\ge 0$ and `a_fibre` $> 0$ (it
+    divides), all finite; calling it at invariants with NaN/inf or $I_3 \le 0$ raises at
+    run time.
     """
 
     matrix: MooneyRivlin = MooneyRivlin()
@@ -215,7 +263,15 @@ class FibreReinforcedMooneyRivlin(eqx.Module):
     a_fibre: float | Float[Array, ""] = 1.0
     k_shear: float | Float[Array, ""] = 0.1
 
+    def __post_init__(self):
+        if not isinstance(self.matrix, MooneyRivlin):
+            raise TypeError(f"`matrix` must be a MooneyRivlin, got {type(self.matrix).__name__}.")
+        self.k_fibre = check_parameter(self.k_fibre, "k_fibre", positive=False, what="fibre stiffness")
+        self.a_fibre = check_parameter(self.a_fibre, "a_fibre", positive=True, what="fibre exponent")
+        self.k_shear = check_parameter(self.k_shear, "k_shear", positive=False, what="fibre-shear stiffness")
+
     def __call__(self, I: Float[Array, " 5"]) -> Float[Array, ""]:
+        I = check_invariants(I, size=5)
         I4, I5 = I[3], I[4]
         fibre = self.k_fibre / (2 * self.a_fibre) * jnp.expm1(self.a_fibre * (I4 - 1.0) ** 2)
         return self.matrix(I[:3]) + fibre + 0.5 * self.k_shear * (I5 - I4 * I4)
@@ -225,23 +281,31 @@ def transverse_pk2_stress(energy: EnergyFn5, C: Float[ArrayLike, "3 3"], g: Floa
     r"""Second Piola-Kirchhoff stress $S = 2\,\partial\Phi/\partial C$ by autodiff.
 
     `energy` is any callable on the invariants `(5,)` of `transverse_invariants`. $C$ must be
-    symmetric positive definite (checked at run time) and $g$ a unit vector.
+    symmetric positive definite and $g$ a unit vector.
+
+    **Raises:** `ValueError` (trace time) for wrong shapes; at run time (tier 2) if `C` is
+    not finite, symmetric and positive definite, `g` is not a unit vector, or the stress is
+    not finite.
     """
-    C, g = _common(check_tensor(C, "C"), check_fibre(g))
-    C = require_spd(C, "C")
-    dphi = jax.grad(lambda C_: energy(transverse_invariants(C_, g)))(C)
-    return dphi + dphi.T  # 2 * symmetric part
+    C, g = _checked_pair(C, g, positive_definite=True)
+    dphi = jax.grad(lambda C_: energy(_transverse_invariants(C_, g)))(C)
+    return check_stress(dphi + dphi.T, "PK2 stress")  # 2 * symmetric part
 
 
 def transverse_coefficients_from_energy_gradient(
     I: Float[ArrayLike, " 5"], dphi: Float[ArrayLike, " 5"]
 ) -> Float[Array, " 6"]:
     r"""Coefficients of eq. 45 from $\nabla_I\Phi$ (module docs):
-    $c = 2(\Phi_1 + I_1\Phi_2 + I_2\Phi_3,\ -\Phi_2 - I_1\Phi_3,\ \Phi_3,\ \Phi_4,\ \Phi_5,\ 0)$."""
-    I = jnp.asarray(I)
-    d = jnp.asarray(dphi)
-    if I.shape != (5,) or d.shape != (5,):
-        raise ValueError(f"`I` and `dphi` must have shape (5,), got {I.shape} and {d.shape}.")
+    $c = 2(\Phi_1 + I_1\Phi_2 + I_2\Phi_3,\ -\Phi_2 - I_1\Phi_3,\ \Phi_3,\ \Phi_4,\ \Phi_5,\ 0)$.
+
+    **Raises:** `ValueError` (trace time) for shapes other than `(5,)`; at run time NaN/inf
+    in `I` or `dphi`, or $I_3 \le 0$."""
+    I = check_invariants(I, size=5)
+    d = check_finite_value(check_vector(dphi, "dphi", 5, "dPhi/dI"), "dphi")
+    return _transverse_coefficients(I, d)
+
+
+def _transverse_coefficients(I, d):
     I1, I2 = I[0], I[1]
     return 2.0 * jnp.stack(
         [d[0] + I1 * d[1] + I2 * d[2], -d[1] - I1 * d[2], d[2], d[3], d[4], jnp.zeros_like(d[0])]
@@ -251,18 +315,22 @@ def transverse_coefficients_from_energy_gradient(
 def transverse_pk2_stress_closed_form(
     energy: EnergyFn5, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
 ) -> Float[Array, "3 3"]:
-    """$S$ from the closed-form coefficients (cross-check of `transverse_pk2_stress`)."""
-    I = transverse_invariants(C, g)
-    return transverse_expand(transverse_coefficients_from_energy_gradient(I, jax.grad(energy)(I)), C, g)
+    """$S$ from the closed-form coefficients (cross-check of `transverse_pk2_stress`).
+
+    **Raises:** as `transverse_pk2_stress`."""
+    C, g = _checked_pair(C, g, positive_definite=True)
+    I = _transverse_invariants(C, g)
+    c = _transverse_coefficients(I, jax.grad(energy)(I))
+    S = jnp.tensordot(c, _basis(C, jnp.outer(g, g)), axes=1, precision=_HIGHEST)
+    return check_stress(S, "PK2 stress")
 
 
 # ----------------------------------------------------------------------------- GPs
 
 
 def _check_triples(Cs, gs, Ss):
-    Cs, gs, Ss = jnp.asarray(Cs), jnp.asarray(gs), jnp.asarray(Ss)
-    if Cs.ndim != 3 or Cs.shape[1:] != (3, 3):
-        raise ValueError(f"`Cs` must have shape (n, 3, 3), got {Cs.shape}.")
+    Cs = check_batch(Cs, "Cs", (3, 3), "right Cauchy-Green tensors")
+    gs, Ss = jnp.asarray(gs), jnp.asarray(Ss)
     if gs.shape != (Cs.shape[0], 3):
         raise ValueError(f"`gs` must have shape ({Cs.shape[0]}, 3) to match `Cs`, got {gs.shape}.")
     if Ss.shape != Cs.shape:
@@ -271,7 +339,8 @@ def _check_triples(Cs, gs, Ss):
     dtype = jnp.result_type(Cs.dtype, gs.dtype, Ss.dtype)
     Cs, gs, Ss = Cs.astype(dtype), gs.astype(dtype), Ss.astype(dtype)
     Cs = jax.vmap(lambda C: require_spd(C, "Cs"))(Cs)
-    Ss = jax.vmap(lambda S: require_spd(S, "Ss", positive_definite=False))(Ss)
+    gs = jax.vmap(lambda g: require_unit(g, "gs"))(gs)
+    Ss = jax.vmap(lambda S: require_symmetric(S, "Ss"))(Ss)
     return Cs, gs, Ss
 
 
@@ -283,20 +352,29 @@ class TransverseTensorBasisGP(eqx.Module):
     def coefficients(
         self, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
     ) -> tuple[Float[Array, " 6"], Float[Array, ""]]:
-        """Predicted coefficients `(6,)` of eq. 45 and their shared posterior variance."""
-        mean, var = gp.predict(self.posterior, transverse_invariants(C, g)[None, :])
+        """Predicted coefficients `(6,)` of eq. 45 and their shared posterior variance.
+
+        **Raises:** as `transverse_invariants`."""
+        return self._coefficients(*_checked_pair(C, g))
+
+    def _coefficients(self, C, g):
+        mean, var = gp.predict(self.posterior, _transverse_invariants(C, g)[None, :])
         return mean[0], var[0]
 
     def __call__(
         self, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
     ) -> tuple[Float[Array, "3 3"], Float[Array, "3 3"]]:
         r"""Predicted $S$ `(3, 3)` (eq. 45) and its component-wise variance
-        $v\sum_k (A_k)_{ij}^2$ at one $(C, g)$."""
-        c, v = self.coefficients(C, g)
-        A = transverse_tensor_basis(C, g)
+        $v\sum_k (A_k)_{ij}^2$ at one $(C, g)$.
+
+        **Raises:** as `transverse_invariants`."""
+        C, g = _checked_pair(C, g)
+        c, v = self._coefficients(C, g)
+        A = _basis(C, jnp.outer(g, g))
         return jnp.tensordot(c, A, axes=1, precision=_HIGHEST), v * jnp.sum(A * A, axis=0)
 
 
+@key_none_conditions
 @eqx.filter_jit
 def fit_transverse_tbgp(
     Cs: Float[ArrayLike, "n 3 3"],
@@ -323,14 +401,18 @@ def fit_transverse_tbgp(
       `Ss (n, 3, 3)`: second Piola-Kirchhoff stresses.
     - `key`, `kernel`, `fit_hyperparameters`, `num_restarts`, `noise`, `throw`: as in
       `fit_tbgp` (default kernel eq. 5, noise $10^{-10}$; `fit_hyperparameters=False`
-      only conditions).
+      or `key=None` only conditions).
 
     **Returns:** a `jaxsci.Solution` with `value` a `TransverseTensorBasisGP`, and `result`
     and `stats` of `jaxsci.gp.fit`.
+
+    **Raises:** `ValueError` at trace time for wrong or mismatched shapes or `n = 0`; at run
+    time (`EquinoxRuntimeError`) for NaN/inf, a `C` that is not symmetric positive definite,
+    a non-unit `g` or a non-symmetric `S`.
     """
     Cs, gs, Ss = _check_triples(Cs, gs, Ss)
-    X = jax.vmap(transverse_invariants)(Cs, gs)
-    Y = jax.vmap(transverse_extract_coefficients)(Cs, gs, Ss)
+    X = jax.vmap(_transverse_invariants)(Cs, gs)
+    Y = jax.vmap(_transverse_extract_coefficients)(Cs, gs, Ss)
     return fit_gp_model(
         TransverseTensorBasisGP, kernel, X, Y, key=key, num_restarts=num_restarts, noise=noise,
         fit_hyperparameters=fit_hyperparameters, throw=throw,
@@ -338,7 +420,7 @@ def fit_transverse_tbgp(
 
 
 def _component_input(C, g):
-    return jnp.concatenate([sym_to_vec(C), sym_to_vec(structure_tensor(g))])
+    return jnp.concatenate([_sym_to_vec(C), _sym_to_vec(jnp.outer(g, g))])
 
 
 class TransverseComponentGP(eqx.Module):
@@ -349,12 +431,15 @@ class TransverseComponentGP(eqx.Module):
     def __call__(
         self, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
     ) -> tuple[Float[Array, "3 3"], Float[Array, "3 3"]]:
-        """Predicted `S (3, 3)` and component-wise variance at one `(C, g)`."""
-        C, g = _common(check_tensor(C, "C"), check_fibre(g))
+        """Predicted `S (3, 3)` and component-wise variance at one `(C, g)`.
+
+        **Raises:** as `transverse_invariants`."""
+        C, g = _checked_pair(C, g)
         mean, var = gp.predict(self.posterior, _component_input(C, g)[None, :])
-        return vec_to_sym(mean[0]), jnp.full((3, 3), var[0])
+        return _vec_to_sym(mean[0]), jnp.full((3, 3), var[0])
 
 
+@key_none_conditions
 @eqx.filter_jit
 def fit_transverse_component_gp(
     Cs: Float[ArrayLike, "n 3 3"],
@@ -375,7 +460,7 @@ def fit_transverse_component_gp(
     """
     Cs, gs, Ss = _check_triples(Cs, gs, Ss)
     X = jax.vmap(_component_input)(Cs, gs)
-    Y = jax.vmap(sym_to_vec)(Ss)
+    Y = jax.vmap(_sym_to_vec)(Ss)
     return fit_gp_model(
         TransverseComponentGP, kernel, X, Y, key=key, num_restarts=num_restarts, noise=noise,
         fit_hyperparameters=fit_hyperparameters, throw=throw,
@@ -386,8 +471,10 @@ def fit_transverse_component_gp(
 
 
 def sample_fibre_direction(*, key: PRNGKeyArray, dtype=None) -> Float[Array, " 3"]:
-    """A unit vector uniform on the sphere (normalised Gaussian)."""
-    dtype = default_floating_dtype() if dtype is None else dtype
+    """A unit vector uniform on the sphere (normalised Gaussian).
+
+    **Raises:** `TypeError` for a non-floating `dtype`."""
+    dtype = _dtype(dtype)
     v = jr.normal(key, (3,), dtype)
     return v / jnp.linalg.norm(v)
 
@@ -407,7 +494,10 @@ def sample_transverse_deformation(
 def sample_transverse_deformations(
     n: int, *, key: PRNGKeyArray, low: float = 1.0, high: float = 1.5, dtype=None
 ) -> tuple[Float[Array, "n 3 3"], Float[Array, "n 3"]]:
-    """`n` independent `sample_transverse_deformation` draws: `(Cs (n, 3, 3), gs (n, 3))`."""
+    """`n` independent `sample_transverse_deformation` draws: `(Cs (n, 3, 3), gs (n, 3))`.
+
+    **Raises:** as `sample_finger_tensor`; `n` must be a Python int `>= 0`."""
+    n = require_positive_int(n, "n", minimum=0)
     return jax.vmap(lambda k: sample_transverse_deformation(key=k, low=low, high=high, dtype=dtype))(
         jr.split(key, n)
     )
@@ -417,9 +507,15 @@ def transverse_stress_rmse(
     model, Cs: Float[Array, "m 3 3"], gs: Float[Array, "m 3"], Ss: Float[Array, "m 3 3"]
 ) -> Float[Array, ""]:
     r"""RMSE over the 6 independent components of $S$ at `m` test points (mean prediction of
-    a `TransverseTensorBasisGP` or `TransverseComponentGP`)."""
+    a `TransverseTensorBasisGP` or `TransverseComponentGP`).
+
+    **Raises:** `ValueError` (trace time) unless the shapes are `(m, 3, 3)`, `(m, 3)`,
+    `(m, 3, 3)` with `m >= 1`; at run time NaN/inf in `Ss`, and the model's checks."""
+    Cs, gs, Ss = _check_test_set(
+        (Cs, gs, Ss), ("Cs", "gs", "Ss"), ((3, 3), (3,), (3, 3)), ("test tensors", "fibre directions", "test stresses")
+    )
     P = jax.vmap(lambda C, g: model(C, g)[0])(Cs, gs)
-    d = jax.vmap(sym_to_vec)(P - Ss)
+    d = jax.vmap(_sym_to_vec)(P - Ss)
     return jnp.sqrt(jnp.mean(d * d))
 
 
@@ -437,12 +533,14 @@ def transverse_stress_rmse_trials(
     num_restarts: int = 20,
 ) -> Float[Array, " t"]:
     """Fit `t` independent models (`fit_transverse_tbgp` or `fit_transverse_component_gp`,
-    called with `throw=False`) under one `vmap` and return their test RMSEs `(t,)`."""
-    if Cs.ndim != 4 or Cs.shape[2:] != (3, 3) or Ss.shape != Cs.shape or gs.shape != Cs.shape[:3]:
-        raise ValueError(
-            "`Cs`, `gs`, `Ss` must have shapes (t, n, 3, 3), (t, n, 3), (t, n, 3, 3), got "
-            f"{Cs.shape}, {gs.shape}, {Ss.shape}."
-        )
+    called with `throw=False`) under one `vmap` and return their test RMSEs `(t,)`.
+
+    **Raises:** as `stress_rmse_trials` (shapes `(t, n, 3, 3)`, `(t, n, 3)`, `(t, n, 3, 3)`)."""
+    Cs, gs, Ss = _check_trials((Cs, gs, Ss), ("Cs", "gs", "Ss"), ((3, 3), (3,), (3, 3)))
+    Cs_test, gs_test, Ss_test = _check_test_set(
+        (Cs_test, gs_test, Ss_test), ("Cs_test", "gs_test", "Ss_test"), ((3, 3), (3,), (3, 3)),
+        ("test tensors", "fibre directions", "test stresses"),
+    )
     return fit_and_score_trials(
         fit, (Cs, gs, Ss), lambda model: transverse_stress_rmse(model, Cs_test, gs_test, Ss_test),
         key=key, num_restarts=num_restarts,

@@ -121,8 +121,13 @@ def test_bad_input():
     neg = Bs.at[1].set(jnp.diag(jnp.array([1.0, -0.5, 1.0])))
     with pytest.raises(Exception, match="not positive definite"):
         mech.fit_strain_energy_gp(neg, S, fit_hyperparameters=False)
-    with pytest.raises(ValueError, match="key"):  # fitting needs a key; conditioning does not
-        mech.fit_tbgp(Bs, S)
+    # key=None conditions only (as fit_hyperparameters=False): mechanics decides this itself,
+    # so it does not depend on what gp.fit does with a missing key
+    k = kernels.SquaredExponential(1.0, 1.0)
+    no_key = mech.fit_tbgp(Bs, S, kernel=k, noise=NOISE)
+    cond = mech.fit_tbgp(Bs, S, kernel=k, noise=NOISE, fit_hyperparameters=False)  # as _models()
+    np.testing.assert_array_equal(no_key.value.posterior.weights, cond.value.posterior.weights)
+    assert set(no_key.stats) == {"log_marginal_likelihood"}
 
 
 def test_float32_smoke():

@@ -1,0 +1,306 @@
+"""Bad input to every public entry point of jaxsci.mechanics is refused (DESIGN rule 6).
+
+Tier 1 (shapes, emptiness, static values): `ValueError`/`TypeError` at trace time. Tier 2
+(values: NaN/inf, asymmetric or non-positive-definite tensors, parameters out of range):
+`ValueError` eagerly, `EquinoxRuntimeError` under `jit` / `vmap` / inside the jitted fits.
+Every message names the argument. Data are tiny and compiled functions are shared.
+"""
+
+import functools
+
+import equinox as eqx
+import hypothesis.strategies as st
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from jaxsci import kernels, mechanics as mech
+from jaxsci.testing import assert_refuses, mismatched_shapes, non_spd_matrices, spd_matrices, with_nonfinite
+
+MR = mech.MooneyRivlin()
+FR = mech.FibreReinforcedMooneyRivlin()
+EYE = jnp.eye(3)
+NAN = EYE.at[0, 0].set(jnp.nan)
+INF = EYE.at[1, 2].set(jnp.inf).at[2, 1].set(jnp.inf)
+NONSYM = EYE.at[0, 1].set(0.3)
+DETNEG = jnp.diag(jnp.array([-1.0, -0.5, 1.0]))  # det > 0 would hide it from a det-only check
+INDEF = jnp.diag(jnp.array([1.0, -0.5, 1.0]))
+E1 = jnp.array([1.0, 0.0, 0.0])
+GNAN = E1.at[1].set(jnp.nan)
+I_OK = jnp.array([3.0, 3.0, 1.0])
+K = kernels.SquaredExponential(1.0, 1.0)
+# The data sizes, kernel and noise of test_gps.py / test_transverse.py's fixed-hyperparameter
+# models, so that the fits compiled here (or there) are shared by both files.
+FIXED = dict(kernel=K, fit_hyperparameters=False, noise=1e-8)
+
+
+@pytest.fixture(scope="module")
+def iso():
+    Bs = mech.sample_finger_tensors(12, key=jr.key(0), low=1.0, high=1.5)
+    S = jax.vmap(lambda B: mech.cauchy_stress(MR, B))(Bs)
+    fits = {
+        "tb": mech.fit_tbgp(Bs, S, **FIXED).value,
+        "cg": mech.fit_component_gp(Bs, S, **FIXED).value,
+        "se": mech.fit_strain_energy_gp(Bs, S, **FIXED).value,
+    }
+    return Bs, S, fits
+
+
+@pytest.fixture(scope="module")
+def ti():
+    Cs, gs = mech.sample_transverse_deformations(15, key=jr.key(0))
+    S = jax.jit(jax.vmap(lambda C, g: mech.transverse_pk2_stress(FR, C, g)))(Cs, gs)
+    fits = {
+        "ti": mech.fit_transverse_tbgp(Cs, gs, S, **FIXED).value,
+        "tc": mech.fit_transverse_component_gp(Cs, gs, S, **FIXED).value,
+    }
+    return Cs, gs, S, fits
+
+
+# ------------------------------------------------------------ eager tier 2: pointwise functions
+# (case, callable, argument the message must name)
+POINTWISE = [
+    # NaN / inf
+    ("invariants-nan", lambda: mech.invariants(NAN), "`B` contains NaN"),
+    ("tensor_basis-inf", lambda: mech.tensor_basis(INF), "`B` contains NaN"),
+    ("expand-nan-c", lambda: mech.expand(jnp.array([jnp.nan, 1.0, 1.0]), EYE), "`coefficients`"),
+    ("sym_to_vec-nan", lambda: mech.sym_to_vec(NAN), "`A`"),
+    ("vec_to_sym-nan", lambda: mech.vec_to_sym(jnp.ones(6).at[2].set(jnp.inf)), "`v`"),
+    ("require_spd-nan", lambda: mech.require_spd(NAN), "`B` contains NaN"),
+    ("extract-nan-sigma", lambda: mech.extract_coefficients(EYE, NAN), "`sigma`"),
+    ("eigen-nan", lambda: mech.coefficients_from_eigenvalues(jnp.array([1.0, 2.0, jnp.nan]), jnp.ones(3)), "`lam`"),
+    ("eigen-nan-s", lambda: mech.coefficients_from_eigenvalues(jnp.arange(3.0), jnp.ones(3).at[0].set(jnp.nan)), "`s`"),
+    ("isotropic_function-nan", lambda: mech.isotropic_function(jnp.exp, NAN), "`B`"),
+    ("cauchy_stress-nan", lambda: mech.cauchy_stress(MR, NAN), "`B`"),
+    ("closed_form-nan", lambda: mech.cauchy_stress_closed_form(MR, NAN), "`B`"),
+    ("coef_from_grad-nan", lambda: mech.coefficients_from_energy_gradient(I_OK, jnp.ones(3).at[0].set(jnp.nan)), "`dphi`"),
+    ("grad_from_coef-nan", lambda: mech.energy_gradient_from_coefficients(I_OK.at[0].set(jnp.nan), jnp.ones(3)), "`I`"),
+    ("mooney_rivlin-call-nan", lambda: MR(I_OK.at[1].set(jnp.nan)), "`I`"),
+    ("structure_tensor-nan", lambda: mech.structure_tensor(GNAN), "`g`"),
+    ("t_invariants-nan", lambda: mech.transverse_invariants(NAN, E1), "`C`"),
+    ("t_expand-nan", lambda: mech.transverse_expand(jnp.ones(6).at[0].set(jnp.nan), EYE, E1), "`coefficients`"),
+    ("t_extract-nan-S", lambda: mech.transverse_extract_coefficients(EYE, E1, NAN), "`S`"),
+    ("t_pk2-nan", lambda: mech.transverse_pk2_stress(FR, NAN, E1), "`C`"),
+    ("t_coef-nan", lambda: mech.transverse_coefficients_from_energy_gradient(jnp.ones(5), jnp.ones(5).at[4].set(jnp.inf)), "`dphi`"),
+    ("fibre_mr-call-nan", lambda: FR(jnp.ones(5).at[3].set(jnp.nan)), "`I`"),
+    # out of domain
+    ("mooney_rivlin-k3", lambda: mech.MooneyRivlin(k3=-10.0), "`k3`"),
+    ("mooney_rivlin-k1-nan", lambda: mech.MooneyRivlin(k1=float("nan")), "`k1`"),
+    ("mooney_rivlin-k1+k2", lambda: mech.MooneyRivlin(k1=0.0, k2=0.0), "`k1` \\+ `k2`"),
+    ("mooney_rivlin-array", lambda: mech.MooneyRivlin(k2=jnp.array(-1.0)), "`k2`"),
+    ("fibre_mr-a", lambda: mech.FibreReinforcedMooneyRivlin(a_fibre=0.0), "`a_fibre`"),
+    ("fibre_mr-k", lambda: mech.FibreReinforcedMooneyRivlin(k_fibre=-1.0), "`k_fibre`"),
+    ("mooney_rivlin-I3", lambda: MR(jnp.array([3.0, 3.0, -1.0])), "I3"),
+    ("energy-grad-I3", lambda: mech.energy_gradient_from_coefficients(jnp.array([3.0, 3.0, 0.0]), jnp.ones(3)), "I3"),
+    ("eigen-unsorted", lambda: mech.coefficients_from_eigenvalues(jnp.array([3.0, 1.0, 2.0]), jnp.ones(3)), "`lam`.*sorted"),
+    ("eigen-tau", lambda: mech.coefficients_from_eigenvalues(jnp.arange(3.0), jnp.ones(3), tau=0.0), "`tau`"),
+    ("extract-tau", lambda: mech.extract_coefficients(EYE, EYE, tau=-1.0), "`tau`"),
+    ("t_extract-tau", lambda: mech.transverse_extract_coefficients(EYE, E1, EYE, tau=jnp.inf), "`tau`"),
+    ("isotropic_function-log", lambda: mech.isotropic_function(jnp.log, INDEF), "`fn`"),
+    ("sampler-low", lambda: mech.sample_finger_tensor(key=jr.key(0), low=-1.0), "`low`"),
+    ("sampler-inf", lambda: mech.sample_finger_tensors(2, key=jr.key(0), high=float("inf")), "`high`"),
+    ("t_sampler-low", lambda: mech.sample_transverse_deformation(key=jr.key(0), low=2.0, high=1.0), "`low`"),
+    # problem-specific: asymmetric / not positive definite / not a unit vector
+    ("invariants-nonsym", lambda: mech.invariants(NONSYM), "`B` is not symmetric"),
+    ("extract-nonsym", lambda: mech.extract_coefficients(NONSYM, EYE), "`B` is not symmetric"),
+    ("extract-nonsym-sigma", lambda: mech.extract_coefficients(EYE, NONSYM), "`sigma` is not symmetric"),
+    ("sym_to_vec-nonsym", lambda: mech.sym_to_vec(NONSYM), "`A` is not symmetric"),
+    ("require_spd-singular", lambda: mech.require_spd(jnp.diag(jnp.array([1.0, 0.0, 2.0]))), "not positive definite"),
+    ("cauchy_stress-detneg", lambda: mech.cauchy_stress(MR, DETNEG), "`B` is not positive definite"),
+    ("closed_form-indef", lambda: mech.cauchy_stress_closed_form(MR, INDEF), "`B` is not positive definite"),
+    ("t_pk2-indef", lambda: mech.transverse_pk2_stress(FR, INDEF, E1), "`C` is not positive definite"),
+    ("t_pk2_cf-indef", lambda: mech.transverse_pk2_stress_closed_form(FR, DETNEG, E1), "`C` is not positive definite"),
+    ("t_invariants-nonunit", lambda: mech.transverse_invariants(EYE, 2.0 * E1), "`g` is not a unit"),
+    ("t_basis-nonsym", lambda: mech.transverse_tensor_basis(NONSYM, E1), "`C` is not symmetric"),
+]
+
+
+@pytest.mark.parametrize("fn, match", [c[1:] for c in POINTWISE], ids=[c[0] for c in POINTWISE])
+def test_pointwise_refuses_eagerly(fn, match):
+    with pytest.raises(ValueError, match=match):
+        fn()
+
+
+def test_models_refuse(iso, ti):
+    Bs, S, m = iso
+    _, _, _, t = ti
+    cases = [
+        (lambda: m["tb"](NONSYM), "`B` is not symmetric"),
+        (lambda: m["tb"].coefficients(NAN), "`B` contains NaN"),
+        (lambda: m["cg"](NONSYM), "`B` is not symmetric"),
+        (lambda: m["se"](DETNEG), "`B` is not positive definite"),
+        (lambda: m["se"].energy(jnp.array([3.0, 3.0, -1.0])), "I3"),
+        (lambda: t["ti"](NONSYM, E1), "`C` is not symmetric"),
+        (lambda: t["ti"].coefficients(EYE, GNAN), "`g`"),
+        (lambda: t["tc"](EYE, 3.0 * E1), "`g` is not a unit"),
+        (lambda: mech.stress_rmse(m["tb"], Bs, S.at[0, 1, 1].set(jnp.nan)), "`sigmas`"),
+    ]
+    for fn, match in cases:
+        with pytest.raises(ValueError, match=match):
+            fn()
+
+
+# ------------------------------------------------------------ tier 1: shapes, emptiness, statics
+def test_shapes_and_empty(iso, ti):
+    Bs, S, m = iso
+    Cs, gs, Ss, t = ti
+    cases = [
+        (lambda: mech.invariants(jnp.eye(2)), "`B`.*3x3"),
+        (lambda: mech.expand(jnp.ones(2), EYE), "`coefficients`"),
+        (lambda: mech.vec_to_sym(jnp.ones(5)), "`v`"),
+        (lambda: mech.coefficients_from_energy_gradient(jnp.ones(2), jnp.ones(3)), "`I`"),
+        (lambda: mech.energy_gradient_from_coefficients(I_OK, jnp.ones(4)), "`c`"),
+        (lambda: MR(jnp.ones(2)), "`I`"),
+        (lambda: FR(jnp.ones(3)), "`I`"),
+        (lambda: mech.transverse_invariants(EYE, jnp.ones(2)), "`g`"),
+        (lambda: mech.isotropic_function(jnp.sum, EYE), "`fn`"),
+        (lambda: mech.fit_tbgp(Bs, S[:-1]), "`sigmas`"),
+        (lambda: mech.fit_component_gp(Bs[0], S[0]), "`Bs`"),
+        (lambda: mech.fit_strain_energy_gp(Bs[:, :2], S[:, :2]), "`Bs`"),
+        (lambda: mech.fit_transverse_tbgp(Cs, gs[:-1], Ss), "`gs`"),
+        (lambda: mech.fit_transverse_component_gp(Cs, gs, Ss[:, :2]), "`Ss`"),
+        (lambda: mech.stress_rmse(m["tb"], Bs, S[:2]), "`sigmas`"),
+        (lambda: mech.stress_rmse(m["tb"], Bs[0], S[0]), "`Bs`"),
+        (lambda: mech.transverse_stress_rmse(t["ti"], Cs, gs[:2], Ss), "`gs`"),
+        (lambda: mech.stress_rmse_trials(mech.fit_tbgp, Bs, S, Bs, S, key=jr.key(0)), "`Bs`"),
+        (lambda: mech.stress_rmse_trials(mech.fit_tbgp, Bs[None], S[None], Bs, S[:1], key=jr.key(0)), "`sigmas_test`"),
+        (lambda: mech.stress_rmse_trials(mech.fit_tbgp, Bs[None], S[None], Bs, S, key=None), "`key`"),
+        (lambda: mech.transverse_stress_rmse_trials(mech.fit_transverse_tbgp, Cs[None], gs[None], Ss[None], Cs, gs[:1], Ss, key=jr.key(0)), "`gs_test`"),
+        # empty
+        (lambda: mech.fit_tbgp(Bs[:0], S[:0]), "`Bs` is empty"),
+        (lambda: mech.fit_component_gp(Bs[:0], S[:0], key=jr.key(0)), "`Bs` is empty"),
+        (lambda: mech.fit_strain_energy_gp(Bs[:0], S[:0]), "`Bs` is empty"),
+        (lambda: mech.energy_gradient_data(Bs[:0], S[:0]), "`Bs` is empty"),
+        (lambda: mech.fit_transverse_tbgp(Cs[:0], gs[:0], Ss[:0]), "`Cs` is empty"),
+        (lambda: mech.fit_transverse_component_gp(Cs[:0], gs[:0], Ss[:0]), "`Cs` is empty"),
+        (lambda: mech.stress_rmse(m["tb"], Bs[:0], S[:0]), "`Bs` is empty"),
+        (lambda: mech.transverse_stress_rmse(t["ti"], Cs[:0], gs[:0], Ss[:0]), "`Cs` is empty"),
+        (lambda: mech.stress_rmse_trials(mech.fit_tbgp, Bs[None, :0], S[None, :0], Bs, S, key=jr.key(0)), "`Bs`.*n >= 1"),
+        (lambda: mech.transverse_stress_rmse_trials(mech.fit_transverse_tbgp, Cs[:0, None], gs[:0, None], Ss[:0, None], Cs, gs, Ss, key=jr.key(0)), "`Cs`.*t >= 1"),
+        # static values
+        (lambda: mech.sample_finger_tensors(-1, key=jr.key(0)), "`n`"),
+        (lambda: mech.sample_transverse_deformations(-2, key=jr.key(0)), "`n`"),
+    ]
+    for fn, match in cases:
+        with pytest.raises(ValueError, match=match):
+            fn()
+    for fn, match in [
+        (lambda: mech.sample_finger_tensors(2.5, key=jr.key(0)), "`n`"),
+        (lambda: mech.sample_rotation(key=jr.key(0), dtype=jnp.int32), "`dtype`"),
+        (lambda: mech.sample_symmetric_uniform(key=jr.key(0), dtype=jnp.int32), "`dtype`"),
+        (lambda: mech.sample_fibre_direction(key=jr.key(0), dtype=jnp.complex64), "`dtype`"),
+        (lambda: mech.FibreReinforcedMooneyRivlin(matrix=None), "`matrix`"),
+    ]:
+        with pytest.raises(TypeError, match=match):
+            fn()
+
+
+# ------------------------------------------------------------ tier 2 inside the jitted fits
+def test_fits_refuse_bad_values(iso, ti):
+    Bs, S, _ = iso
+    Cs, gs, Ss, _ = ti
+    kw = FIXED
+    cases = [
+        (lambda: mech.fit_tbgp(Bs.at[0, 0, 1].add(0.3), S, **kw), "`Bs` is not symmetric"),
+        (lambda: mech.fit_tbgp(Bs, S.at[1, 0, 0].set(jnp.nan), **kw), "`sigmas` contains NaN"),
+        (lambda: mech.fit_tbgp(Bs, S.at[1, 0, 2].add(1.0), **kw), "`sigmas` is not symmetric"),
+        (lambda: mech.fit_component_gp(Bs.at[2].set(NAN), S, **kw), "`Bs` contains NaN"),
+        (lambda: mech.fit_strain_energy_gp(Bs.at[1].set(DETNEG), S, **kw), "`Bs` is not positive definite"),
+        (lambda: mech.energy_gradient_data(Bs, S.at[0].set(INF)), "`sigmas` contains NaN"),
+        (lambda: mech.fit_transverse_tbgp(Cs.at[0].set(INDEF), gs, Ss, **kw), "`Cs` is not positive definite"),
+        (lambda: mech.fit_transverse_tbgp(Cs, gs.at[1].mul(2.0), Ss, **kw), "`gs` is not a unit"),
+        (lambda: mech.fit_transverse_component_gp(Cs, gs, Ss.at[0, 0, 0].set(jnp.nan), **kw), "`Ss` contains NaN"),
+    ]
+    for fn, match in cases:
+        err = assert_refuses(fn, match=match)
+        assert isinstance(err, eqx.EquinoxRuntimeError)
+
+
+# ------------------------------------------------------------ tier 2 under jit and vmap
+def _traced_mr(k3):
+    return mech.MooneyRivlin(k3=k3)(I_OK)
+
+
+def _mr_stress(B):
+    return mech.cauchy_stress(MR, B)
+
+
+@functools.cache
+def _batched(fn):
+    """`jit(vmap(fn))`, one compiled program per function shared by the tests below."""
+    return eqx.filter_jit(jax.vmap(fn))
+
+
+JV = [
+    # (name, fn of one array, good input, bad input, match)
+    ("require_spd", lambda B: mech.require_spd(B), EYE, DETNEG, "`B` is not positive definite"),
+    ("require_spd-nan", lambda B: mech.require_spd(B), EYE, NAN, "`B` contains NaN"),
+    ("invariants", mech.invariants, EYE, NONSYM, "`B` is not symmetric"),
+    ("cauchy_stress", _mr_stress, EYE, INDEF, "`B` is not positive definite"),
+    ("extract", lambda s: mech.extract_coefficients(jnp.diag(jnp.array([1.0, 2.0, 3.0])), s), EYE, NAN, "`sigma`"),
+    ("mooney_rivlin-k3", _traced_mr, jnp.array(1.0), jnp.array(-10.0), "`k3`"),
+    ("structure_tensor", mech.structure_tensor, E1, 0.5 * E1, "`g` is not a unit"),
+    ("t_pk2", lambda C: mech.transverse_pk2_stress(FR, C, E1), EYE, DETNEG, "`C` is not positive definite"),
+    ("eigen", lambda lam: mech.coefficients_from_eigenvalues(lam, jnp.ones(3)), jnp.arange(3.0), jnp.array([2.0, 1.0, 0.0]), "`lam`"),
+]
+
+
+@pytest.mark.parametrize("fn, good, bad, match", [c[1:] for c in JV], ids=[c[0] for c in JV])
+def test_value_checks_under_jit_and_vmap(fn, good, bad, match):
+    batched = _batched(fn)  # one compiled program: jit and vmap together
+    assert np.all(np.isfinite(batched(jnp.stack([good, good]))))
+    err = assert_refuses(lambda: batched(jnp.stack([good, bad])), match=match)
+    assert isinstance(err, eqx.EquinoxRuntimeError)
+
+
+def test_model_under_jit_and_vmap(iso):
+    Bs, _, m = iso
+    batched = eqx.filter_jit(jax.vmap(lambda B: m["tb"](B)[0]))
+    assert np.all(np.isfinite(batched(Bs[:2])))
+    err = assert_refuses(lambda: batched(Bs[:2].at[1].set(NONSYM)), match="`B` is not symmetric")
+    assert isinstance(err, eqx.EquinoxRuntimeError)
+
+
+def test_symmetric_indefinite_is_accepted_where_the_maths_allows():
+    """The isotropic tensor functions (section 4.3's matrix exponential) take any symmetric
+    tensor; only the hyperelastic functions need positive definiteness. A tensor built as
+    F F^T in floating point (asymmetric by round-off) passes the symmetry check."""
+    c = mech.extract_coefficients(INDEF + 0.1 * jnp.eye(3).at[0, 0].set(2.0), EYE)
+    assert np.all(np.isfinite(c))
+    F = jnp.array([[1.1, 0.2, 0.3], [0.0, 0.9, 0.1], [0.05, 0.0, 1.2]]) / 3.0
+    B = F @ F.T * 1e3
+    B = B.at[0, 1].add(10 * jnp.finfo(B.dtype).eps * jnp.max(jnp.abs(B)))
+    assert np.all(np.isfinite(_batched(_mr_stress)(B[None])))
+
+
+# ------------------------------------------------------------ hypothesis: random bad inputs
+_SPD = spd_matrices(3, 0.5, 2.0)
+
+
+@st.composite
+def _bad_case(draw):
+    kind = draw(st.sampled_from(["non_spd", "nonfinite", "shape"]))
+    if kind == "non_spd":
+        return kind, draw(non_spd_matrices(3))
+    if kind == "nonfinite":
+        return kind, draw(with_nonfinite(draw(_SPD)))
+    return kind, draw(mismatched_shapes((4, 3, 3)))
+
+
+
+
+@settings(max_examples=15, deadline=None)
+@given(_bad_case())
+def test_random_bad_inputs_are_refused(case):
+    kind, x = case
+    if kind == "non_spd":
+        assert_refuses(lambda: _batched(_mr_stress)(jnp.asarray(x)[None]), match="`B` is not (symmetric|positive definite)")
+    elif kind == "nonfinite":
+        assert_refuses(lambda: _batched(mech.invariants)(jnp.asarray(x)[None]), match="`B` contains NaN")
+        assert_refuses(lambda: _batched(_mr_stress)(jnp.asarray(x)[None]), match="`B` contains NaN")
+    else:
+        Bs = jnp.broadcast_to(EYE, (4, 3, 3))
+        assert_refuses(lambda: mech.fit_tbgp(Bs, jnp.zeros(x)), match="`sigmas`")
