@@ -4,6 +4,11 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from _xla import TEST_XLA_FLAGS  # noqa: E402
+
+# Before jax is imported: XLA reads XLA_FLAGS once (see tests/_xla.py for why and how to opt out).
+os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {TEST_XLA_FLAGS}".strip()
+
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)

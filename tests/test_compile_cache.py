@@ -14,6 +14,7 @@ import pytest
 
 import jaxsci
 from jaxsci import dae, gp, kernels
+from _xla import child_env
 
 
 def test_import_does_not_enable_the_cache():
@@ -53,8 +54,7 @@ print(len(hits))
 
 
 def test_second_process_hits_the_cache(tmp_path):
-    env = dict(os.environ)
-    env.pop("XLA_FLAGS", None)
+    env = child_env()
     run = lambda: subprocess.run(  # noqa: E731
         [sys.executable, "-c", _PROGRAM, str(tmp_path / "xla")], capture_output=True, text=True,
         check=True, env=env,

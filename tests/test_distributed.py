@@ -16,6 +16,7 @@ import jax
 import numpy as np
 
 from jaxsci import dae, diagnostics, init
+from _xla import child_env
 
 CHILD = r"""
 import json, sys
@@ -50,8 +51,7 @@ def _free_port() -> int:
 
 
 def test_two_processes_match_one_process():
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    env.pop("XLA_FLAGS", None)
+    env = child_env(JAX_PLATFORMS="cpu")
     port = str(_free_port())
     procs = [
         subprocess.Popen([sys.executable, "-c", CHILD, port, str(i)], env=env,

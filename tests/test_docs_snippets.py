@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import pytest
+from _xla import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
@@ -49,8 +50,7 @@ def test_snippets_run(page, tmp_path):
     )
     script = tmp_path / "snippets.py"
     script.write_text(code)
-    env = dict(os.environ, MPLBACKEND="Agg", JAXSCI_CACHE_DIR=str(tmp_path / "cache"))
-    env.pop("XLA_FLAGS", None)
+    env = child_env(MPLBACKEND="Agg", JAXSCI_CACHE_DIR=str(tmp_path / "cache"))
     out = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
         timeout=TIMEOUT,

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from _xla import child_env
 
 CHILD = r"""
 import sys
@@ -49,8 +50,7 @@ print("ok")
 
 @pytest.mark.parametrize("devices", [2, 4])
 def test_sharded_fit_batched_and_sweep_equal_one_device(devices):
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    env.pop("XLA_FLAGS", None)
+    env = child_env(JAX_PLATFORMS="cpu")
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(devices)], capture_output=True, text=True, timeout=300,
         env=env,

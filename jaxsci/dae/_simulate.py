@@ -135,6 +135,29 @@ def _solve_batch(
 _solve_single = eqx.filter_jit(_solve_one)
 
 
+def _check_like_nominal(circuit, params, name: str):
+    """Tier 1: `params` has the pytree structure and leaf shapes of `circuit.nominal`.
+
+    A parameter of the wrong shape would otherwise be read with JAX's clamped indexing
+    (e.g. `R[5]` of a 3-vector silently gives `R[2]`), a wrong answer with no error.
+    """
+    ref_leaves, ref_def = jax.tree_util.tree_flatten(circuit.nominal)
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    if treedef != ref_def:
+        raise ValueError(
+            f"`{name}` must have the structure of `circuit.nominal` "
+            f"({type(circuit.nominal).__name__}); got {treedef}."
+        )
+    paths = [jax.tree_util.keystr(k) for k, _ in jax.tree_util.tree_leaves_with_path(params)]
+    for path, leaf, ref in zip(paths, leaves, ref_leaves):
+        if jnp.shape(leaf) != jnp.shape(ref):
+            raise ValueError(
+                f"`{name}{path}` has shape {jnp.shape(leaf)}, but `circuit.nominal{path}` "
+                f"has shape {jnp.shape(ref)}; give each parameter the nominal's shape."
+            )
+    return params
+
+
 def simulate(
     circuit: AbstractCircuit,
     params,
@@ -189,7 +212,7 @@ def simulate(
     ts = _check_ts_range(_check_ts(ts), circuit)
     rtol, atol = _tols(rtol, atol, ts.dtype)
     max_steps = _check_max_steps(max_steps)
-    params = circuit.check_params(params, "params")
+    params = circuit.check_params(_check_like_nominal(circuit, params, "params"), "params")
     ys, result, nacc, nrej = _solve_single(
         circuit, params, ts, solver, rtol, atol, max_steps, save_state, step_to_ts
     )
@@ -274,8 +297,10 @@ def sweep(
     # Xi maps [0, 1]^q onto the box, so checking the box's corners checks every sample.
     box = circuit.box
     if hasattr(box, "low") and hasattr(box, "high"):
-        circuit.check_params(box.low, "circuit.box.low")
-        circuit.check_params(box.high, "circuit.box.high")
+        circuit.check_params(_check_like_nominal(circuit, box.low, "circuit.box.low"),
+                             "circuit.box.low")
+        circuit.check_params(_check_like_nominal(circuit, box.high, "circuit.box.high"),
+                             "circuit.box.high")
     k = samples.shape[0]
     chunk = k if chunk_size is None else max(1, min(int(chunk_size), k))
     if sharding is not None:

@@ -121,11 +121,23 @@ class AbstractKernel(eqx.Module):
         return self.__mul__(other)
 
 
+def _check_operands(name: str, k1, k2) -> None:
+    for arg, k in (("k1", k1), ("k2", k2)):
+        if not isinstance(k, AbstractKernel):
+            raise TypeError(
+                f"`{name}` combines two kernels; `{arg}` is a {type(k).__name__}, not an "
+                "`AbstractKernel`. Use `c * kernel` (`Scaled`) to scale by a constant."
+            )
+
+
 class Sum(AbstractKernel):
     r"""$k(x, y) = k_1(x, y) + k_2(x, y)$."""
 
     k1: AbstractKernel
     k2: AbstractKernel
+
+    def __check_init__(self):
+        _check_operands("Sum", self.k1, self.k2)
 
     def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
         check_point_pair(x, y)
@@ -140,6 +152,9 @@ class Product(AbstractKernel):
 
     k1: AbstractKernel
     k2: AbstractKernel
+
+    def __check_init__(self):
+        _check_operands("Product", self.k1, self.k2)
 
     def evaluate(self, x: Float[Array, " d"], y: Float[Array, " d"]) -> Float[Array, ""]:
         check_point_pair(x, y)

@@ -246,3 +246,20 @@ def test_random_bad_samples_are_refused(data):
             st.one_of(st.floats(-10.0, -1e-9), st.floats(1.0 + 1e-9, 10.0))
         )
     assert_refuses(lambda: dae.sweep(AMP, samples, TS, progress=False), match="`samples`")
+
+
+def test_params_of_the_wrong_shape_or_structure_are_refused():
+    # a wrong-shaped leaf was read with clamped indexing (R[5] of a 3-vector is R[2]): silent
+    ts = jnp.linspace(0.0, 0.01, 3)
+    setamp = dae.TestSetAmplifier(t1=0.01)
+    with pytest.raises(ValueError, match=r"`params.R` has shape \(3,\), but `circuit.nominal.R`"):
+        dae.simulate(setamp, dae.TestSetAmplifierParams(R=jnp.full(3, 9000.0)), ts)
+    with pytest.raises(ValueError, match=r"`params.C1` has shape \(2,\)"):
+        dae.simulate(AMP, dae.AmplifierParams(C1=jnp.ones(2) * 1e-6), TS)
+    with pytest.raises(ValueError, match=r"`params` must have the structure of `circuit.nominal`"):
+        dae.simulate(dae.SchmittTrigger(), dae.AmplifierParams(), TS)
+    # the parameter classes' own domain checks run through their circuit's `check_params`
+    assert_refuses(
+        lambda: dae.SchmittTrigger().check_params(dae.SchmittParams(T=jnp.asarray(-1.0))),
+        match=r"`params.T` must be > 0",
+    )

@@ -92,6 +92,17 @@ def test_gram_shapes_and_empty():
         K.ExpQuad(1.0, jnp.ones((2, 2)))
 
 
+def test_sum_and_product_refuse_non_kernels():
+    for combine in (K.Sum, K.Product):
+        with pytest.raises(TypeError, match="`k2` is a float, not an `AbstractKernel`"):
+            combine(K.ExpQuad(), 2.0)
+        with pytest.raises(TypeError, match="`k1` is a ndarray"):
+            combine(np.ones(2), K.ExpQuad())
+        # a component's own checks still apply through the combination
+        with pytest.raises(ValueError, match="ARD `lengthscale`"):
+            combine(K.ExpQuad(1.0, jnp.ones(2)), K.Matern52())(jnp.ones((3, 3)), jnp.ones((3, 3)))
+
+
 _m32_gram = jax.jit(lambda v: K.Matern32(1.0, v)(X, X))
 
 
