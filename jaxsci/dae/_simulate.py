@@ -135,27 +135,28 @@ def _solve_batch(
 _solve_single = eqx.filter_jit(_solve_one)
 
 
-def _check_like_nominal(circuit, params, name: str):
-    """Tier 1: `params` has the pytree structure and leaf shapes of `circuit.nominal`.
+def _check_params(circuit, params, name: str):
+    """`circuit.check_params` after a tier-1 check that `params` has the pytree structure
+    and leaf shapes of `circuit.nominal`.
 
     A parameter of the wrong shape would otherwise be read with JAX's clamped indexing
     (e.g. `R[5]` of a 3-vector silently gives `R[2]`), a wrong answer with no error.
     """
     ref_leaves, ref_def = jax.tree_util.tree_flatten(circuit.nominal)
-    leaves, treedef = jax.tree_util.tree_flatten(params)
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
     if treedef != ref_def:
         raise ValueError(
             f"`{name}` must have the structure of `circuit.nominal` "
             f"({type(circuit.nominal).__name__}); got {treedef}."
         )
-    paths = [jax.tree_util.keystr(k) for k, _ in jax.tree_util.tree_leaves_with_path(params)]
-    for path, leaf, ref in zip(paths, leaves, ref_leaves):
+    for (path, leaf), ref in zip(leaves, ref_leaves):
         if jnp.shape(leaf) != jnp.shape(ref):
+            key = jax.tree_util.keystr(path)
             raise ValueError(
-                f"`{name}{path}` has shape {jnp.shape(leaf)}, but `circuit.nominal{path}` "
+                f"`{name}{key}` has shape {jnp.shape(leaf)}, but `circuit.nominal{key}` "
                 f"has shape {jnp.shape(ref)}; give each parameter the nominal's shape."
             )
-    return params
+    return circuit.check_params(params, name)
 
 
 def simulate(
@@ -212,7 +213,7 @@ def simulate(
     ts = _check_ts_range(_check_ts(ts), circuit)
     rtol, atol = _tols(rtol, atol, ts.dtype)
     max_steps = _check_max_steps(max_steps)
-    params = circuit.check_params(_check_like_nominal(circuit, params, "params"), "params")
+    params = _check_params(circuit, params, "params")
     ys, result, nacc, nrej = _solve_single(
         circuit, params, ts, solver, rtol, atol, max_steps, save_state, step_to_ts
     )
@@ -297,10 +298,8 @@ def sweep(
     # Xi maps [0, 1]^q onto the box, so checking the box's corners checks every sample.
     box = circuit.box
     if hasattr(box, "low") and hasattr(box, "high"):
-        circuit.check_params(_check_like_nominal(circuit, box.low, "circuit.box.low"),
-                             "circuit.box.low")
-        circuit.check_params(_check_like_nominal(circuit, box.high, "circuit.box.high"),
-                             "circuit.box.high")
+        _check_params(circuit, box.low, "circuit.box.low")
+        _check_params(circuit, box.high, "circuit.box.high")
     k = samples.shape[0]
     chunk = k if chunk_size is None else max(1, min(int(chunk_size), k))
     if sharding is not None:
