@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._checks import check_value
+from .._checks import as_float_array, check_value, is_concrete
 
 
 class CubatureRule(eqx.Module):
@@ -24,6 +24,63 @@ class CubatureRule(eqx.Module):
 
     nodes: Float[Array, "n q"]
     weights: Float[Array, " n"]
+
+    def __init__(self, nodes: Float[Array, "n q"], weights: Float[Array, " n"]):
+        r"""**Arguments:** `nodes` shape `(n, q)` in $[0, 1]^q$, `weights` shape `(n,)`
+        summing to 1 (the volume of the unit cube).
+
+        **Raises:** `ValueError` (at construction) if `nodes` is not a non-empty `(n, q)`
+        matrix or `weights` is not `(n,)`; a value check (`ValueError` for concrete
+        arrays, `EquinoxRuntimeError` under `jit`/`vmap`) if either contains NaN/inf, a
+        node lies outside $[0, 1]^q$ or the weights do not sum to 1.
+        """
+        nodes = as_float_array(nodes, "nodes")
+        weights = as_float_array(weights, "weights")
+        if nodes.ndim != 2 or nodes.shape[1] == 0:
+            raise ValueError(
+                f"`nodes` must have shape (n, q) with q >= 1 (one row per node), got shape "
+                f"{nodes.shape}."
+            )
+        if nodes.shape[0] == 0:
+            raise ValueError(
+                f"`nodes` is empty (shape {nodes.shape}): a cubature rule needs at least one "
+                "node."
+            )
+        if weights.shape != (nodes.shape[0],):
+            raise ValueError(
+                f"`weights` must have shape ({nodes.shape[0]},) (one weight per row of "
+                f"`nodes`), got shape {weights.shape}."
+            )
+        # every check is threaded through both arrays, so that under `jit` it survives
+        # whichever of them the caller uses (an unused `error_if` is dead code)
+        arrays = (nodes, weights)
+        arrays = check_value(
+            arrays, ~jnp.isfinite(nodes), "`nodes` of the CubatureRule contain NaN or inf."
+        )
+        arrays = check_value(
+            arrays,
+            (nodes < 0) | (nodes > 1),
+            "`nodes` of the CubatureRule lie outside [0, 1]^q: the rule integrates over the "
+            "unit cube; map nodes x from [-1, 1]^q by (1 + x) / 2.",
+        )
+        arrays = check_value(
+            arrays, ~jnp.isfinite(weights), "`weights` of the CubatureRule contain NaN or inf."
+        )
+        total = jnp.sum(weights)
+        eps = float(jnp.finfo(weights.dtype).eps)
+        tol = max(1e-6, 10 * weights.shape[0] * eps) * jnp.maximum(
+            1.0, jnp.sum(jnp.abs(weights))
+        )
+        got = f" (they sum to {float(total):.6g})" if is_concrete(total) else ""
+        nodes, weights = check_value(
+            arrays,
+            jnp.abs(total - 1) > tol,
+            f"`weights` of the CubatureRule do not sum to 1 (the volume of [0, 1]^q){got}, "
+            "so constants would be integrated wrongly; normalise them (weights / "
+            "sum(weights)) or rescale a rule given for another domain.",
+        )
+        self.nodes = nodes
+        self.weights = weights
 
     def integrate(self, values: Float[Array, "n *rest"]) -> Float[Array, "*rest"]:
         r"""$\sum_k w_k f(x_k)$ for precomputed `values[k] = f(nodes[k])` (any trailing

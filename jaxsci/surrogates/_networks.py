@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
-from .._checks import check_value
+from .._checks import as_float_array, check_value
 from ..init import linear_layers
 
 
@@ -47,7 +47,40 @@ class LinearInputNetwork(eqx.Module):
     input_layer: eqx.nn.Linear
     body: Callable[[Float[Array, " q"]], Float[Array, " r"]]
 
+    def __check_init__(self):
+        layer = self.input_layer
+        if not isinstance(layer, eqx.nn.Linear):
+            raise TypeError(
+                "`input_layer` must be an eqx.nn.Linear (the linear first layer of eq. 26), "
+                f"got {type(layer).__name__}."
+            )
+        q_in, q_out = layer.in_features, layer.out_features
+        if isinstance(q_in, str) or isinstance(q_out, str) or q_in != q_out:
+            raise ValueError(
+                "`input_layer` must map R^q to R^q (q neurons, eq. 26: in_features == "
+                f"out_features), got in_features={q_in!r}, out_features={q_out!r}; build it "
+                "with eqx.nn.Linear(q, q, key=...) or use `extended_network`."
+            )
+        if not callable(self.body):
+            raise TypeError(f"`body` must be a callable network, got {type(self.body).__name__}.")
+        leaves = jax.tree_util.tree_leaves(eqx.filter(layer, eqx.is_inexact_array))
+        dtype = leaves[0].dtype if leaves else jnp.result_type(float)
+        try:
+            eqx.filter_eval_shape(self.body, jax.ShapeDtypeStruct((q_in,), dtype))
+        except Exception as err:  # noqa: BLE001 - re-raised naming the argument
+            raise ValueError(
+                f"`body` cannot be applied to the output of `input_layer` (shape ({q_in},)): "
+                f"{type(err).__name__}: {str(err).rstrip('.')}. Give a body whose input size is q = "
+                f"{q_in}."
+            ) from err
+
     def __call__(self, p: Float[Array, " q"]) -> Float[Array, " r"]:
+        q = self.input_layer.in_features
+        if jnp.shape(p) != (q,):
+            raise ValueError(
+                f"`p` must be one point of shape ({q},), got shape {jnp.shape(p)}; batch with "
+                "jax.vmap(model)(points)."
+            )
         return self.body(self.input_layer(p))
 
 
@@ -124,8 +157,65 @@ class OutputScaling(eqx.Module):
     shift: Float[Array, " r"]
     scale: Float[Array, " r"]
 
+    def __init__(
+        self,
+        net: Callable[[Float[Array, " q"]], Float[Array, " r"]],
+        shift: Float[Array, " r"],
+        scale: Float[Array, " r"],
+    ):
+        r"""**Arguments:** `net` the trained network; `shift`, `scale` scalars or shape
+        `(r,)` (e.g. from `minmax_scaling`).
+
+        **Raises:** `TypeError` if `net` is not callable; `ValueError` if `shift`/`scale`
+        are not scalars or `(r,)` vectors of one shape; a value check (`ValueError` for
+        concrete arrays, `EquinoxRuntimeError` under `jit`/`vmap`) if they contain NaN/inf
+        or `scale` has a zero entry (every prediction would be the constant `shift`).
+        """
+        if not callable(net):
+            raise TypeError(f"`net` must be a callable network, got {type(net).__name__}.")
+        shift = as_float_array(shift, "shift")
+        scale = as_float_array(scale, "scale")
+        for name, arr in (("shift", shift), ("scale", scale)):
+            if arr.ndim > 1:
+                raise ValueError(
+                    f"`{name}` must be a scalar or have shape (r,) (one entry per output), "
+                    f"got shape {arr.shape}."
+                )
+        if shift.ndim == 1 and scale.ndim == 1 and shift.shape != scale.shape:
+            raise ValueError(
+                f"`shift` (shape {shift.shape}) and `scale` (shape {scale.shape}) must have "
+                "the same shape (r,)."
+            )
+        self.net = net
+        self.shift = check_value(shift, ~jnp.isfinite(shift), "`shift` contains NaN or inf.")
+        scale = check_value(scale, ~jnp.isfinite(scale), "`scale` contains NaN or inf.")
+        self.scale = check_value(
+            scale,
+            scale == 0,
+            "`scale` has a zero entry, so that output would be the constant `shift`; use "
+            "`minmax_scaling` (it gives constant columns scale 1).",
+        )
+
     def __call__(self, p: Float[Array, " q"]) -> Float[Array, " r"]:
-        return self.shift + self.scale * self.net(p)
+        try:
+            out = self.net(p)
+        except (TypeError, ValueError) as err:
+            try:  # a shape problem (the net cannot take `p` at all) or a value check?
+                eqx.filter_eval_shape(self.net, p)
+            except Exception:  # noqa: BLE001 - re-raised naming the argument
+                raise ValueError(
+                    f"`net` cannot be applied to `p` of shape {jnp.shape(p)} "
+                    f"({type(err).__name__}: {err}); give one point of the network's input "
+                    "size and batch with jax.vmap(model)(points)."
+                ) from err
+            raise
+        r = jnp.broadcast_shapes(self.shift.shape, self.scale.shape)
+        if r and jnp.shape(out) != r:
+            raise ValueError(
+                f"`net` returns shape {jnp.shape(out)}, but `shift`/`scale` have shape {r}: "
+                "the scaling must have one entry per network output."
+            )
+        return self.shift + self.scale * out
 
 
 def minmax_scaling(

@@ -28,6 +28,26 @@ class SobolIndices(eqx.Module):
     first_order: Float[Array, "q r"]
     total: Float[Array, "q r"]
 
+    def __check_init__(self):
+        shapes = {n: jnp.shape(getattr(self, n)) for n in ("mean", "variance", "first_order", "total")}
+        r_shape = shapes["mean"]
+        if len(r_shape) != 1:
+            raise ValueError(f"`mean` must have shape (r,) (one entry per output), got {r_shape}.")
+        if shapes["variance"] != r_shape:
+            raise ValueError(
+                f"`variance` must have the shape of `mean` {r_shape}, got {shapes['variance']}."
+            )
+        qr = shapes["first_order"]
+        if len(qr) != 2 or qr[1] != r_shape[0]:
+            raise ValueError(
+                f"`first_order` must have shape (q, {r_shape[0]}) (one row per parameter, one "
+                f"column per output), got {qr}."
+            )
+        if shapes["total"] != qr:
+            raise ValueError(
+                f"`total` must have the shape of `first_order` {qr}, got {shapes['total']}."
+            )
+
 
 @eqx.filter_jit
 def sobol_indices(pce: PolynomialChaos) -> SobolIndices:

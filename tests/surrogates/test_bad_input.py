@@ -225,3 +225,134 @@ def test_random_bad_regression_data_is_refused(data):
         shape = data.draw(mismatched_shapes((12,)))
         values = np.zeros(shape) if shape != (12, 1) else np.zeros((13, 1))
     assert_refuses(lambda: sg.fit_polynomial(BASIS, points, values))
+
+
+# ---- CubatureRule, SobolIndices: the containers refuse inconsistent arrays -----------------
+
+
+@pytest.mark.parametrize(
+    "nodes, weights, match",
+    [
+        (RULE.nodes[:, 0], RULE.weights, r"`nodes` must have shape \(n, q\)"),  # was accepted
+        (RULE.nodes[:, :0], RULE.weights, r"`nodes` must have shape \(n, q\) with q >= 1"),
+        (RULE.nodes[:0], RULE.weights[:0], r"`nodes` is empty"),  # was: integral 0.0
+        (RULE.nodes, RULE.weights[:4], r"`weights` must have shape \(9,\)"),  # was accepted
+        (RULE.nodes, RULE.weights[:, None], r"`weights` must have shape \(9,\)"),
+        (RULE.nodes.at[3, 1].set(jnp.nan), RULE.weights, r"`nodes` of the CubatureRule contain NaN"),
+        (RULE.nodes, RULE.weights.at[0].set(jnp.inf), r"`weights` of the CubatureRule contain NaN"),
+        (2.0 * RULE.nodes - 1.0, RULE.weights, r"`nodes` of the CubatureRule lie outside \[0, 1\]"),
+        (RULE.nodes, 4.0 * RULE.weights, r"`weights` .* do not sum to 1 \(.*\) \(they sum to 4\)"),
+        (RULE.nodes, jnp.ones((9,), complex), r"`weights` must be real"),
+    ],
+)
+def test_CubatureRule_bad_input(nodes, weights, match):
+    # before: all accepted; NaN / unnormalised weights gave a silent NaN or wrong integral
+    with pytest.raises((ValueError, TypeError), match=match):
+        sg.CubatureRule(nodes, weights)
+
+
+@eqx.filter_jit
+def _integrate_ones(nodes, weights):
+    return sg.CubatureRule(nodes, weights).integrate(jnp.ones(nodes.shape[0]))
+
+
+def test_CubatureRule_value_checks_under_jit_and_vmap():
+    np.testing.assert_allclose(_integrate_ones(RULE.nodes, RULE.weights), 1.0, rtol=1e-12)
+    assert_refuses(lambda: _integrate_ones(RULE.nodes, RULE.weights.at[2].set(jnp.nan)),
+                   match=r"`weights` of the CubatureRule contain NaN")
+    assert_refuses(lambda: _integrate_ones(RULE.nodes + 0.5, RULE.weights),
+                   match=r"`nodes` of the CubatureRule lie outside")
+    ws = jnp.stack([RULE.weights, 0.5 * RULE.weights])
+    assert_refuses(lambda: jax.vmap(_integrate_ones, (None, 0))(RULE.nodes, ws),
+                   match=r"`weights` .* do not sum to 1")
+
+
+def test_SobolIndices_shapes():
+    s = sg.sobol_indices(sg.fit_polynomial(BASIS, PTS, PTS))  # r = 2 outputs, q = 2
+    assert s.first_order.shape == s.total.shape == (2, 2) and s.mean.shape == (2,)
+    r, qr = jnp.zeros(2), jnp.zeros((2, 2))
+    with pytest.raises(ValueError, match=r"`mean` must have shape \(r,\)"):
+        sg.SobolIndices(jnp.zeros(()), r, qr, qr)
+    with pytest.raises(ValueError, match=r"`variance` must have the shape of `mean`"):
+        sg.SobolIndices(r, jnp.zeros(3), qr, qr)
+    with pytest.raises(ValueError, match=r"`first_order` must have shape \(q, 2\)"):
+        sg.SobolIndices(r, r, jnp.zeros((2, 3)), qr)
+    with pytest.raises(ValueError, match=r"`total` must have the shape of `first_order`"):
+        sg.SobolIndices(r, r, qr, jnp.zeros(2))
+    # vmapped results are rebuilt by jax, not re-checked against the unbatched shapes
+    pces = jax.vmap(lambda v: sg.fit_polynomial(BASIS, PTS, v))(jnp.stack([PTS, 2 * PTS]))
+    assert jax.vmap(sg.sobol_indices)(pces).total.shape == (2, 2, 2)
+
+
+# ---- LinearInputNetwork, OutputScaling, first_linear_layer ---------------------------------
+
+L2 = eqx.nn.Linear(2, 2, key=jr.key(3))
+
+
+def test_LinearInputNetwork_bad_input():
+    ok = sg.LinearInputNetwork(L2, NET)
+    assert ok(PTS[0]).shape == (1,)
+    # before: raw dot_general errors at the first call, or (3 -> 2) silently accepted
+    with pytest.raises(ValueError, match=r"`input_layer` must map R\^q to R\^q.*in_features=2, out_features=3"):
+        sg.LinearInputNetwork(eqx.nn.Linear(2, 3, key=jr.key(0)), NET)
+    with pytest.raises(ValueError, match=r"`input_layer` must map R\^q to R\^q.*in_features=3"):
+        sg.LinearInputNetwork(eqx.nn.Linear(3, 2, key=jr.key(0)), NET)
+    with pytest.raises(ValueError, match=r"`input_layer` must map R\^q to R\^q.*'scalar'"):
+        sg.LinearInputNetwork(eqx.nn.Linear("scalar", "scalar", key=jr.key(0)), NET)
+    with pytest.raises(TypeError, match=r"`input_layer` must be an eqx.nn.Linear.*got MLP"):
+        sg.LinearInputNetwork(NET, NET)
+    with pytest.raises(TypeError, match=r"`body` must be a callable network, got NoneType"):
+        sg.LinearInputNetwork(L2, None)  # was: "'NoneType' object is not callable"
+    body3 = sg.tanh_network(3, 1, 3, 1, key=jr.key(0))
+    with pytest.raises(ValueError, match=r"`body` cannot be applied to the output of `input_layer` \(shape \(2,\)\)"):
+        sg.LinearInputNetwork(L2, body3)
+    for p in (jnp.ones(3), PTS, jnp.ones(())):
+        with pytest.raises(ValueError, match=r"`p` must be one point of shape \(2,\)"):
+            ok(p)
+    with pytest.raises(ValueError, match=r"`p` must be one point"):
+        eqx.filter_jit(ok)(jnp.ones(3))
+
+
+def test_OutputScaling_bad_input():
+    one, zero = jnp.ones(1), jnp.zeros(1)
+    np.testing.assert_allclose(sg.OutputScaling(NET, zero, -one)(PTS[0]), -NET(PTS[0]))
+    cases = [
+        ((NET, zero, zero), ValueError, r"`scale` has a zero entry"),  # constant output before
+        ((NET, zero, one.at[0].set(jnp.nan)), ValueError, r"`scale` contains NaN or inf"),
+        ((NET, zero.at[0].set(jnp.inf), one), ValueError, r"`shift` contains NaN or inf"),
+        ((NET, jnp.zeros((2, 1)), one), ValueError, r"`shift` must be a scalar or have shape \(r,\)"),
+        ((NET, jnp.zeros(2), jnp.ones(3)), ValueError, r"`shift` \(shape \(2,\)\) and `scale`"),
+        ((None, zero, one), TypeError, r"`net` must be a callable network, got NoneType"),
+        ((NET, zero, jnp.ones(1, complex)), TypeError, r"`scale` must be real"),
+    ]
+    for args, err, match in cases:
+        with pytest.raises(err, match=match):
+            sg.OutputScaling(*args)
+    wide = sg.OutputScaling(NET, jnp.zeros(3), jnp.ones(3))  # NET has 1 output
+    with pytest.raises(ValueError, match=r"`net` returns shape \(1,\), but `shift`/`scale` have shape \(3,\)"):
+        wide(PTS[0])  # was: silently broadcast to 3 outputs
+    model = sg.OutputScaling(NET, zero, one)
+    with pytest.raises(ValueError, match=r"`net` cannot be applied to `p` of shape \(3,\)"):
+        model(jnp.ones(3))  # was: a raw dot_general error
+
+
+@eqx.filter_jit
+def _scaled(scale, p):
+    return sg.OutputScaling(NET, jnp.zeros(1), scale)(p)
+
+
+def test_OutputScaling_value_checks_under_jit_and_vmap():
+    assert _scaled(jnp.ones(1), PTS[0]).shape == (1,)
+    assert_refuses(lambda: _scaled(jnp.zeros(1), PTS[0]), match=r"`scale` has a zero entry")
+    scales = jnp.array([[1.0], [jnp.nan]])
+    assert_refuses(lambda: jax.vmap(_scaled, (0, None))(scales, PTS[0]),
+                   match=r"`scale` contains NaN")
+
+
+def test_first_linear_layer_bad_input():
+    ext = sg.LinearInputNetwork(L2, NET)
+    assert sg.first_linear_layer(ext) is ext.input_layer
+    assert sg.first_linear_layer(sg.OutputScaling(NET, 0.0, 1.0)) is NET.layers[0]
+    for model, got in ((None, "NoneType"), (jnp.ones(3), "ArrayImpl"), ({}, "dict")):
+        with pytest.raises(TypeError, match=rf"`model` contains no eqx.nn.Linear layer, got {got}"):
+            sg.first_linear_layer(model)
