@@ -47,7 +47,19 @@ class AbstractSecondMoment(eqx.Module):
 
 
 class SumOfSquares(AbstractSecondMoment):
-    r"""AdaGrad (Duchi, Hazan & Singer 2011): $r_k=r_{k-1}+g_k^2$."""
+    r"""AdaGrad (Duchi, Hazan & Singer 2011): $r_k=r_{k-1}+g_k^2$.
+
+    Takes no arguments: the sum never forgets, so there is no decay rate (a `TypeError`
+    says to use `ExponentialAverage(beta)` for one)."""
+
+    def __init__(self, *args, **kwargs):
+        if args or kwargs:
+            got = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+            raise TypeError(
+                f"`SumOfSquares()` takes no arguments, got SumOfSquares({got}): AdaGrad's "
+                "r_k = r_{k-1} + g_k^2 has no decay rate. For a decaying average of g_k^2 "
+                "(RMSProp, Adam) use `ExponentialAverage(beta)`."
+            )
 
     def coefficients(self, k):
         return jnp.ones(()), jnp.ones(())
@@ -176,6 +188,11 @@ def unified_adaptive(
     multiplier = check_schedule("multiplier", multiplier)
     beta1 = check_interval("beta1", beta1, 0.0, 1.0, lo_open=False)
     beta1_decay = check_interval("beta1_decay", beta1_decay, 0.0, 1.0, hi_open=False)
+    if isinstance(second_moment, type) and issubclass(second_moment, AbstractSecondMoment):
+        raise TypeError(
+            f"`second_moment` must be an instance, got the class {second_moment.__name__}; "
+            f"write `second_moment={second_moment.__name__}()`."
+        )
     if not isinstance(second_moment, AbstractSecondMoment):
         raise TypeError(
             "`second_moment` must be an AbstractSecondMoment (SumOfSquares(), "

@@ -341,3 +341,48 @@ def test_constructed_inside_jit():
         return out
 
     assert all(bool(jnp.all(jnp.isfinite(u))) for u in run(TH))
+
+
+# ------------------------------------------------------------------ SumOfSquares (AdaGrad)
+ADAGRAD = dict(beta1=0.0, second_moment=jo.SumOfSquares(), bias_correction_m=False,
+               bias_correction_v=False)
+
+
+def test_SumOfSquares_bad_input():
+    """`SumOfSquares` takes no arguments (before: a bare dataclass TypeError); passing the
+    class instead of an instance names `second_moment` (before: 'got <class ..._ModuleMeta>')."""
+    for args, kwargs, got in (((0.9,), {}, r"SumOfSquares\(0.9\)"),
+                              ((), {"beta": 0.9}, r"SumOfSquares\(beta=0.9\)")):
+        with pytest.raises(TypeError, match=rf"`SumOfSquares\(\)` takes no arguments, got {got}"
+                           r".*use `ExponentialAverage\(beta\)`"):
+            jo.SumOfSquares(*args, **kwargs)
+    with pytest.raises(TypeError, match=r"`second_moment` must be an instance, got the class "
+                       r"SumOfSquares; write `second_moment=SumOfSquares\(\)`"):
+        jo.unified_adaptive(0.1, second_moment=jo.SumOfSquares)
+    assert jo.SumOfSquares() == jo.SumOfSquares()  # no fields: one jit cache entry
+
+
+_adagrad = jax.jit(lambda g, th: (lambda tx: tx.update(g, tx.init(th), th)[0])(
+    jo.unified_adaptive(0.1, **ADAGRAD)))
+
+
+def test_SumOfSquares_zero_and_tiny_gradients():
+    """Edge input: a zero gradient (V = 0) gives a zero step, not 0/0 = NaN (the `eps`
+    guard), also inside `sqrt` and under `jit`/`vmap`; a tiny gradient gives a step of
+    at most `learning_rate`, and AdaGrad accumulates r_k = r_{k-1} + g_k^2."""
+    for kw in ({}, {"eps_in_sqrt": True}):
+        tx = jo.unified_adaptive(0.1, **ADAGRAD, **kw)
+        u, s = tx.update(jnp.zeros(2), tx.init(TH), TH)
+        np.testing.assert_array_equal(u, 0.0)
+        np.testing.assert_array_equal(s.v, 0.0)
+    gs = jnp.array([[0.0, 0.0], [1e-30, -1e-30], [3.0, -4.0]])
+    u = jax.vmap(_adagrad, (0, None))(gs, TH)
+    np.testing.assert_array_equal(u[0], 0.0)
+    assert bool(jnp.all(jnp.abs(u) <= 0.1)) and bool(jnp.all(jnp.isfinite(u)))
+    np.testing.assert_allclose(u[2], [-0.1, 0.1], rtol=1e-6)
+    tx = jo.unified_adaptive(0.1, **ADAGRAD)
+    s = tx.init(TH)
+    for g in (jnp.array([3.0, 0.0]), jnp.array([4.0, 0.0])):
+        u, s = tx.update(g, s, TH)
+    np.testing.assert_allclose(s.v, [25.0, 0.0])
+    np.testing.assert_allclose(u, [-0.1 * 4.0 / (5.0 + 1e-8), 0.0], rtol=1e-6)
