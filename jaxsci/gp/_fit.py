@@ -387,7 +387,16 @@ def default_batch_size(num_problems: int, n: int) -> int:
     Small GPs are overhead-bound, so many evaluations per iteration pay off (128 slots of
     n = 50 is the sweet spot on a small CPU: larger batches fall out of cache).
     Large GPs are bound by their O(n^3) Cholesky work, which batching does not speed up,
-    while every slot holding a finished start wastes that work: few slots, refilled."""
+    while every slot holding a finished start wastes that work: few slots, refilled.
+
+    **Arguments:** `num_problems` (the number of starts, e.g. `b * num_restarts`) and `n`
+    (data points per GP), both Python ints >= 1.
+
+    **Raises:** `TypeError` / `ValueError` naming the argument otherwise (before, `n = 0`
+    gave a `ZeroDivisionError` and a negative count a meaningless size).
+    """
+    num_problems = require_positive_int(num_problems, "num_problems")
+    n = require_positive_int(n, "n")
     return max(1, min(num_problems, max(2, int(DEFAULT_POOL * (50.0 / n) ** 2))))
 
 

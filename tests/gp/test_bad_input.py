@@ -225,3 +225,30 @@ def test_random_bad_input_is_refused(data):
     else:
         empty = jnp.asarray(empty_like_shape((5, 1)))
         assert_refuses(lambda: _condition(empty, jnp.ones(0)), match="`X` is empty")
+
+
+@pytest.mark.parametrize(
+    "num_problems, n, exc, match",
+    [
+        (20, 0, ValueError, r"`n` must be an integer >= 1, got 0"),  # was ZeroDivisionError
+        (20, -5, ValueError, r"`n` must be an integer >= 1, got -5"),  # was: 20 slots
+        (0, 50, ValueError, r"`num_problems` must be an integer >= 1, got 0"),  # was: 1 slot
+        (-3, 50, ValueError, r"`num_problems` must be an integer >= 1"),
+        (10.5, 50, TypeError, r"`num_problems` must be a Python int, got float"),  # was 10.5
+        (20, 50.0, TypeError, r"`n` must be a Python int, got float"),
+        (20, float("nan"), TypeError, r"`n` must be a Python int"),
+        (True, 50, TypeError, r"`num_problems` must be a Python int, got bool"),
+        (jnp.asarray(20), 50, TypeError, r"`num_problems` must be a Python int, got ArrayImpl"),
+    ],
+)
+def test_default_batch_size_bad_input(num_problems, n, exc, match):
+    with pytest.raises(exc, match=match):
+        gp.default_batch_size(num_problems, n)
+
+
+def test_default_batch_size_documented_values():
+    # min(num_problems, 128 (50 / n)^2), at least 2 (but never more than num_problems)
+    assert [gp.default_batch_size(20, n) for n in (1, 50, 125, 400, 10**6)] == [20, 20, 20, 2, 2]
+    assert gp.default_batch_size(1000, 50) == 128
+    assert gp.default_batch_size(1, 10**6) == 1
+    assert gp.default_batch_size(np.int64(40), np.int32(100)) == 32
