@@ -26,15 +26,23 @@ from ._materials import (
     _energy_gradient_from_coefficients,
     check_invariants,
 )
-from ._tbgp import _check_pairs, fit_gp_model, key_none_conditions
+from ._tbgp import _check_pairs, check_posterior, fit_gp_model, key_none_conditions
 
 GROUND_INVARIANTS = (3.0, 3.0, 1.0)
 
 
 class StrainEnergyGP(eqx.Module):
-    """A fitted strain-energy GP: predicts $\\Phi$, $\\nabla_I\\Phi$ and the stress."""
+    """A fitted strain-energy GP: predicts $\\Phi$, $\\nabla_I\\Phi$ and the stress.
+
+    Built by `fit_strain_energy_gp`; by hand, `posterior` must be a single-output
+    `jaxsci.gp.Posterior` over the invariants: training points `(n, 3)`, weights `(n,)`
+    (else `TypeError`/`ValueError` at construction)."""
 
     posterior: gp.Posterior
+
+    def __check_init__(self):
+        check_posterior(self.posterior, "StrainEnergyGP", 3, None, "invariants (I1, I2, I3)",
+                        "one output, the strain energy Phi", "fit_strain_energy_gp")
 
     def energy(self, I: Float[ArrayLike, " 3"]) -> tuple[Float[Array, ""], Float[Array, " 3"], Float[Array, ""]]:
         r"""$(\Phi, \nabla_I\Phi, \operatorname{Var}\Phi)$ at one invariant point (eq. 39).

@@ -102,10 +102,47 @@ def fit_gp_model(model_cls, kernel, X, Y, *, key, num_restarts, noise, fit_hyper
     return Solution(model_cls(sol.value), sol.result, sol.stats, sol.history, sol.state)
 
 
+def check_posterior(posterior, model: str, d: int, p: int | None, inputs: str, outputs: str, fit: str):
+    """Tier 1 (`__check_init__` of every mechanics GP model): `posterior` is a
+    `gp.Posterior` over `d` inputs with `p` outputs (`None`: one output, weights `(n,)`).
+
+    A posterior over other inputs or outputs would fail deep inside `gp.predict` with a
+    message about `Xs`, or (too few outputs) index past them silently."""
+    if not isinstance(posterior, gp.Posterior):
+        raise TypeError(
+            f"{model}: `posterior` must be a jaxsci.gp.Posterior over the {inputs}, got "
+            f"{type(posterior).__name__}; build the model with `{fit}(...).value`."
+        )
+    X, w = posterior.X, posterior.weights
+    x_shape, w_shape = getattr(X, "shape", None), getattr(w, "shape", None)
+    if x_shape is None or len(x_shape) != 2 or x_shape[1] != d:
+        raise ValueError(
+            f"{model}: `posterior` must be conditioned on {d} inputs (the {inputs}), i.e. "
+            f"training points `X` of shape (n, {d}), got {x_shape}; build the model with "
+            f"`{fit}(...).value`."
+        )
+    want = (x_shape[0],) if p is None else (x_shape[0], p)
+    if w_shape != want:
+        got = "one output" if w_shape is not None and len(w_shape) == 1 else (
+            f"{w_shape[1]} outputs" if w_shape is not None and len(w_shape) == 2 else "")
+        raise ValueError(
+            f"{model}: `posterior` must predict {outputs}, i.e. weights of shape "
+            f"{want}, got {w_shape}{f' ({got})' if got else ''}; build the model with "
+            f"`{fit}(...).value`."
+        )
+
+
 class TensorBasisGP(eqx.Module):
-    """A fitted TBGP: a GP posterior from invariants `(3,)` to coefficients `(3,)`."""
+    """A fitted TBGP: a GP posterior from invariants `(3,)` to coefficients `(3,)`.
+
+    Built by `fit_tbgp`; by hand, `posterior` must be a `jaxsci.gp.Posterior` with training
+    points `(n, 3)` and weights `(n, 3)` (else `TypeError`/`ValueError` at construction)."""
 
     posterior: gp.Posterior
+
+    def __check_init__(self):
+        check_posterior(self.posterior, "TensorBasisGP", 3, 3, "invariants (I1, I2, I3)",
+                        "the 3 coefficients (c0, c1, c2)", "fit_tbgp")
 
     def coefficients(self, B: Float[ArrayLike, "3 3"]) -> tuple[Float[Array, " 3"], Float[Array, ""]]:
         """Predicted coefficients `(3,)` and their (shared) posterior variance at one `B`.
@@ -176,9 +213,17 @@ def fit_tbgp(
 
 
 class ComponentGP(eqx.Module):
-    """A fitted component-wise GP: 6 components of `B` -> 6 components of `sigma`."""
+    """A fitted component-wise GP: 6 components of `B` -> 6 components of `sigma`.
+
+    Built by `fit_component_gp`; by hand, `posterior` must be a `jaxsci.gp.Posterior` with
+    training points `(n, 6)` and weights `(n, 6)` (else `TypeError`/`ValueError`)."""
 
     posterior: gp.Posterior
+
+    def __check_init__(self):
+        check_posterior(self.posterior, "ComponentGP", 6, 6,
+                        "6 components of B (sym_to_vec)", "the 6 components of sigma",
+                        "fit_component_gp")
 
     def __call__(self, B: Float[ArrayLike, "3 3"]) -> tuple[Float[Array, "3 3"], Float[Array, "3 3"]]:
         """Predicted stress `(3, 3)` and component-wise variance at one `B`.

@@ -77,7 +77,7 @@ from ._kinematics import (
 from ._materials import MooneyRivlin, check_invariants, check_parameter, check_stress
 from ._sampling import _dtype, sample_finger_tensor
 from ._study import _check_test_set, _check_trials, fit_and_score_trials
-from ._tbgp import check_batch, fit_gp_model, key_none_conditions
+from ._tbgp import check_batch, check_posterior, fit_gp_model, key_none_conditions
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 _SQRT2 = 2.0**0.5
@@ -345,17 +345,25 @@ def _check_triples(Cs, gs, Ss):
 
 
 class TransverseTensorBasisGP(eqx.Module):
-    """A fitted TI TBGP: a GP posterior from the invariants `(5,)` to the coefficients `(6,)`."""
+    """A fitted TI TBGP: a GP posterior from the invariants `(5,)` to the coefficients `(6,)`.
+
+    Built by `fit_transverse_tbgp`; by hand, `posterior` must be a `jaxsci.gp.Posterior`
+    with training points `(n, 5)` and weights `(n, 6)` (else `TypeError`/`ValueError`)."""
 
     posterior: gp.Posterior
+
+    def __check_init__(self):
+        check_posterior(self.posterior, "TransverseTensorBasisGP", 5, 6,
+                        "5 invariants (transverse_invariants)", "the 6 coefficients of eq. 45",
+                        "fit_transverse_tbgp")
 
     def coefficients(
         self, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
     ) -> tuple[Float[Array, " 6"], Float[Array, ""]]:
         """Predicted coefficients `(6,)` of eq. 45 and their shared posterior variance.
 
-        **Raises:** as `transverse_invariants`."""
-        return self._coefficients(*_checked_pair(C, g))
+        **Raises:** as `__call__`."""
+        return self._coefficients(*_checked_pair(C, g, positive_definite=True))
 
     def _coefficients(self, C, g):
         mean, var = gp.predict(self.posterior, _transverse_invariants(C, g)[None, :])
@@ -367,8 +375,10 @@ class TransverseTensorBasisGP(eqx.Module):
         r"""Predicted $S$ `(3, 3)` (eq. 45) and its component-wise variance
         $v\sum_k (A_k)_{ij}^2$ at one $(C, g)$.
 
-        **Raises:** as `transverse_invariants`."""
-        C, g = _checked_pair(C, g)
+        **Raises:** `ValueError` (trace time) for shapes other than `(3, 3)` / `(3,)`; at run
+        time (tier 2) NaN/inf, a `C` that is not symmetric positive definite (a right
+        Cauchy-Green tensor, as the fit requires) or a non-unit `g`."""
+        C, g = _checked_pair(C, g, positive_definite=True)
         c, v = self._coefficients(C, g)
         A = _basis(C, jnp.outer(g, g))
         return jnp.tensordot(c, A, axes=1, precision=_HIGHEST), v * jnp.sum(A * A, axis=0)
@@ -424,17 +434,27 @@ def _component_input(C, g):
 
 
 class TransverseComponentGP(eqx.Module):
-    """Component-wise baseline: 6 components of `C` and 6 of `G` -> 6 components of `S`."""
+    """Component-wise baseline: 6 components of `C` and 6 of `G` -> 6 components of `S`.
+
+    Built by `fit_transverse_component_gp`; by hand, `posterior` must be a
+    `jaxsci.gp.Posterior` with training points `(n, 12)` and weights `(n, 6)` (else
+    `TypeError`/`ValueError`)."""
 
     posterior: gp.Posterior
+
+    def __check_init__(self):
+        check_posterior(self.posterior, "TransverseComponentGP", 12, 6,
+                        "6 components of C and 6 of G = g g^T", "the 6 components of S",
+                        "fit_transverse_component_gp")
 
     def __call__(
         self, C: Float[ArrayLike, "3 3"], g: Float[ArrayLike, " 3"]
     ) -> tuple[Float[Array, "3 3"], Float[Array, "3 3"]]:
         """Predicted `S (3, 3)` and component-wise variance at one `(C, g)`.
 
-        **Raises:** as `transverse_invariants`."""
-        C, g = _checked_pair(C, g)
+        **Raises:** as `TransverseTensorBasisGP.__call__` (`C` symmetric positive definite,
+        `g` a unit vector)."""
+        C, g = _checked_pair(C, g, positive_definite=True)
         mean, var = gp.predict(self.posterior, _component_input(C, g)[None, :])
         return _vec_to_sym(mean[0]), jnp.full((3, 3), var[0])
 

@@ -304,3 +304,123 @@ def test_random_bad_inputs_are_refused(case):
     else:
         Bs = jnp.broadcast_to(EYE, (4, 3, 3))
         assert_refuses(lambda: mech.fit_tbgp(Bs, jnp.zeros(x)), match="`sigmas`")
+
+
+# ------------------------------------------------------------ models built by hand (issue 16)
+@functools.cache
+def _post(d, p):
+    """A tiny hand-conditioned posterior over `d` inputs with `p` outputs (`None`: one)."""
+    from jaxsci import gp
+
+    X = jr.uniform(jr.key(3), (4, d)) + 1.0
+    return gp.condition(K, X, jnp.ones((4,) if p is None else (4, p)))
+
+
+# (case, model class, posterior factory, error type, match)
+BY_HAND = [
+    ("tb-none", mech.TensorBasisGP, lambda: None, TypeError, "TensorBasisGP: `posterior` must be a jaxsci.gp.Posterior"),
+    ("tb-kernel", mech.TensorBasisGP, lambda: K, TypeError, "`posterior` must be a jaxsci.gp.Posterior"),
+    # one output: was "Number of tensordot axes exceeds input ranks"
+    ("tb-1-output", mech.TensorBasisGP, lambda: _post(3, None), ValueError, "`posterior` must predict the 3 coefficients"),
+    # six inputs: was "`Xs` must have shape (m, 6)" (an argument the user never passed)
+    ("tb-6-inputs", mech.TensorBasisGP, lambda: _post(6, 6), ValueError, "`posterior` must be conditioned on 3 inputs"),
+    # three outputs: was a silent, meaningless stress (clamped indexing of 3 outputs as 6)
+    ("cg-3-outputs", mech.ComponentGP, lambda: _post(6, 3), ValueError, "ComponentGP: `posterior` must predict the 6 components"),
+    ("cg-3-inputs", mech.ComponentGP, lambda: _post(3, 6), ValueError, "`posterior` must be conditioned on 6 inputs"),
+    ("cg-array", mech.ComponentGP, lambda: jnp.ones(3), TypeError, "`posterior`"),
+    # three outputs: was "Einstein sum subscript 'ijk' does not contain ..."
+    ("se-3-outputs", mech.StrainEnergyGP, lambda: _post(3, 3), ValueError, "StrainEnergyGP: `posterior` must predict one output"),
+    ("se-5-inputs", mech.StrainEnergyGP, lambda: _post(5, None), ValueError, "`posterior` must be conditioned on 3 inputs"),
+    ("ti-3-inputs", mech.TransverseTensorBasisGP, lambda: _post(3, 6), ValueError, "TransverseTensorBasisGP: `posterior` must be conditioned on 5"),
+    ("ti-3-outputs", mech.TransverseTensorBasisGP, lambda: _post(5, 3), ValueError, "`posterior` must predict the 6 coefficients"),
+    ("tc-6-inputs", mech.TransverseComponentGP, lambda: _post(6, 6), ValueError, "TransverseComponentGP: `posterior` must be conditioned on 12"),
+    ("tc-1-output", mech.TransverseComponentGP, lambda: _post(12, None), ValueError, "`posterior` must predict the 6 components of S"),
+]
+
+
+@pytest.mark.parametrize("cls, make, err, match", [c[1:] for c in BY_HAND], ids=[c[0] for c in BY_HAND])
+def test_models_built_by_hand_refuse_bad_posterior(cls, make, err, match):
+    with pytest.raises(err, match=match):
+        cls(make())
+
+
+def test_models_built_by_hand_refuse_bad_posterior_under_jit():
+    """The posterior's shapes are static: building the model inside `jit` refuses at trace time."""
+    f = eqx.filter_jit(lambda post: mech.TensorBasisGP(post)(EYE))
+    assert np.all(np.isfinite(f(_post(3, 3))[0]))
+    with pytest.raises(ValueError, match="TensorBasisGP: `posterior` must predict"):
+        f(_post(3, None))
+    with pytest.raises(ValueError, match="ComponentGP: `posterior` must predict"):
+        eqx.filter_jit(lambda post: mech.ComponentGP(post)(EYE))(_post(6, 3))
+
+
+def _hand_models():
+    return {
+        "tb": mech.TensorBasisGP(_post(3, 3)),
+        "cg": mech.ComponentGP(_post(6, 6)),
+        "se": mech.StrainEnergyGP(_post(3, None)),
+        "ti": mech.TransverseTensorBasisGP(_post(5, 6)),
+        "tc": mech.TransverseComponentGP(_post(12, 6)),
+    }
+
+
+def test_models_built_by_hand_refuse_bad_inputs():
+    """TensorBasisGP, ComponentGP, StrainEnergyGP, TransverseTensorBasisGP and
+    TransverseComponentGP built by hand check their inputs as the fitted ones do."""
+    m = _hand_models()
+    for name in ("tb", "cg", "se"):
+        assert np.all(np.isfinite(m[name](EYE)[0]))
+        with pytest.raises(ValueError, match="`B` contains NaN"):
+            m[name](NAN)
+        with pytest.raises(ValueError, match="`B` is not symmetric"):
+            m[name](NONSYM)
+        with pytest.raises(ValueError, match="`B` must be one 3x3 tensor"):
+            m[name](jnp.stack([EYE, EYE]))
+        with pytest.raises(ValueError, match="`B` must be one 3x3 tensor"):
+            m[name](jnp.ones(3))
+    with pytest.raises(ValueError, match="`B` is not positive definite"):
+        m["se"](INDEF)
+    with pytest.raises(ValueError, match="`B` contains NaN"):
+        m["tb"].coefficients(INF)
+    with pytest.raises(ValueError, match="`I`"):
+        m["se"].energy(jnp.ones(5))
+    with pytest.raises(ValueError, match="`I` contains NaN"):
+        m["se"].energy(I_OK.at[0].set(jnp.inf))
+    with pytest.raises(ValueError, match="I3"):
+        m["se"].energy(jnp.array([3.0, 3.0, 0.0]))
+    for name in ("ti", "tc"):
+        assert np.all(np.isfinite(m[name](EYE, E1)[0]))
+        with pytest.raises(ValueError, match="`C` contains NaN"):
+            m[name](NAN, E1)
+        with pytest.raises(ValueError, match="`C` is not positive definite"):
+            m[name](DETNEG, E1)
+        with pytest.raises(ValueError, match="`g` is not a unit"):
+            m[name](EYE, 2.0 * E1)
+        with pytest.raises(ValueError, match="`g` is not a unit"):
+            m[name](EYE, GNAN)
+        with pytest.raises(ValueError, match="`g` must have shape \\(3,\\)"):
+            m[name](EYE, jnp.ones(2))
+        with pytest.raises(ValueError, match="`C` must be one 3x3 tensor"):
+            m[name](jnp.eye(2), E1)
+    with pytest.raises(ValueError, match="`C` is not symmetric"):
+        m["ti"].coefficients(NONSYM, E1)
+
+
+def test_models_built_by_hand_under_jit_and_vmap():
+    m = _hand_models()
+    iso = eqx.filter_jit(jax.vmap(lambda mod, B: mod(B)[0], in_axes=(None, 0)))
+    for name, bad, match in [("tb", NONSYM, "`B` is not symmetric"), ("cg", NAN, "`B` contains NaN"),
+                             ("se", DETNEG, "`B` is not positive definite")]:
+        assert np.all(np.isfinite(iso(m[name], jnp.stack([EYE, EYE]))))
+        err = assert_refuses(lambda: iso(m[name], jnp.stack([EYE, bad])), match=match)
+        assert isinstance(err, eqx.EquinoxRuntimeError)
+    err = assert_refuses(lambda: eqx.filter_jit(m["se"].energy)(jnp.array([3.0, 3.0, -1.0])), match="I3")
+    assert isinstance(err, eqx.EquinoxRuntimeError)
+    ti = eqx.filter_jit(jax.vmap(lambda mod, C, g: mod(C, g)[0], in_axes=(None, 0, 0)))
+    Cs, gs = jnp.stack([EYE, EYE]), jnp.stack([E1, E1])
+    for name in ("ti", "tc"):
+        assert np.all(np.isfinite(ti(m[name], Cs, gs)))
+        err = assert_refuses(lambda: ti(m[name], Cs, gs.at[1].mul(0.5)), match="`g` is not a unit")
+        assert isinstance(err, eqx.EquinoxRuntimeError)
+        err = assert_refuses(lambda: ti(m[name], Cs.at[0].set(INDEF), gs), match="`C` is not positive definite")
+        assert isinstance(err, eqx.EquinoxRuntimeError)
