@@ -28,7 +28,7 @@ import numpy as np
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._checks import check_nonempty, check_value, is_concrete
+from .._checks import check_nonempty, check_value, is_concrete, require_positive_int
 from .._misc import as_float_array
 from ._standard import _check_key, _check_scale, linear_layers, replace_linear
 
@@ -48,6 +48,12 @@ class AbstractReLUInit(eqx.Module):
 
     with_bias: eqx.AbstractVar[bool]
 
+    def __check_init__(self):
+        wb = self.with_bias
+        if not isinstance(wb, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}: `with_bias` must be True or False, got "
+                            f"{type(wb).__name__} ({wb!r:.60}).")
+
     @abc.abstractmethod
     def sample(
         self,
@@ -61,6 +67,27 @@ class AbstractReLUInit(eqx.Module):
         `batch == ()` is one layer; a trailing batch holds many independent layers in
         batch-last ("structure of arrays") layout, the fast layout for the statistics of
         `jaxsci.diagnostics`."""
+
+
+def _check_sample_args(key, n_out, n_in, dtype, batch, who):
+    """Tier 1 checks of `sample(key, n_out, n_in, dtype, batch)` (static values and the key):
+    a negative size was an MLIRError, a float size a raw shape error."""
+    _check_key(key, "key")
+    n_out = require_positive_int(n_out, "n_out")
+    n_in = require_positive_int(n_in, "n_in")
+    if not isinstance(batch, (tuple, list)) or not all(
+            isinstance(b, (int, np.integer)) and not isinstance(b, bool) and b >= 1
+            for b in batch):
+        raise ValueError(f"{who}.sample: `batch` must be a tuple of positive ints (the "
+                         f"trailing batch shape; () for one layer), got {batch!r:.80}.")
+    try:
+        floating = jnp.issubdtype(dtype, jnp.floating)
+    except TypeError:
+        floating = False
+    if not floating:
+        raise TypeError(f"{who}.sample: `dtype` must be a floating dtype (e.g. jnp.float32), "
+                        f"got {dtype!r}.")
+    return n_out, n_in, tuple(int(b) for b in batch)
 
 
 class NormalInit(AbstractReLUInit):
@@ -94,6 +121,7 @@ class NormalInit(AbstractReLUInit):
         return 2.0 / (n_in + 1) if self.with_bias else 2.0 / n_in
 
     def sample(self, key, n_out, n_in, dtype=float, batch=()):
+        n_out, n_in, batch = _check_sample_args(key, n_out, n_in, dtype, batch, "NormalInit")
         kw, kb = jr.split(key)
         var = self.weight_variance(n_in)
         w = math.sqrt(var) * jr.normal(kw, (n_out, n_in, *batch), dtype)
@@ -107,11 +135,21 @@ class NormalInit(AbstractReLUInit):
 
 class UnitHypersphereInit(AbstractReLUInit):
     r"""The "unit hypersphere" initialisation of eq. 3: rows $W_j$ (or $[W_j, b_j]$ with
-    bias) uniform on the unit sphere, drawn as normalised standard normals."""
+    bias) uniform on the unit sphere, drawn as normalised standard normals.
+
+    **Arguments:** `with_bias` (a bool, default False): draw $[W_j, b_j]$ on $S^{n_\text{in}}$
+    instead of $W_j$ on $S^{n_\text{in}-1}$ with $b = 0$.
+
+    `sample(key, n_out, n_in, dtype, batch)` raises `TypeError` for a bad key or a
+    non-floating `dtype` and `ValueError`/`TypeError` for sizes that are not ints >= 1 or a
+    `batch` that is not a tuple of them; a non-bool `with_bias` is a `TypeError` at
+    construction."""
 
     with_bias: bool = eqx.field(static=True, default=False)
 
     def sample(self, key, n_out, n_in, dtype=float, batch=()):
+        n_out, n_in, batch = _check_sample_args(key, n_out, n_in, dtype, batch,
+                                                "UnitHypersphereInit")
         cols = n_in + 1 if self.with_bias else n_in
         v = jr.normal(key, (n_out, cols, *batch), dtype)
         v = v / jnp.sqrt(jnp.sum(v * v, axis=1, keepdims=True))
@@ -125,16 +163,24 @@ def per_layer_schemes(
 ) -> list[AbstractReLUInit]:
     """`schemes` (one `AbstractReLUInit`, or one per layer) as a list of `n_layers` schemes.
 
-    Raises `ValueError` naming the argument `name` when `schemes` is neither.
+    **Raises:** `ValueError` naming the argument `name` when `schemes` is a sequence of the
+    wrong length or holding something else; `TypeError` when it is not a sequence (e.g. a
+    number, `None`, or a scheme class instead of an instance) or when `n_layers` is not an
+    int; `ValueError` for `n_layers < 1`.
     """
+    n_layers = require_positive_int(n_layers, "n_layers")
     if isinstance(schemes, AbstractReLUInit):
         return [schemes] * n_layers
+    want = (f"`{name}` must be one AbstractReLUInit or a sequence of {n_layers} of them "
+            "(one per layer)")
+    if isinstance(schemes, type):
+        raise TypeError(f"{want}; got the class {schemes.__name__}: instantiate it, e.g. "
+                        f"{schemes.__name__}().")
+    if isinstance(schemes, (str, bytes)) or not hasattr(schemes, "__iter__"):
+        raise TypeError(f"{want}; got {type(schemes).__name__} ({schemes!r:.80}).")
     schemes = list(schemes)
     if len(schemes) != n_layers or not all(isinstance(s, AbstractReLUInit) for s in schemes):
-        raise ValueError(
-            f"`{name}` must be one AbstractReLUInit or a sequence of {n_layers} of them "
-            f"(one per layer); got {schemes!r:.200}."
-        )
+        raise ValueError(f"{want}; got {schemes!r:.200}.")
     return schemes
 
 

@@ -193,3 +193,89 @@ def test_random_bad_inputs_are_refused(data):
             lambda: init.data_dependent_init(SHALLOW, x, key=K),
             lambda: init.lift_to_sphere(x)]))
     assert_refuses(fn)
+
+
+# ------------------------------------------------- UnitHypersphereInit, per_layer_schemes
+@pytest.mark.parametrize("scheme", [init.UnitHypersphereInit(), init.UnitHypersphereInit(True),
+                                    init.NormalInit()])
+def test_scheme_sample_bad_input(scheme):
+    """`UnitHypersphereInit.sample` (and `NormalInit.sample`) called directly: a negative or
+    zero size, a float size or a bad batch (were MLIRError / raw shape errors), a bad key
+    or an integer dtype."""
+    for args, err, match in [((-1, 2), ValueError, "`n_out`"), ((3, 0), ValueError, "`n_in`"),
+                             ((3, 2.5), TypeError, "`n_in`")]:
+        with pytest.raises(err, match=match):
+            scheme.sample(K, *args)
+    with pytest.raises(ValueError, match="`batch`"):
+        scheme.sample(K, 3, 2, batch=(-1,))
+    with pytest.raises(ValueError, match="`batch`"):
+        scheme.sample(K, 3, 2, batch=4)
+    with pytest.raises(TypeError, match="`key`"):
+        scheme.sample(0, 3, 2)
+    with pytest.raises(TypeError, match="`dtype`"):
+        scheme.sample(K, 3, 2, dtype=jnp.int32)
+    # good input, eagerly, under jit and vmap over keys (the static checks are trace-time)
+    w, b = jax.jit(lambda k: scheme.sample(k, 3, 2))(K)
+    assert w.shape == (3, 2) and b.shape == (3,) and np.isfinite(w).all()
+    w, _ = jax.vmap(lambda k: scheme.sample(k, 3, 2))(jr.split(K, 2))
+    assert w.shape == (2, 3, 2)
+
+
+def test_unit_hypersphere_init_bad_fields():
+    for bad in ("yes", None, 1):
+        with pytest.raises(TypeError, match="UnitHypersphereInit: `with_bias` must be True or False"):
+            init.UnitHypersphereInit(with_bias=bad)
+    with pytest.raises(TypeError, match="NormalInit: `with_bias`"):
+        init.NormalInit(with_bias="no")
+    # rows are on the unit sphere: [W_j, b_j] with bias, W_j without
+    w, b = init.UnitHypersphereInit(with_bias=True).sample(K, 4, 3)
+    np.testing.assert_allclose(np.sum(w * w, axis=1) + b * b, 1.0, rtol=1e-12)
+    w, b = init.UnitHypersphereInit().sample(K, 4, 3)
+    np.testing.assert_allclose(np.sum(w * w, axis=1), 1.0, rtol=1e-12)
+    assert not np.any(b)
+
+
+def test_per_layer_schemes_bad_input():
+    u = init.UnitHypersphereInit()
+    assert init.per_layer_schemes(u, 3) == [u, u, u]
+    assert init.per_layer_schemes((u, init.NormalInit()), 2) == [u, init.NormalInit()]
+    with pytest.raises(ValueError, match="`widths_schemes` must be one AbstractReLUInit or a sequence of 2"):
+        init.per_layer_schemes([u], 2, name="widths_schemes")
+    with pytest.raises(ValueError, match="`schemes`"):
+        init.per_layer_schemes([u, "he"], 2)
+    # not a sequence: were "'int' object is not iterable" / "'NoneType' ..." with no name
+    for bad in (5, None, "unit"):
+        with pytest.raises(TypeError, match="`schemes` must be one AbstractReLUInit"):
+            init.per_layer_schemes(bad, 2)
+    with pytest.raises(TypeError, match="got the class UnitHypersphereInit: instantiate it"):
+        init.per_layer_schemes(init.UnitHypersphereInit, 2)
+    # n_layers: was [] for 0 or -1 and a raw error for a float
+    for bad, err in ((0, ValueError), (-1, ValueError), (2.0, TypeError), (True, TypeError)):
+        with pytest.raises(err, match="`n_layers`"):
+            init.per_layer_schemes(u, bad)
+    with pytest.raises(TypeError, match="`schemes`.*instantiate"):     # through relu_init
+        init.relu_init(MLP, key=K, schemes=init.UnitHypersphereInit)
+
+
+# ------------------------------------------------------------ layer_blocks, linear_layers
+def test_layer_walkers_edge_input():
+    """`linear_layers` and `layer_blocks` accept any pytree (nothing to refuse): a tree
+    without `Linear` layers gives `[]` (resp. only its inexact arrays), integer arrays are
+    not blocks, a `Linear` is one block; the entry points that need layers refuse `[]`."""
+    for tree in (None, [], {}, jnp.ones(3), "abc", eqx.nn.Linear):
+        assert init.linear_layers(tree) == []
+    assert init.layer_blocks(None) == [] and init.layer_blocks({}) == []
+    assert init.layer_blocks(jnp.ones(3, int)) == []
+    scale = jnp.ones(2)
+    tree = {"a_lin": LAYER, "b_steps": jnp.arange(3), "c_scale": scale}
+    blocks = init.layer_blocks(tree)
+    assert len(blocks) == 2 and blocks[0] is LAYER and blocks[1] is scale
+    assert init.linear_layers(tree) == [LAYER]
+    assert len(init.linear_layers(MLP)) == len(init.layer_blocks(MLP)) == 3
+    with pytest.raises(ValueError, match="no `eqx.nn.Linear`"):
+        init.he({"c_scale": scale}, key=K)
+    with pytest.raises(ValueError, match="`blocks` must have 2 entries"):
+        init.replace_layer_blocks(tree, init.layer_blocks(tree)[:1])
+    # under jit the blocks are found from the (traced) tree's structure
+    n = eqx.filter_jit(lambda t: jnp.asarray(len(init.layer_blocks(t))))(tree)
+    assert int(n) == 2
