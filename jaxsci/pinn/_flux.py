@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from .._checks import as_float_array
 from ._validate import scalar_param
 
 
@@ -24,16 +25,28 @@ class AbstractFlux(eqx.Module):
         r"""$f(u)$ elementwise."""
 
     def derivative(self, u: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
-        r"""$f'(u)$ elementwise (forward mode)."""
-        u = jnp.asarray(u)
+        r"""$f'(u)$ elementwise (forward mode). Integer `u` (e.g. a Python int) is promoted to
+        the default floating dtype; non-numeric `u` is a `TypeError` naming `u`."""
+        u = _state(u)
         return jax.jvp(self.__call__, (u,), (jnp.ones_like(u),))[1]
 
     def value_and_derivative(
         self, u: Float[Array, "*shape"]
     ) -> tuple[Float[Array, "*shape"], Float[Array, "*shape"]]:
-        r"""$(f(u), f'(u))$ in one forward pass."""
-        u = jnp.asarray(u)
+        r"""$(f(u), f'(u))$ in one forward pass (`u` as in `derivative`)."""
+        u = _state(u)
         return jax.jvp(self.__call__, (u,), (jnp.ones_like(u),))
+
+
+def _state(u) -> Array:
+    """Tier 1 (trace time, no run-time cost): `u` as an inexact array. An integer `u` was a
+    raw `jax.jvp` dtype error ("primal and tangent arguments ... float0")."""
+    try:
+        u = jnp.asarray(u)
+    except TypeError:
+        raise TypeError(f"`u` (the state) must be a real number or array, got "
+                        f"{type(u).__name__} ({u!r:.60}).") from None
+    return u if jnp.issubdtype(u.dtype, jnp.inexact) else as_float_array(u, "u")
 
 
 def _check_ratio(m: ArrayLike, name: str) -> Array:
@@ -94,7 +107,9 @@ class ConvexFlux(AbstractFlux):
 
 
 class BurgersFlux(AbstractFlux):
-    r"""Burgers' flux $f(u) = u^2/2$."""
+    r"""Burgers' flux $f(u) = u^2/2$ (no parameters). Pointwise and unchecked like every
+    flux (a NaN state gives a NaN flux): the problems and solutions built on it
+    (`RiemannProblem`, `RiemannSolution`, `welge_tangent`) check their states once."""
 
     def __call__(self, u):
         return 0.5 * u**2

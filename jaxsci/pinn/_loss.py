@@ -21,7 +21,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._checks import check_value
 from ._problems import DEFAULT_CHUNK_SIZE, AbstractPDEProblem
-from ._validate import count, finite_array
+from ._validate import count, finite_array, prng_key
 from ._sampling import AbstractSampler, Uniform
 
 
@@ -164,7 +164,15 @@ def _check_weight_names(terms, weights):
 
 
 def eq16_weights(batch: Collocation) -> dict[str, float]:
-    r"""Weights reproducing eq. (16): $\lambda_r = 1$, $\lambda_c = N_c / N_u$."""
+    r"""Weights reproducing eq. (16): $\lambda_r = 1$, $\lambda_c = N_c / N_u$.
+
+    Static (from the point counts, so usable under `jit`); a batch without constraint sets
+    (a hard-constraint model) gives `{"pde": 1.0}`.
+
+    **Raises:** `TypeError` if `batch` is not a `Collocation`."""
+    if not isinstance(batch, Collocation):
+        raise TypeError(f"`batch` must be a Collocation (from `sample_collocation`), got "
+                        f"{type(batch).__name__}.")
     n_u = sum(p.shape[0] for p, _ in batch.data.values())
     return {"pde": 1.0, **{nm: p.shape[0] / n_u for nm, (p, _) in batch.data.items()}}
 
@@ -272,7 +280,15 @@ def balance_weights(
 def resample(
     args: PINNArgs, *, key: PRNGKeyArray, sampler: AbstractSampler = Uniform()
 ) -> PINNArgs:
-    """Fresh interior points (same count) for residual-point resampling during training."""
+    """Fresh interior points (same count and dtype) for residual-point resampling during
+    training; the constraint points and the weights are kept.
+
+    **Raises:** `TypeError` if `args` is not a `PINNArgs`, `key` not a PRNG key or `sampler`
+    not an `AbstractSampler`."""
+    if not isinstance(args, PINNArgs):
+        raise TypeError(f"`args` must be a PINNArgs (problem, batch, weights), got "
+                        f"{type(args).__name__}.")
+    prng_key(key, "key")
     n, _ = args.batch.interior.shape
     pts = args.problem.domain.sample(n, key=key, sampler=sampler, dtype=args.batch.interior.dtype)
     return eqx.tree_at(lambda a: a.batch.interior, args, pts)

@@ -137,6 +137,18 @@ EAGER = [
     (lambda: pinn.weighted_sum({}, {}), "`terms` is empty"),
     (lambda: pinn.balance_weights(NET, ARGS, alpha=1.5), "`alpha`"),
     (lambda: pinn.balance_weights(NET, ARGS, reference="zzz"), "`reference`"),
+    (lambda: pinn.eq16_weights("batch"), "`batch` must be a Collocation"),   # was AttributeError
+    (lambda: pinn.eq16_weights(ARGS), "`batch` must be a Collocation"),
+    (lambda: pinn.resample("args", key=K), "`args` must be a PINNArgs"),    # was AttributeError
+    (lambda: pinn.resample(ARGS, key=0), "`key` must be a JAX PRNG key"),
+    (lambda: pinn.resample(ARGS, key=jnp.ones(3)), "`key` must be a JAX PRNG key"),
+    (lambda: pinn.resample(ARGS, key=K, sampler="sobol"), "`sampler`"),
+    # Burgers' flux: no parameters; its states are checked by what is built on it
+    (lambda: pinn.BurgersFlux(1.0), "BurgersFlux"),
+    (lambda: pinn.BurgersFlux().derivative("u"), "`u`"),
+    (lambda: pinn.RiemannProblem(pinn.BurgersFlux(), 0.0, NAN), "`u_left`"),
+    (lambda: pinn.RiemannSolution(pinn.BurgersFlux(), jnp.inf), "`u_left`"),
+    (lambda: pinn.welge_tangent(pinn.BurgersFlux(), 0.5, 0.5), "must differ"),
     # landscape
     (lambda: pinn.filter_normalized_direction(lambda x: x, key=K), "`model`"),
     (lambda: pinn.loss_surface(_L, NET, D, D, jnp.ones((2, 2)), jnp.ones(2)), "`alphas`"),
@@ -230,3 +242,51 @@ def test_hypothesis_bad_inputs_refused(data):
         shape = data.draw(mismatched_shapes((3,)))
         op = data.draw(st.sampled_from([pinn.gradient, pinn.hessian, pinn.laplacian]))
         assert_refuses(lambda: op(NET3, jnp.ones(shape)), match="`x`")
+
+
+def test_burgers_flux_edge_input():
+    """BurgersFlux is f(u) = u^2/2 with f'(u) = u: an integer state is promoted (was a raw
+    `jax.jvp` float0 dtype error), a NaN state gives NaN (pointwise, unchecked, like every
+    flux: `RiemannProblem` / `RiemannSolution` check their states once)."""
+    f = pinn.BurgersFlux()
+    np.testing.assert_allclose(f.derivative(jnp.arange(3)), [0.0, 1.0, 2.0])
+    np.testing.assert_allclose(f.derivative(2), 2.0)
+    v, d = f.value_and_derivative(jnp.array([1, -2]))
+    np.testing.assert_allclose(v, [0.5, 2.0])
+    np.testing.assert_allclose(d, [1.0, -2.0])
+    assert np.isnan(f(jnp.nan)) and np.isnan(f.derivative(jnp.nan))
+    np.testing.assert_allclose(jax.jit(jax.vmap(f.derivative))(jnp.array([0.5, 1.5])), [0.5, 1.5])
+    _refuses_traced(lambda u: pinn.RiemannProblem(f, 0.0, u).u_left, jnp.asarray(NAN),
+                    match="`u_left`")
+
+
+def test_eq16_weights_edge_input():
+    """eq16_weights: lambda_c = N_c / N_u from the (static) point counts; a batch without
+    constraint sets (hard constraints) gives only the residual weight, also under jit."""
+    w = pinn.eq16_weights(BATCH)
+    n = {nm: p.shape[0] for nm, (p, _) in BATCH.data.items()}
+    assert w == {"pde": 1.0, **{nm: c / sum(n.values()) for nm, c in n.items()}}
+    bare = pinn.Collocation(BATCH.interior, {})
+    assert pinn.eq16_weights(bare) == {"pde": 1.0}
+    assert pinn.PINNArgs(PROB, bare).weights.keys() == {"pde"}
+    jw = eqx.filter_jit(lambda b: {k: jnp.asarray(v) for k, v in pinn.eq16_weights(b).items()})(BATCH)
+    assert {k: float(v) for k, v in jw.items()} == w
+    with pytest.raises(TypeError, match="`batch`"):
+        eqx.filter_jit(pinn.eq16_weights)({"pde": BATCH.interior})
+
+
+def test_resample_keeps_the_batch_and_refuses_bad_input():
+    new = pinn.resample(ARGS, key=jr.key(7))
+    assert new.batch.interior.shape == BATCH.interior.shape
+    assert new.batch.interior.dtype == BATCH.interior.dtype
+    assert not np.allclose(new.batch.interior, BATCH.interior)
+    assert new.batch.data.keys() == BATCH.data.keys() and new.weights.keys() == ARGS.weights.keys()
+    lo, hi = np.asarray(PROB.domain.lower)[None], np.asarray(PROB.domain.upper)[None]
+    assert np.all((new.batch.interior >= lo) & (new.batch.interior <= hi))
+    f = eqx.filter_jit(lambda a, k: pinn.resample(a, key=k).batch.interior)
+    assert f(ARGS, K).shape == BATCH.interior.shape
+    assert jax.vmap(lambda k: f(ARGS, k))(jr.split(K, 2)).shape == (2, *BATCH.interior.shape)
+    with pytest.raises(TypeError, match="`key` must be a JAX PRNG key"):
+        f(ARGS, jnp.zeros(3))
+    with pytest.raises(TypeError, match="`args` must be a PINNArgs"):
+        pinn.resample(BATCH, key=K)
