@@ -35,14 +35,31 @@ __all__ = ["AbstractCallback", "UpdateArgs", "LossWeights", "Record", "ModifyMod
            "AbstractStop", "TargetLoss", "ValidationPatience"]
 
 
-def _cond_tree(pred, fn, x):
-    """`fn(x)` if `pred` else `x`, for any pytree `x` (only its arrays pass the cond)."""
+def _cond_tree(pred, fn, x, what):
+    """`fn(x)` if `pred` else `x`, for any pytree `x` (only its arrays pass the cond).
+    `fn` must keep the structure, shapes and dtypes (checked at trace time; `what` names
+    the callback and its argument in the message)."""
     dyn, static = eqx.partition(x, eqx.is_array)
 
     def yes(d):
         return eqx.filter(fn(eqx.combine(d, static)), eqx.is_array)
 
+    def spec(tree):
+        return jtu.tree_map(lambda a: f"{jnp.dtype(a.dtype)}{list(a.shape)}", tree)
+
+    want, got = spec(dyn), spec(eqx.filter_eval_shape(yes, dyn))
+    if (jtu.tree_structure(want) != jtu.tree_structure(got)
+            or jtu.tree_leaves(want) != jtu.tree_leaves(got)):
+        raise ValueError(
+            f"`fn` of {what[0]} must return {what[1]} of the same structure, shapes and dtypes "
+            f"as it receives: expected {_short(want)}, got {_short(got)}. Keep the sizes "
+            "fixed (e.g. resample the same number of points).")
     return eqx.combine(jax.lax.cond(pred, yes, lambda d: d, dyn), static)
+
+
+def _short(tree, n=300):
+    text = str(tree)
+    return text if len(text) <= n else text[:n] + "..."
 
 
 def _check_every(every):
@@ -80,11 +97,21 @@ class _EveryFn(AbstractCallback):
     fn: Callable[..., Any]
     every: Any = 1
 
-    def __check_init__(self):
-        if not callable(self.fn):
-            raise TypeError(f"`fn` must be callable, got {type(self.fn).__name__}.")
-        if not eqx.is_array(self.every):
-            _check_every(self.every)
+    def __init__(self, fn: Callable[..., Any], every: Any = 1):
+        if not callable(fn):
+            raise TypeError(f"`fn` must be callable, got {type(fn).__name__}.")
+        if eqx.is_array(every):
+            # a 0-d integer array (traced under jit): checked once here, not in the loop
+            if jnp.ndim(every) != 0 or not jnp.issubdtype(jnp.result_type(every), jnp.integer):
+                raise ValueError(f"`every` must be a positive int or a 0-d integer array, got "
+                                 f"shape {jnp.shape(every)} of dtype {jnp.result_type(every)}.")
+            got = f", got {int(every)}" if is_concrete(every) else ""
+            every = check_value(jnp.asarray(every), jnp.asarray(every) < 1,
+                                f"`every` must be >= 1{got}: give a positive step interval.")
+        else:
+            _check_every(every)
+        self.fn = fn
+        self.every = every
 
 
 class UpdateArgs(_EveryFn):
@@ -97,7 +124,8 @@ class UpdateArgs(_EveryFn):
     """
 
     def before(self, step, model, args, key, state):
-        args = _cond_tree(step % self.every == 0, lambda a: self.fn(model, a, key), args)
+        args = _cond_tree(step % self.every == 0, lambda a: self.fn(model, a, key), args,
+                          (type(self).__name__, "`args`"))
         return model, args, state
 
 
@@ -121,7 +149,8 @@ class ModifyModel(_EveryFn):
 
     def before(self, step, model, args, key, state):
         pred = (step % self.every == 0) & (step > 0)
-        return _cond_tree(pred, lambda m: self.fn(m, args, key), model), args, state
+        return (_cond_tree(pred, lambda m: self.fn(m, args, key), model,
+                           (type(self).__name__, "a model")), args, state)
 
 
 class Record(AbstractCallback):

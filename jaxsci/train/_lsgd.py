@@ -30,8 +30,8 @@ from ..nn import AbstractAdaptiveBasisNet
 from ._callbacks import TargetLoss
 from ._loop import fit
 from ._lsgd_solve import (
-    basis_losses,
-    basis_matrices,
+    _basis_losses,
+    _basis_matrices,
     check_l2,
     check_problem,
     hidden_filter,
@@ -60,7 +60,7 @@ def _ls_and_grad(hidden, static, terms, l2, solver):
     """LS solve at `hidden` and the gradient of J w.r.t. `hidden` at that head."""
 
     def assemble(h):
-        return basis_matrices(eqx.combine(h, static), terms)
+        return _basis_matrices(eqx.combine(h, static), terms)
 
     a, pullback = jax.vjp(assemble, hidden)
     c = solve_head(a, terms, l2, solver)
@@ -79,7 +79,8 @@ def lsgd_loss(model: AbstractAdaptiveBasisNet, terms: dict[str, LSTerm]
     r"""`(J, {name: J_k})`: the multi-term loss $\mathcal{J}$ of eqs. 6 / 11 at the model's
     own head, the `loss_fn` of `fit` with the `LSGD` trainer (and with any other trainer, the
     joint gradient-descent baseline), `args` being the dict of `LSTerm`s."""
-    losses = basis_losses(model, terms)
+    check_problem(model, terms)   # trace time; NaN data reach fit's NaN policy
+    losses = _basis_losses(model, terms)
     return weighted_loss(losses, terms), losses
 
 
@@ -159,7 +160,7 @@ class LSGD(AbstractTrainer):
     def finalize(self, loss_fn, params, static, args, state):
         model = eqx.combine(params, static)
         lam = state[1]
-        a = basis_matrices(model, args)
+        a = _basis_matrices(model, args)
         c = solve_head(a, args, 0.0 if self.l2 is None else lam, self.solver)
         dtype = model.head.weight.dtype
         model = model.with_head(c.astype(dtype))
@@ -228,9 +229,9 @@ def _initial(model, terms, trainer):
         new = model
     else:
         lam = 0.0 if trainer.l2 is None else trainer.l2
-        c = solve_head(basis_matrices(model, terms), terms, lam, trainer.solver)
+        c = solve_head(_basis_matrices(model, terms), terms, lam, trainer.solver)
         new = model.with_head(c.astype(model.head.weight.dtype))
-    losses = basis_losses(new, terms)
+    losses = _basis_losses(new, terms)
     j = weighted_loss(losses, terms)
     ok = jnp.isfinite(j)
     dyn_new, static = eqx.partition(new, eqx.is_inexact_array)
@@ -421,7 +422,7 @@ def _lsgd_step_jit(optimizer, model, opt_state, terms, l2, solver):
     updates, opt_state = optimizer.update(grad, opt_state, params)
     params = eqx.apply_updates(params, updates)
     new = eqx.combine(params, static)
-    a = basis_matrices(new, terms)
+    a = _basis_matrices(new, terms)
     c = solve_head(a, terms, l2, solver)
     new = new.with_head(c.astype(model.head.weight.dtype))
     losses = term_losses(a, c, terms)

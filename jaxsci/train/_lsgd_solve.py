@@ -51,6 +51,25 @@ def check_problem(model, terms) -> None:
                 f"`terms[{name!r}].target` has shape {t.target.shape} but the model's head has "
                 f"out_size={model.out_size!r}: expected shape (N,) for 'scalar' or (N, p)."
             )
+        d = getattr(model, "in_size", None)
+        if isinstance(d, int) and t.points.shape[1] != d:
+            raise ValueError(
+                f"`terms[{name!r}].points` has shape {t.points.shape}: points of {t.points.shape[1]} "
+                f"coordinates, but the model takes in_size={d}. Give points of shape (N, {d})."
+            )
+
+
+def checked_data(terms, fields=("points", "target")):
+    """Tier 2: `terms` with the given data fields of every `LSTerm` checked for NaN/inf
+    (`ValueError` when concrete, `EquinoxRuntimeError` under `jit` / `vmap`), naming the term.
+    Only at public entry points: the training loop must see a NaN loss (its NaN policy)."""
+    out = {}
+    for name, t in terms.items():
+        vals = tuple(check_value(getattr(t, f), ~jnp.isfinite(getattr(t, f)),
+                                 f"`terms[{name!r}].{f}` contains NaN or inf: clean the data.")
+                     for f in fields)
+        out[name] = eqx.tree_at(lambda t: tuple(getattr(t, f) for f in fields), t, vals)
+    return out
 
 
 def check_l2(l2, name: str = "l2"):
@@ -80,7 +99,18 @@ def hidden_filter(model: AbstractAdaptiveBasisNet):
 def basis_matrices(
     model: AbstractAdaptiveBasisNet, terms: dict[str, LSTerm]
 ) -> dict[str, Float[Array, "n w"]]:
-    r"""$A^{(k)}_{ij} = \mathcal{L}_k[\Phi_j](x^{(k)}_i)$ for every term (eq. 12)."""
+    r"""$A^{(k)}_{ij} = \mathcal{L}_k[\Phi_j](x^{(k)}_i)$ for every term (eq. 12).
+
+    **Raises:** `TypeError` / `ValueError` (tier 1) for a model that is not an
+    `AbstractAdaptiveBasisNet`, `terms` not a non-empty dict of `LSTerm`s matching the head,
+    or points whose dimension is not the model's `in_size`; `ValueError` (eagerly) or
+    `EquinoxRuntimeError` (under `jit` / `vmap`) for NaN/inf `points`."""
+    check_problem(model, terms)
+    return _basis_matrices(model, checked_data(terms, ("points",)))
+
+
+def _basis_matrices(model, terms):
+    """`basis_matrices` without the checks (inside the training loops)."""
     out = {}
     for name, t in terms.items():
         op = t.operator
@@ -118,9 +148,19 @@ def weighted_loss(
 def basis_losses(
     model: AbstractAdaptiveBasisNet, terms: dict[str, LSTerm]
 ) -> dict[str, Float[Array, ""]]:
-    r"""Named per-term losses $\mathcal{J}_k$ of `model` as it is (head included)."""
+    r"""Named per-term losses $\mathcal{J}_k$ of `model` as it is (head included).
+
+    **Raises:** as `basis_matrices`, and NaN/inf in `points` or `target` is refused
+    (`ValueError` eagerly, `EquinoxRuntimeError` under `jit` / `vmap`). A NaN in the model's
+    parameters gives a NaN loss (the loss of that model); `lsgd_loss`, the loss of `fit`,
+    skips the data check so that `fit` reports NaN data as `RESULTS.nonfinite_loss`."""
     check_problem(model, terms)
-    return term_losses(basis_matrices(model, terms), model.head.weight, terms)
+    return _basis_losses(model, checked_data(terms))
+
+
+def _basis_losses(model, terms):
+    """`basis_losses` without the checks (inside the training loops)."""
+    return term_losses(_basis_matrices(model, terms), model.head.weight, terms)
 
 
 def solve_head(
@@ -180,14 +220,8 @@ def least_squares_head(
     """
     check_problem(model, terms)
     l2 = check_l2(l2)
-    terms = {name: eqx.tree_at(
-        lambda t: (t.points, t.target), t,
-        (check_value(t.points, ~jnp.isfinite(t.points),
-                     f"`terms[{name!r}].points` contains NaN or inf: clean the data."),
-         check_value(t.target, ~jnp.isfinite(t.target),
-                     f"`terms[{name!r}].target` contains NaN or inf: clean the data.")))
-        for name, t in terms.items()}
-    c = solve_head(basis_matrices(model, terms), terms, l2, solver)
+    terms = checked_data(terms)
+    c = solve_head(_basis_matrices(model, terms), terms, l2, solver)
     c = check_value(c, ~jnp.isfinite(c),
                     "least_squares_head: the solved head is NaN/inf. Check `model` for "
                     "NaN/inf parameters and the basis for overflow (rescale the inputs).")

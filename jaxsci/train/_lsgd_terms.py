@@ -44,10 +44,24 @@ class AbstractBasisOperator(eqx.Module):
         pass
 
 
+def _check_call(op, f, x) -> None:
+    """Tier 1 (trace time): `op(f, x)` needs a callable `f` and ONE point `x` of shape (d,)."""
+    if not callable(f):
+        raise TypeError(f"`f` of {type(op).__name__} must be a callable (the basis, e.g. "
+                        f"`model.basis`), got {type(f).__name__}.")
+    if jnp.ndim(x) != 1:
+        raise ValueError(f"`x` of {type(op).__name__} must be ONE point of shape (d,), got "
+                         f"shape {jnp.shape(x)}; map over points with `jax.vmap`.")
+
+
 class IdentityOperator(AbstractBasisOperator):
-    r"""$\mathcal{L}[f] = f$ (plain regression, eq. 7; boundary and initial data)."""
+    r"""$\mathcal{L}[f] = f$ (plain regression, eq. 7; boundary and initial data).
+
+    **Raises:** `TypeError` if `f` is not callable, `ValueError` if `x` is not one point of
+    shape `(d,)` (both at trace time)."""
 
     def __call__(self, f: BasisFn, x: Float[Array, " d"]) -> Float[Array, " w"]:
+        _check_call(self, f, x)
         return f(x)
 
 
@@ -69,6 +83,7 @@ class PartialDerivative(AbstractBasisOperator):
         self.indices = tuple(indices)
 
     def __call__(self, f: BasisFn, x: Float[Array, " d"]) -> Float[Array, " w"]:
+        _check_call(self, f, x)
         if max(self.indices) >= x.shape[0]:
             raise ValueError(
                 f"PartialDerivative{self.indices} needs inputs with more than "
@@ -159,7 +174,11 @@ class LSTerm(eqx.Module):
                 f"match `points` {points.shape}, got {target.shape}."
             )
         if not isinstance(operator, AbstractBasisOperator):
-            raise TypeError(f"`operator` must be an AbstractBasisOperator, got {operator!r}.")
+            hint = (f" (the class itself: call it, `{operator.__name__}()`)"
+                    if isinstance(operator, type) and issubclass(operator, AbstractBasisOperator)
+                    else "")
+            raise TypeError(f"`operator` must be an AbstractBasisOperator, got "
+                            f"{operator!r}{hint}.")
         if isinstance(weight, (int, float)) and not (np.isfinite(weight) and weight >= 0):
             raise ValueError(f"`weight` must be finite and >= 0, got {weight!r}.")
         if is_concrete((points, target)):

@@ -26,9 +26,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu
+import numpy as np
 import optax
 from jaxtyping import Array, Float, Int, PyTree
 
+from .._checks import require_positive_int
 from ..init import linear_layers
 
 StepFn = Callable[[PyTree, Any], tuple[PyTree, Any, dict[str, Array]]]
@@ -40,11 +42,27 @@ def _linear_test(params: PyTree):
     return lambda x: id(x) in ids
 
 
-def _blocks(params: PyTree) -> list:
-    """The layer blocks of `params`: `eqx.nn.Linear` modules and other inexact array leaves."""
+def _block_test(params: PyTree):
+    """`(is_leaf, is_block)` for the blocks of `params`: `eqx.nn.Linear` layers holding a
+    weight array (a filtered-out layer, e.g. the head of `hidden_parameters`, is skipped) and
+    other inexact array leaves."""
     is_linear = _linear_test(params)
-    leaves = jtu.tree_leaves(params, is_leaf=is_linear)
-    return [x for x in leaves if is_linear(x) or eqx.is_inexact_array(x)]
+
+    def is_block(x):
+        if is_linear(x):
+            if not eqx.is_inexact_array(x.weight) and eqx.is_inexact_array(x.bias):
+                raise ValueError("`params` has an eqx.nn.Linear with a bias but no weight (a "
+                                 "partial filter): keep both arrays of a layer or neither.")
+            return eqx.is_inexact_array(x.weight)
+        return eqx.is_inexact_array(x)
+
+    return is_linear, is_block
+
+
+def _blocks(params: PyTree) -> list:
+    """The layer blocks of `params` (see `_block_test`)."""
+    is_linear, is_block = _block_test(params)
+    return [x for x in jtu.tree_leaves(params, is_leaf=is_linear) if is_block(x)]
 
 
 def _neuron_matrix(block) -> Float[Array, "out in1"]:
@@ -56,23 +74,61 @@ def _neuron_matrix(block) -> Float[Array, "out in1"]:
     return block.reshape(1, -1)
 
 
+def _nonempty_blocks(params: PyTree, name: str = "params") -> list:
+    """`_blocks(params)`, refusing a pytree without any inexact array (tier 1)."""
+    blocks = _blocks(params)
+    if not blocks:
+        raise ValueError(
+            f"`{name}` has no inexact (floating) arrays, so no weights to flatten (got "
+            f"{type(params).__name__}): pass the model or its parameter pytree."
+        )
+    return blocks
+
+
 def per_neuron(params: PyTree) -> list[Float[Array, "out in1"]]:
     r"""Per-neuron vectors: for each `eqx.nn.Linear` a matrix whose row $i$ is
-    $[W_{i,:}, b_i]$; any other inexact array leaf becomes a `(1, size)` matrix."""
-    return [_neuron_matrix(b) for b in _blocks(params)]
+    $[W_{i,:}, b_i]$; any other inexact array leaf becomes a `(1, size)` matrix.
+
+    **Raises:** `ValueError` if `params` holds no inexact array (nothing to flatten)."""
+    return [_neuron_matrix(b) for b in _nonempty_blocks(params)]
 
 
 def per_layer(params: PyTree) -> list[Float[Array, " n"]]:
     r"""Per-layer vectors: for each block the concatenation $[\mathrm{vec}(W), b]$ (row-major,
-    the same numbers as `per_neuron`, flattened)."""
+    the same numbers as `per_neuron`, flattened).
+
+    **Raises:** `ValueError` if `params` holds no inexact array (nothing to flatten)."""
     return [m.reshape(-1) for m in per_neuron(params)]
 
 
-def from_per_neuron(params: PyTree, blocks: list[Float[Array, "out in1"]]) -> PyTree:
-    """Inverse of `per_neuron`: write the matrices back into a copy of `params`."""
-    old = _blocks(params)
+def _check_blocks(params, blocks, name, flat):
+    """Tier 1: `blocks` is a list/tuple with one array per block of `params`, each of the
+    block's `per_neuron` shape (`flat`: its `per_layer` shape), real-valued; returns the
+    blocks as arrays of the parameters' dtypes."""
+    old = _nonempty_blocks(params)
+    if not isinstance(blocks, (list, tuple)):
+        raise TypeError(f"`{name}` must be a list of arrays (one per block, as "
+                        f"`{'per_layer' if flat else 'per_neuron'}` returns), got "
+                        f"{type(blocks).__name__}.")
     if len(blocks) != len(old):
-        raise ValueError(f"`blocks` must have {len(old)} entries, got {len(blocks)}.")
+        raise ValueError(f"`{name}` must have {len(old)} entries, got {len(blocks)}.")
+    out = []
+    for i, (b, m) in enumerate(zip(old, blocks)):
+        m = jnp.asarray(m)
+        want = _neuron_matrix(b).shape
+        want = (int(np.prod(want)),) if flat else want
+        if m.shape != want:
+            raise ValueError(f"`{name}[{i}]` must have shape {want} (that of block {i} of "
+                             f"`params`), got {m.shape}.")
+        dtype = b.weight.dtype if isinstance(b, eqx.nn.Linear) else b.dtype
+        if jnp.iscomplexobj(m) and not jnp.iscomplexobj(jnp.zeros((), dtype)):
+            raise TypeError(f"`{name}[{i}]` is complex ({m.dtype}) but the parameters are "
+                            f"{dtype}: pass its real part (`.real`).")
+        out.append(m.astype(dtype))
+    return old, out
+
+
+def _write_blocks(params: PyTree, old: list, blocks: list) -> PyTree:
     new = []
     for b, m in zip(old, blocks):
         m = m.reshape(_neuron_matrix(b).shape)
@@ -84,16 +140,26 @@ def from_per_neuron(params: PyTree, blocks: list[Float[Array, "out in1"]]) -> Py
             new.append(lin)
         else:
             new.append(m.reshape(b.shape))
-    is_linear = _linear_test(params)
+    is_linear, is_block = _block_test(params)
     leaves, treedef = jtu.tree_flatten(params, is_leaf=is_linear)
     it = iter(new)
-    leaves = [next(it) if (is_linear(x) or eqx.is_inexact_array(x)) else x for x in leaves]
+    leaves = [next(it) if is_block(x) else x for x in leaves]
     return jtu.tree_unflatten(treedef, leaves)
 
 
+def from_per_neuron(params: PyTree, blocks: list[Float[Array, "out in1"]]) -> PyTree:
+    """Inverse of `per_neuron`: write the matrices back into a copy of `params` (cast to the
+    parameters' dtypes; the values are written as given, NaN included).
+
+    **Raises:** `TypeError` if `blocks` is not a list/tuple or an entry is complex for real
+    parameters; `ValueError` if `params` holds no inexact array, or `blocks` has the wrong
+    number of entries or an entry not of its block's `per_neuron` shape."""
+    return _write_blocks(params, *_check_blocks(params, blocks, "blocks", flat=False))
+
+
 def from_per_layer(params: PyTree, vectors: list[Float[Array, " n"]]) -> PyTree:
-    """Inverse of `per_layer`."""
-    return from_per_neuron(params, list(vectors))
+    """Inverse of `per_layer` (raises as `from_per_neuron`, for the `per_layer` shapes)."""
+    return _write_blocks(params, *_check_blocks(params, vectors, "vectors", flat=True))
 
 
 class Trajectory(eqx.Module):
@@ -164,14 +230,25 @@ def record_trajectory(
     **Returns:** a `Trajectory`. jit with `eqx.filter_jit`; batch over seeds (or architectures of
     equal shape) with `record_trajectories`.
     """
-    for name, v in (("num_snapshots", num_snapshots), ("every", every)):
-        if not isinstance(v, int) or v < 1:
-            raise ValueError(f"`{name}` must be a positive int, got {v!r}.")
+    num_snapshots = require_positive_int(num_snapshots, "num_snapshots")
+    every = require_positive_int(every, "every")
+    if not callable(step):
+        raise TypeError(f"`step` must be a step function `step(params, state) -> (params, "
+                        f"state, stats)` (e.g. `optax_step(loss_fn, optimizer)`), got "
+                        f"{type(step).__name__}.")
     dyn, static = eqx.partition(params, eqx.is_array)
 
     def inner(carry, _):
         d, s = carry
-        d, s, stats = step(eqx.combine(d, static), s)
+        out = step(eqx.combine(d, static), s)
+        if not (isinstance(out, tuple) and len(out) == 3 and isinstance(out[2], dict)
+                and "loss" in out[2]):
+            got = (f"stats {out[2]!r:.80}" if isinstance(out, tuple) and len(out) == 3
+                   else f"a {type(out).__name__}"
+                   + (f" of length {len(out)}" if isinstance(out, tuple) else ""))
+            raise TypeError("`step` must return `(params, state, stats)` with `stats` a dict "
+                            f"holding at least \"loss\" (see `optax_step`), got {got}.")
+        d, s, stats = out
         d = eqx.filter(d, eqx.is_array)
         loss = jnp.asarray(stats["loss"])
         gn = jnp.asarray(stats.get("grad_norm", jnp.full_like(loss, jnp.nan)))
@@ -197,7 +274,33 @@ def record_trajectories(
     throw: bool = True,
 ) -> Trajectory:
     """`record_trajectory` vmapped over a leading batch axis of `params` and `state` (many
-    seeds, or several architectures of equal shape stacked with `eqx.filter_vmap`)."""
+    seeds, or several architectures of equal shape stacked with `eqx.filter_vmap`).
+
+    **Raises:** as `record_trajectory`, and `ValueError` (tier 1) unless every array of
+    `params` and `state` has the same leading batch size >= 1 (`params` holding at least
+    one array)."""
+    sizes = []
+    for name, tree in (("params", params), ("state", state)):
+        for path, leaf in jtu.tree_leaves_with_path(tree):
+            if eqx.is_array(leaf):
+                if jnp.ndim(leaf) == 0:
+                    raise ValueError(
+                        f"`{name}` must be batched (a leading axis over seeds, e.g. built with "
+                        f"`eqx.filter_vmap`), got a 0-d array at {name}{jtu.keystr(path)}; "
+                        "for one run use `record_trajectory`.")
+                sizes.append((name, jtu.keystr(path), jnp.shape(leaf)))
+    if not any(n == "params" for n, _, _ in sizes):
+        raise ValueError(f"`params` holds no arrays (got {type(params).__name__}): pass the "
+                         "stacked models.")
+    name0, path0, (n0, *_) = sizes[0]
+    for name, path, shape in sizes:
+        if shape[0] != n0:
+            raise ValueError(
+                "every array of `params` and `state` must have the same leading batch size: "
+                f"{name}{path} has shape {shape} but {name0}{path0} has {n0} entries. Stack "
+                "the models and states with `eqx.filter_vmap` over the same keys.")
+    if n0 == 0:
+        raise ValueError("`params` has batch size 0: stack at least one model.")
     fn = lambda p, s: record_trajectory(step, p, s, num_snapshots=num_snapshots, every=every,
                                         throw=throw)
     return eqx.filter_vmap(fn)(params, state)

@@ -264,8 +264,202 @@ def test_record_trajectory_bad_input():
     for kw in ({"num_snapshots": -1}, {"num_snapshots": 2, "every": 0}):
         with pytest.raises(ValueError, match="`num_snapshots`|`every`"):
             T.record_trajectory(step, LIN, state, **kw)
-    with pytest.raises(ValueError, match="`blocks`"):
+    with pytest.raises(ValueError, match="`vectors`"):
         T.from_per_layer(LIN, [])
+
+
+# ------------------------------------------------- layer diagnostics and loss weights
+MLP2 = eqx.nn.MLP(2, 1, 3, 1, key=jr.key(2))            # blocks (3, 3) and (1, 4)
+X2 = jnp.ones((4, 2))
+grad_mse = eqx.filter_jit(lambda m, y: eqx.filter_grad(
+    lambda m: jnp.mean((jax.vmap(m)(X2)[:, 0] - y) ** 2))(m))
+
+
+def test_layer_gradient_norms_edge_input():
+    # documented: shape (0,) when the tree holds no eqx.nn.Linear (e.g. a polynomial net)
+    for grads in ({}, None, jnp.ones(3), {"w": jnp.ones((2, 2))}):
+        assert T.layer_gradient_norms(grads).shape == (0,)
+    g = grad_mse(MLP2, jnp.ones(4))
+    want = [jnp.linalg.norm(layer.weight) for layer in g.layers]
+    np.testing.assert_allclose(T.layer_gradient_norms(g), want, rtol=1e-12)
+    # a NaN / inf gradient (NaN data) is reported as such, eagerly and under jit, never
+    # hidden as a finite norm (fit stops on the NaN loss of that step)
+    for bad in (NAN, INF):
+        g = grad_mse(MLP2, jnp.ones(4).at[1].set(bad))
+        for norms in (T.layer_gradient_norms(g), jax.jit(T.layer_gradient_norms)(g)):
+            assert norms.shape == (2,) and not np.isfinite(np.asarray(norms)).any()
+
+
+keep = lambda m, a, k: a
+
+
+def test_loss_weights_bad_input():
+    with pytest.raises(TypeError, match="`fn` must be callable"):
+        T.LossWeights(None)
+    for every in (0, -1, 2.5, True, jnp.asarray(0), jnp.asarray(-3), jnp.asarray(1.5),
+                  jnp.ones(2, int)):
+        with pytest.raises(ValueError, match="`every`"):
+            T.LossWeights(keep, every=every)
+    assert T.LossWeights(keep, every=jnp.asarray(3)).every == 3
+    # a traced `every` (callback built inside jit / vmap) is checked when the program runs
+    build = lambda e: T.LossWeights(keep, every=e).every
+    assert_refuses(lambda: eqx.filter_jit(build)(jnp.asarray(0)), match="`every` must be >= 1")
+    assert_refuses(lambda: jax.vmap(build)(jnp.asarray([2, 0])), match="`every` must be >= 1")
+    # a weight update that changes the shapes of `args`: clear error at trace time
+    halve = T.LossWeights(lambda m, a, k: (a[0][:4], a[1][:4]))
+    with pytest.raises(ValueError, match="`fn` of LossWeights must return `args` of the same"):
+        T.fit(mse, LIN, ADAM, steps=3, args=(X, Y), callbacks=halve)
+    recast = T.LossWeights(lambda m, a, k: (a[0], a[1].astype(jnp.float32)))
+    with pytest.raises(ValueError, match="shapes and dtypes"):
+        T.fit(mse, LIN, ADAM, steps=3, args=(X, Y), callbacks=recast)
+    # NaN weights: tier 3, RESULTS.nonfinite_loss and the best (finite) iterate
+    nan_w = T.LossWeights(lambda m, a, k: (a[0], a[1] * jnp.nan), every=2)
+    sol = T.fit(mse, LIN, ADAM, steps=4, args=(X, Y), callbacks=nan_w, throw=False)
+    assert sol.result == RESULTS.nonfinite_loss and finite_tree(sol.value)
+
+
+# ------------------------------------------------------- LSGD operators and matrices
+def test_identity_operator_bad_input():
+    op = T.IdentityOperator()
+    np.testing.assert_array_equal(op(NET.basis, X[0]), NET.basis(X[0]))
+    with pytest.raises(TypeError, match="`f` of IdentityOperator must be a callable"):
+        op(None, X[0])
+    for x in (jnp.ones(()), X):                          # not ONE point (d,)
+        with pytest.raises(ValueError, match="`x` of IdentityOperator must be ONE point"):
+            op(NET.basis, x)
+    with pytest.raises(ValueError, match="`x`"):         # a point of the wrong dimension
+        op(NET.basis, jnp.ones(3))
+    with pytest.raises(TypeError, match=r"`operator`.*call it, `IdentityOperator\(\)`"):
+        T.LSTerm(X, Y, operator=T.IdentityOperator)
+    with pytest.raises(TypeError, match="`f` of PartialDerivative"):
+        T.PartialDerivative((0,))("basis", X[0])
+
+
+@pytest.mark.parametrize("fn", [T.basis_matrices, T.basis_losses])
+def test_basis_matrices_and_losses_bad_input(fn):
+    terms = {"d": T.LSTerm(X, Y)}
+    for model, tm, exc, match in [
+        (LIN, terms, TypeError, "`model` must be a jaxsci.nn.AbstractAdaptiveBasisNet"),
+        (NET, {}, TypeError, "`terms` must be a non-empty dict"),
+        (NET, [terms["d"]], TypeError, "`terms` must be a non-empty dict"),
+        (NET, {"d": (X, Y)}, TypeError, r"`terms\['d'\]` must be an LSTerm"),
+        (NET, {"d": T.LSTerm(jnp.ones((8, 3)), Y)}, ValueError,
+         r"`terms\['d'\].points` has shape \(8, 3\).*in_size=1"),
+        (NET, {"d": T.LSTerm(X, jnp.ones((8, 2)))}, ValueError, r"`terms\['d'\].target`"),
+        (NET, {"d": raw_term(X.at[3, 0].set(INF), Y)}, ValueError,
+         r"`terms\['d'\].points` contains NaN or inf"),
+    ]:
+        with pytest.raises(exc, match=match):
+            fn(model, tm)
+    assert all(np.isfinite(np.asarray(v)).all() for v in fn(NET, terms).values())
+
+
+nan_points = lambda y: {"d": raw_term(X.at[0, 0].set(y[0] * NAN), y)}
+
+
+def test_basis_losses_nan_data_eager_jit_vmap():
+    nan_target = {"d": raw_term(X, YN)}
+    with pytest.raises(ValueError, match=r"`terms\['d'\].target` contains NaN or inf"):
+        T.basis_losses(NET, nan_target)
+    assert_refuses(lambda: eqx.filter_jit(T.basis_losses)(NET, nan_target),
+                   match=r"`terms\['d'\].target` contains NaN")
+    assert_refuses(lambda: jax.vmap(lambda y: T.basis_losses(NET, {"d": raw_term(X, y)})["d"])(
+        jnp.stack([Y, YN])), match="contains NaN")
+    assert_refuses(lambda: eqx.filter_jit(T.basis_matrices)(NET, nan_points(Y)),
+                   match=r"`terms\['d'\].points` contains NaN")
+    # a NaN in the model is not bad data: its loss is NaN (what fit's NaN policy reports)
+    nan_net = eqx.tree_at(lambda m: m.head.weight, NET, NET.head.weight * NAN)
+    assert np.isnan(float(T.basis_losses(nan_net, {"d": T.LSTerm(X, Y)})["d"]))
+
+
+# ------------------------------------------------------ weight blocks of a network
+def test_per_neuron_per_layer_edge_input():
+    assert [b.shape for b in T.per_neuron(MLP2)] == [(3, 3), (1, 4)]
+    assert [v.shape for v in T.per_layer(MLP2)] == [(9,), (4,)]
+    assert [b.shape for b in T.per_neuron({"scale": jnp.ones((2, 3))})] == [(1, 6)]
+    # a filtered-out layer (the head of `hidden_parameters`) is skipped, not a crash
+    hidden = T.hidden_parameters(NET)
+    assert [b.shape for b in T.per_neuron(hidden)] == [(4, 2)]
+    assert T.from_per_neuron(hidden, T.per_neuron(hidden)).head.weight is None
+    half = eqx.tree_at(lambda m: m.layers[0].weight, MLP2, None)
+    with pytest.raises(ValueError, match="`params` has an eqx.nn.Linear with a bias but no "
+                       "weight"):
+        T.per_layer(half)
+    # nothing to flatten (an empty tree, a static part, integer arrays only): refused
+    for params in ({}, None, "mlp", {"n": jnp.ones(3, int)}, eqx.filter(MLP2, eqx.is_array,
+                                                                         inverse=True)):
+        for fn in (T.per_neuron, T.per_layer):
+            with pytest.raises(ValueError, match="`params` has no inexact"):
+                fn(params)
+
+
+def test_from_per_neuron_bad_input():
+    blocks = T.per_neuron(MLP2)
+    back = T.from_per_neuron(MLP2, [np.asarray(b).tolist() for b in blocks])  # lists are fine
+    np.testing.assert_array_equal(back.layers[0].weight, MLP2.layers[0].weight)
+    for bad, exc, match in [
+        (None, TypeError, "`blocks` must be a list of arrays"),
+        (jnp.ones((2, 3, 3)), TypeError, "`blocks` must be a list of arrays"),
+        (blocks[:1], ValueError, "`blocks` must have 2 entries, got 1"),
+        ([jnp.ones((2, 2)), blocks[1]], ValueError, r"`blocks\[0\]` must have shape \(3, 3\)"),
+        ([blocks[0].reshape(-1), blocks[1]], ValueError, r"`blocks\[0\]` must have shape"),
+        ([blocks[0], blocks[1].T], ValueError, r"`blocks\[1\]` must have shape \(1, 4\)"),
+        ([jnp.stack([blocks[0]] * 2), blocks[1]], ValueError, r"`blocks\[0\]`"),
+        ([blocks[0] + 1j, blocks[1]], TypeError, r"`blocks\[0\]` is complex.*`.real`"),
+    ]:
+        with pytest.raises(exc, match=match):
+            T.from_per_neuron(MLP2, bad)
+    with pytest.raises(ValueError, match=r"`blocks\[0\]`"):    # trace time, also under jit
+        eqx.filter_jit(T.from_per_neuron)(MLP2, [jnp.ones((2, 2)), blocks[1]])
+    with pytest.raises(ValueError, match="`params` has no inexact"):
+        T.from_per_neuron({}, [])
+    with pytest.raises(ValueError, match=r"`vectors\[0\]` must have shape \(9,\)"):
+        T.from_per_layer(MLP2, blocks)
+    # integer blocks are cast to the parameters' dtype (a model stays trainable)
+    ints = T.from_per_neuron(MLP2, [jnp.ones(b.shape, int) for b in blocks])
+    assert ints.layers[0].weight.dtype == MLP2.layers[0].weight.dtype
+
+
+# ------------------------------------------------------- batched trajectory records
+SEEDS = eqx.filter_vmap(lambda k: eqx.nn.Linear(1, "scalar", key=k))(jr.split(jr.key(0), 2))
+SEED_STATES = eqx.filter_vmap(lambda p: ADAM.init(eqx.filter(p, eqx.is_array)))(SEEDS)
+record_nan = eqx.filter_jit(lambda p, s: T.record_trajectories(
+    T.optax_step(lambda m: mse(m, (X, YN))[0], ADAM), p, s, num_snapshots=2))
+
+
+def test_record_trajectories_bad_input():
+    step = T.optax_step(lambda m: mse(m, (X, Y))[0], ADAM)
+    run = lambda p, s, **kw: T.record_trajectories(step, p, s, **{"num_snapshots": 2, **kw})
+    three = eqx.filter_vmap(lambda p: ADAM.init(eqx.filter(p, eqx.is_array)))(
+        eqx.filter_vmap(lambda k: eqx.nn.Linear(1, "scalar", key=k))(jr.split(jr.key(0), 3)))
+    empty = jax.tree.map(lambda a: a[:0], (SEEDS, SEED_STATES))
+    for args, match in [
+        ((LIN, ADAM.init(eqx.filter(LIN, eqx.is_array))), "`state` must be batched"),
+        ((SEEDS, three), "same leading batch size.*has shape \\(3,\\)"),
+        ((NET, None), "same leading batch size"),       # an unbatched MLP: sizes disagree
+        (empty, "`params` has batch size 0"),
+        (({}, SEED_STATES), "`params` holds no arrays"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            run(*args)
+    with pytest.raises(ValueError, match="`num_snapshots`"):
+        run(SEEDS, SEED_STATES, num_snapshots=0)
+    for kw in ({"num_snapshots": 2.0}, {"num_snapshots": True}, {"every": 1.5}):
+        with pytest.raises(TypeError, match="`num_snapshots`|`every`"):
+            run(SEEDS, SEED_STATES, **kw)
+    with pytest.raises(TypeError, match="`step` must be a step function"):
+        T.record_trajectories(None, SEEDS, SEED_STATES, num_snapshots=2)
+    for bad in (lambda p, s: (p, s), lambda p, s: (p, s, {})):
+        with pytest.raises(TypeError, match="`step` must return `\\(params, state, stats\\)`"):
+            T.record_trajectories(bad, SEEDS, SEED_STATES, num_snapshots=2)
+    # NaN data: refused at run time (throw=True, also under jit); throw=False records NaN
+    with pytest.raises(eqx.EquinoxRuntimeError, match="Non-finite loss"):
+        T.record_trajectories(T.optax_step(lambda m: mse(m, (X, YN))[0], ADAM), SEEDS,
+                              SEED_STATES, num_snapshots=2)
+    assert_refuses(lambda: record_nan(SEEDS, SEED_STATES), match="Non-finite loss")
+    traj = T.record_trajectories(T.optax_step(lambda m: mse(m, (X, YN))[0], ADAM), SEEDS,
+                                 SEED_STATES, num_snapshots=2, throw=False)
+    assert traj.loss.shape == (2, 2) and np.isnan(np.asarray(traj.loss)).all()
 
 
 # ------------------------------------------------------------------ hypothesis
