@@ -54,24 +54,6 @@ EXEMPT: dict[str, str] = {
     "dae.RodasInterpolation": "built by `Rodas4` inside `diffeqsolve` (dense output), not by users",
 }
 
-# Exports that do not have dedicated bad-input tests yet (issue 16 is open on them). Listed
-# here, not exempted: the test fails when one of them gains a test (remove it from the list)
-# and when a new export appears without one.
-PENDING: set[str] = {
-    "gp.default_batch_size",
-    "init.layer_blocks", "init.linear_layers", "init.UnitHypersphereInit",
-    "init.per_layer_schemes",
-    "mechanics.StrainEnergyGP", "mechanics.ComponentGP", "mechanics.TensorBasisGP",
-    "mechanics.TransverseComponentGP", "mechanics.TransverseTensorBasisGP",
-    "optim.SumOfSquares",
-    "pinn.BurgersFlux", "pinn.eq16_weights", "pinn.resample",
-    "surrogates.CubatureRule", "surrogates.first_linear_layer",
-    "surrogates.LinearInputNetwork", "surrogates.OutputScaling", "surrogates.SobolIndices",
-    "train.layer_gradient_norms", "train.LossWeights", "train.IdentityOperator",
-    "train.basis_losses", "train.basis_matrices", "train.from_per_neuron", "train.per_layer",
-    "train.per_neuron", "train.record_trajectories",
-}
-
 
 def exported(pkg: str) -> list[str]:
     tree = ast.parse((ROOT / "jaxsci" / pkg / "__init__.py").read_text())
@@ -88,10 +70,5 @@ def test_every_export_has_bad_input_tests(pkg):
     assert path.exists(), f"{path.relative_to(ROOT)} is missing"
     text = path.read_text()
     tested = {n for n in exported(pkg) if re.search(rf"\b{re.escape(n)}\b", text)}
-    missing = [
-        n for n in exported(pkg)
-        if n not in tested and f"{pkg}.{n}" not in EXEMPT and f"{pkg}.{n}" not in PENDING
-    ]
+    missing = [n for n in exported(pkg) if n not in tested and f"{pkg}.{n}" not in EXEMPT]
     assert not missing, f"jaxsci.{pkg} exports without bad-input tests: {missing}"
-    done = sorted(n for n in tested if f"{pkg}.{n}" in PENDING)
-    assert not done, f"now tested, remove from PENDING: {[f'{pkg}.{n}' for n in done]}"

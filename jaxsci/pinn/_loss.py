@@ -229,10 +229,10 @@ def pinn_loss(model: Callable, args: PINNArgs) -> tuple[Float[Array, ""], dict]:
 def balance_weights(
     model: Callable,
     args: PINNArgs,
+    key: PRNGKeyArray | None = None,
     *,
     alpha: float = 0.1,
     reference: str = "pde",
-    key: PRNGKeyArray | None = None,
 ) -> PINNArgs:
     r"""Adaptive weights by gradient-norm balancing (Wang, Teng & Perdikaris 2021, alg. 1):
 
@@ -244,7 +244,8 @@ def balance_weights(
     pulls on the parameters as hard as the residual does. It can be passed directly as the
     function of the `jaxsci.train.LossWeights(fn, every)` callback of `jaxsci.train.fit`
     (e.g. `callbacks=LossWeights(balance_weights, every=100)`; `key` is accepted for that
-    signature and unused).
+    `fn(model, args, key)` signature and unused; use
+    `functools.partial(balance_weights, alpha=...)` to change `alpha`).
     """
     alpha = check_value(
         jnp.asarray(alpha), ~((jnp.asarray(alpha) >= 0) & (jnp.asarray(alpha) <= 1)),

@@ -60,6 +60,20 @@ def test_balance_weights_formula(setup):
     assert float(new.weights["pde"]) == 1.0
 
 
+
+def test_balance_weights_as_loss_weights_callback(setup):
+    """`LossWeights(balance_weights, every=k)` works as documented: fit calls it as
+    `fn(model, args, key)` every k steps and carries the new weights in `state["args"]`."""
+    from jaxsci.train import LossWeights, fit
+    import optax
+    prob, batch, net = setup
+    args = pinn.PINNArgs(prob, batch, {"pde": 1.0, "ic": 1.0, "bc": 1.0})
+    sol = fit(pinn.pinn_loss, net, optax.adam(1e-3), steps=3, args=args,
+              callbacks=LossWeights(pinn.balance_weights, every=2))
+    w = sol.state["args"].weights
+    assert float(w["pde"]) == 1.0
+    assert all(np.isfinite(float(w[k])) and float(w[k]) != 1.0 for k in ("ic", "bc"))
+
 def test_resample_changes_interior_only(setup, key):
     prob, batch, net = setup
     args = pinn.PINNArgs(prob, batch)
