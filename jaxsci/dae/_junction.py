@@ -62,19 +62,15 @@ def junction_current(
     x = u / thermal_voltage
     if not check:
         return saturation * jnp.expm1(x)
-    x = eqx.error_if(
-        x,
-        jnp.isnan(x),
-        "Junction law: the junction voltage `u` is NaN (the circuit state or the "
-        "parameters contain NaN). Check the inputs for NaN.",
-    )
     limit = float(np.log(jnp.finfo(x.dtype).max)) - 1.0
+    # One check for both failures (`~(x <= limit)` is also true for NaN): this runs at
+    # every right-hand-side evaluation of a circuit, so it stays a single `error_if`.
     x = eqx.error_if(
         x,
-        x > limit,
-        "Junction law overflow: exp(u / thermal_voltage) exceeds the floating-point "
-        "range (junction voltage u > ~log(max float) * thermal_voltage). The circuit "
-        "simulation diverged or the parameters are unphysical: check the parameter "
-        "values, tighten the tolerances, or use float64.",
+        ~(x <= limit),
+        "Junction law overflow (or a NaN voltage): exp(u / thermal_voltage) exceeds the "
+        "floating-point range (u > ~log(max float) * thermal_voltage) or `u` is NaN. The "
+        "inputs contain NaN, the circuit simulation diverged or the parameters are "
+        "unphysical: check the parameter values, tighten the tolerances, or use float64.",
     )
     return saturation * jnp.expm1(x)

@@ -32,9 +32,9 @@ from ._term import check_state, mass_aware, unwrap_mass
 
 
 _BAD_Y0 = (
-    "Rodas4: the initial state `y0` contains NaN or inf, so no step can be taken. Check "
-    "y0 (for a circuit: its `initial_state(params)` and the parameter values) and pass "
-    "finite values."
+    "Rodas4: the initial state `y0` (or the mass matrix M) contains NaN or inf, so no step "
+    "can be taken. Check y0 and M (for a circuit: its `initial_state(params)`, `mass(params)` "
+    "and the parameter values) and pass finite values."
 )
 
 
@@ -153,11 +153,11 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
     Coefficients: Hairer & Wanner (1996), Sec. VI.4, RODAS (`rodas.f`, `METH = 1`).
 
     **Raises / result codes:** a mass matrix whose size does not match `y0` raises
-    `ValueError` when `diffeqsolve` traces the solver; a NaN/inf `y0` raises
-    `EquinoxRuntimeError` at the start of the solve; NaN/inf in $M$, $\partial_y f$ or
-    $\partial_t f$ at an accepted state ends the solve at once with
-    `diffrax.RESULTS.nonfinite` (no step size could help). Non-finite *trial* steps are
-    rejected (the step shrinks).
+    `ValueError` when `diffeqsolve` traces the solver; a NaN/inf `y0` or mass matrix raises
+    `EquinoxRuntimeError` at the start of the solve. Non-finite *trial* steps are rejected
+    (the step shrinks); a NaN Jacobian at an accepted state (NaN parameters in `args`)
+    therefore ends in `max_steps_reached` (`jaxsci.dae.simulate` / `sweep` refuse such
+    parameters before solving).
     """
 
     term_structure: ClassVar = dfx.AbstractTerm
@@ -179,12 +179,17 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
             # Trace time: a mass matrix of the wrong size would otherwise surface as a raw
             # broadcasting error inside the step.
             check_state(y0, mass)
-        # A NaN/inf initial state can never be stepped away from (every step is rejected,
-        # and the controller's tolerance atol + rtol |y| is NaN, so no failure code can be
-        # accepted either): refuse it here, once per solve. The checked zero is added to
-        # every step's result so that the check stays in the program.
+        # A NaN/inf initial state (or mass matrix) can never be stepped away from: every
+        # step is rejected, and the controller's tolerance atol + rtol |y| is NaN, so no
+        # failure code can be accepted either. Refuse it here, once per solve; the checked
+        # zero is added to every step's result so that the check stays in the program.
+        # (A per-step finiteness test of M, df/dy and df/dt, reporting `nonfinite`, cost a
+        # circuit sweep ~3-5 %: NaN parameters are refused by `simulate` / `sweep` instead.)
+        bad = ~jnp.all(jnp.isfinite(y0_flat))
+        if mass is not None:
+            bad = bad | ~jnp.all(jnp.isfinite(mass))
         token = jnp.zeros((), y0_flat.dtype)
-        return eqx.error_if(token, ~jnp.all(jnp.isfinite(y0_flat)), _BAD_Y0)
+        return eqx.error_if(token, bad, _BAD_Y0)
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         del made_jump
@@ -207,14 +212,6 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
         mass = jnp.eye(n, dtype=dtype) if mass is None else mass.astype(dtype)
         t0_ = jnp.asarray(t0, dtype)
         dfdt, jac = jax.jacfwd(f, argnums=(0, 1))(t0_, y0_flat)
-        # The derivatives of f and M at the accepted state do not depend on the step size:
-        # if any is NaN/inf (NaN parameters or mass matrix), no step can ever succeed.
-        # Report `nonfinite` at once (an accepted no-op step carrying the code) instead of
-        # shrinking the step until `max_steps`. (f itself is not tested: getting it out of
-        # `jacfwd` with `has_aux` made a circuit sweep ~40 % slower.)
-        hopeless = ~(
-            jnp.all(jnp.isfinite(jac)) & jnp.all(jnp.isfinite(dfdt)) & jnp.all(jnp.isfinite(mass))
-        )
         h_safe = jnp.where(h == 0, jnp.finfo(dtype).tiny, h)
         w = mass / (h_safe * _GAMMA) - jac
         lu_piv = lu_factor(w)
@@ -242,19 +239,16 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
         # estimate makes the PID controller shrink the step.
         y1_flat = jnp.where(finite, y1_flat, y0_flat)
         err_flat = jnp.where(finite, err_flat, jnp.inf)
-        y1_flat = jnp.where(hopeless, y0_flat, y1_flat)
-        err_flat = jnp.where(hopeless, 0.0, err_flat)
         if token is not None:
             y1_flat = y1_flat + token
         dcoef = jnp.asarray(_D, dtype) @ u  # (2, n)
-        dcoef = jnp.where(finite & ~hopeless, dcoef, 0.0)
+        dcoef = jnp.where(finite, dcoef, 0.0)
         y1 = unravel(y1_flat)
         k = jax.tree_util.tree_map(
             lambda a0, a1: jnp.stack([a0, a1]), unravel(dcoef[0]), unravel(dcoef[1])
         )
         dense_info = dict(y0=y0, y1=y1, k=k)
-        result = dfx.RESULTS.where(hopeless, dfx.RESULTS.nonfinite, dfx.RESULTS.successful)
-        return y1, unravel(err_flat), dense_info, token, result
+        return y1, unravel(err_flat), dense_info, token, dfx.RESULTS.successful
 
     def func(self, terms, t0, y0, args):
         # Used by diffrax only to pick the first step size: return an estimate of y'
