@@ -24,7 +24,12 @@ def as_float_array(x: ArrayLike, name: str) -> Float[Array, "..."]:
     same module built from arrays, e.g. `ExpQuad(1.0, 1.0)` against a kernel updated by an
     optimiser (DESIGN rule 14).
     """
-    arr = jnp.asarray(x)
+    try:
+        arr = jnp.asarray(x)
+    except TypeError:  # a string, None, an object: JAX's message does not name the argument
+        raise TypeError(
+            f"`{name}` must be a real number or array, got {type(x).__name__} ({x!r:.60})."
+        ) from None
     if jnp.issubdtype(arr.dtype, jnp.complexfloating):
         raise TypeError(f"`{name}` must be real, got dtype {arr.dtype}.")
     if not jnp.issubdtype(arr.dtype, jnp.floating):

@@ -35,6 +35,8 @@ def test_as_float_array_promotes_and_rejects():
     assert as_float_array(jnp.ones(2, jnp.float32), "x").dtype == jnp.float32
     with pytest.raises(TypeError, match="`z` must be real"):
         as_float_array(jnp.ones(2, jnp.complex64), "z")
+    with pytest.raises(TypeError, match=r"`scale` must be a real number or array, got str"):
+        as_float_array("big", "scale")
 
 
 def test_progress_disabled_and_plain_fallback(capsys):
