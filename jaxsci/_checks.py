@@ -22,6 +22,7 @@ from ._misc import as_float_array, check_finite
 __all__ = [
     "as_float_array",
     "check_finite",
+    "check_key",
     "check_ndim",
     "check_nonempty",
     "check_same_size",
@@ -93,3 +94,15 @@ def require_positive_int(n: Any, name: str, minimum: int = 1) -> int:
     if n < minimum:
         raise ValueError(f"`{name}` must be an integer >= {minimum}, got {n}.")
     return int(n)
+
+
+def check_key(key: Any, name: str = "key") -> None:
+    """Tier 1: `key` is a JAX PRNG key (new-style or legacy `uint32[2]`)."""
+    ok = isinstance(key, jax.Array) and (
+        jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        or (key.dtype == jnp.uint32 and key.shape == (2,))
+    )
+    if not ok:
+        raise TypeError(
+            f"`{name}` must be a JAX PRNG key (e.g. `jax.random.key(0)`), got {key!r:.80}."
+        )

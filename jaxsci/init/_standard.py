@@ -17,7 +17,7 @@ import jax.tree_util as jtu
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from .._checks import check_value, is_concrete
+from .._checks import check_key, check_value, is_concrete
 
 __all__ = ["glorot", "he", "layer_blocks", "linear_layers", "replace_layer_blocks", "replace_linear"]
 
@@ -89,15 +89,7 @@ def _check_scale(v: Any, name: str, *, zero_ok: bool = False, what: str = "") ->
     return check_value(v, bad, f"`{name}`{hint} must be a finite number {want}{got}.")
 
 
-def _check_key(key: Any, name: str) -> None:
-    ok = isinstance(key, jax.Array) and (
-        jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-        or (key.dtype == jnp.uint32 and key.shape == (2,))
-    )
-    if not ok:
-        raise TypeError(
-            f"`{name}` must be a JAX PRNG key (e.g. `jax.random.key(0)`), got {key!r:.80}."
-        )
+_check_key = check_key  # tier 1: a JAX PRNG key (shared helper)
 
 
 def replace_linear(

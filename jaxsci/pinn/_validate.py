@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
-from .._checks import as_float_array, check_value, is_concrete
+from .._checks import as_float_array, check_key, check_value, is_concrete
 
 
 def _shown(x) -> str:
@@ -47,16 +47,7 @@ def count(n, name: str, minimum: int = 1, what: str = "a number of points") -> i
     return int(n)
 
 
-def prng_key(key, name: str = "key") -> None:
-    """Tier 1: `key` is a JAX PRNG key (new-style or legacy `uint32[2]`)."""
-    ok = isinstance(key, jax.Array) and (
-        jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-        or (key.dtype == jnp.uint32 and key.shape == (2,))
-    )
-    if not ok:
-        raise TypeError(
-            f"`{name}` must be a JAX PRNG key (e.g. `jax.random.key(0)`), got {key!r:.80}."
-        )
+prng_key = check_key  # tier 1: a JAX PRNG key (shared helper)
 
 
 def probe(f, x: Array, name: str = "f", arg: str = "x") -> jax.ShapeDtypeStruct:
