@@ -30,6 +30,7 @@ LAYERS: dict[str, set[str]] = {
     "diagnostics": {"nn", "init", "train"},
     "surrogates": {"polynomials", "nn", "init", "optim", "train"},
     "dae": set(),
+    "sensitivity": set(),
 }
 LAYERS["testing"] = set(LAYERS)  # hypothesis strategies may build any object
 THIRD_PARTY = ("jax", "jaxlib", "equinox", "optax", "diffrax", "lineax", "optimistix")
