@@ -10,7 +10,9 @@ from ._derivative import (
     gradient_observations as gradient_observations,
     observation_covariance as observation_covariance,
 )
-from ._fit import default_batch_size as default_batch_size, fit as fit, fit_batched as fit_batched
+from ._fit import fit as fit
+from ._fit_batched import fit_batched as fit_batched
+from ._pool_size import default_batch_size as default_batch_size
 from ._lml import log_marginal_likelihood as log_marginal_likelihood
 from ._posterior import (
     condition as condition,

@@ -30,11 +30,11 @@ import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
 from jax.flatten_util import ravel_pytree
-from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+from jaxtyping import ArrayLike, Float, Int, PRNGKeyArray
 
 from .._solution import RESULTS, Solution, raise_if_failed
 from ..kernels import AbstractKernel
-from .._checks import as_float_array, check_finite, check_nonempty, require_positive_int
+from .._checks import require_positive_int
 from ._checks import (
     DEFAULT_NOISE,
     cast_kernel,
@@ -47,10 +47,8 @@ from ._checks import (
 )
 from ._lml import _lml_and_rounding
 from ._pool import lbfgs_pool
+from ._pool_size import _check_batch_size, _compact_tail, default_batch_size
 from ._posterior import build_posterior
-
-# Default number of pool slots of `fit_batched` (see `jaxsci.gp._pool.lbfgs_pool`).
-DEFAULT_POOL = 128
 
 # `optimum_on_bound` threshold: the log marginal likelihood still rises by more than this
 # per unit of a log-hyperparameter (a factor e in the hyperparameter) out of the box. An
@@ -353,145 +351,3 @@ def _condition_only(kernel, X, y, which, noise, jitter, throw):
         stats={"log_marginal_likelihood": jnp.where(ok, lml, -jnp.inf)},
     )
     return raise_if_failed(sol, throw)
-
-
-@eqx.filter_jit
-def _fit_batched(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded, throw, mesh_axis):
-    def run(X_, y_, w_, k_):
-        sols = _fit_many(
-            kernel, X_, y_, w_, noise, k_, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded
-        )
-        return jax.vmap(lambda s: raise_if_failed(s, throw))(sols)
-
-    if mesh_axis is None:
-        return run(X, y, which, keys)
-    # one pool per device, on its own block of datasets (no cross-device gathers)
-    mesh, axis = mesh_axis
-    spec = jax.sharding.PartitionSpec(axis)
-    return jax.shard_map(run, mesh=mesh, in_specs=(spec, spec, spec, spec), out_specs=spec, check_vma=False)(
-        X, y, which, keys
-    )
-
-
-def _compact_tail(num_problems: int, batch_size: int, n: int) -> bool:
-    """Whether the pool compacts its tail into fewer slots (a second compiled copy of the
-    loop body, so more XLA compile). It pays when the run is long (a queue of starts behind
-    the slots) or each evaluation is costly (n >= 100); for a single `fit` of 20 starts at
-    n = 50 the extra compile costs more than the compaction saves."""
-    return num_problems > batch_size or n >= 100
-
-
-def default_batch_size(num_problems: int, n: int) -> int:
-    r"""Default pool size: `min(num_problems, 128 (50 / n)^2)`, at least 2.
-
-    Small GPs are overhead-bound, so many evaluations per iteration pay off (128 slots of
-    n = 50 is the sweet spot on a small CPU: larger batches fall out of cache).
-    Large GPs are bound by their O(n^3) Cholesky work, which batching does not speed up,
-    while every slot holding a finished start wastes that work: few slots, refilled.
-
-    **Arguments:** `num_problems` (the number of starts, e.g. `b * num_restarts`) and `n`
-    (data points per GP), both Python ints >= 1.
-
-    **Raises:** `TypeError` / `ValueError` naming the argument otherwise (before, `n = 0`
-    gave a `ZeroDivisionError` and a negative count a meaningless size).
-    """
-    num_problems = require_positive_int(num_problems, "num_problems")
-    n = require_positive_int(n, "n")
-    return max(1, min(num_problems, max(2, int(DEFAULT_POOL * (50.0 / n) ** 2))))
-
-
-def _check_batch_size(batch_size, num_problems, n):
-    if batch_size is None:
-        return default_batch_size(num_problems, n)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int or None, got {batch_size!r}.")
-    return min(batch_size, num_problems)
-
-
-def fit_batched(
-    kernel: AbstractKernel,
-    X: Float[ArrayLike, "b n d"],
-    y: Float[ArrayLike, "b n *p"],
-    *,
-    key: PRNGKeyArray,
-    noise: float = DEFAULT_NOISE,
-    which: Int[ArrayLike, "b n"] | None = None,
-    num_restarts: int = 20,
-    prior_box: tuple[float, float] = (1e-5, 1e5),
-    max_steps: int = 200,
-    gtol: float = 1e-5,
-    ftol: float = 2.2e-9,
-    jitter: float | None = None,
-    bounded: bool = True,
-    batch_size: int | None = None,
-    sharding: jax.sharding.NamedSharding | None = None,
-    throw: bool = True,
-) -> Solution:
-    r"""Fit `b` independent GPs (same kernel family and start) in one batched call.
-
-    Equivalent to a loop of `fit(kernel, X[i], y[i], key=keys[i], ...)` with `keys =
-    jr.split(key, b)`, but all `b * num_restarts` L-BFGS runs share one pool inside one
-    `jit`: `batch_size` slots (default `default_batch_size(b * num_restarts, n)`: 128 for n = 50) are evaluated together
-    per iteration, and a slot whose start has finished takes the next queued start (of any
-    dataset), so the batch stays full and nobody waits for the slowest start.
-    `sharding`: an optional `jax.sharding.NamedSharding` for the leading (dataset) axis
-    (e.g. `NamedSharding(mesh, P("data"))`): the datasets are split into one block per
-    device (`b` must be divisible by the number of devices), each device running its own
-    pool (`jax.shard_map`); on several CPU devices too (`jax_num_cpu_devices`: jaxlib
-    0.10's CPU deadlock there is fixed upstream, docs/gp.md#xla-cpu-deadlock). `vmap`ping
-    `fit` over datasets also pools all their starts (a `custom_vmap` rule), so `jax.vmap(gp.fit)` and `fit_batched` cost the same.
-
-    **Returns:** a `Solution` whose every leaf has a leading axis `b` (`value`: the `b`
-    posteriors, `value.kernel` their kernels).
-    """
-    X = jnp.asarray(X)
-    y = jnp.asarray(y)
-    if X.ndim != 3 or y.ndim not in (2, 3) or y.shape[:2] != X.shape[:2]:
-        raise ValueError(
-            "`X` must have shape (b, n, d) and `y` shape (b, n) or (b, n, p), got shapes "
-            f"{X.shape} and {y.shape}."
-        )
-    if which is not None:
-        which = jnp.asarray(which)
-        if which.shape != X.shape[:2]:
-            raise ValueError(f"`which` must have shape (b, n) = {X.shape[:2]}, got {which.shape}.")
-    if key is None:
-        raise ValueError(
-            "`fit_batched` needs a PRNG `key` for its random starts, e.g. key=jax.random.key(0). "
-            "To condition each dataset on its given kernel without optimising, use "
-            "`jax.vmap(lambda X, y: gp.fit(kernel, X, y, key=None))(X, y)`."
-        )
-    check_nonempty(X, "X", what="datasets (leading axis b)")
-    kernel, _, _, _, _, jitter = _validate(
-        kernel, X[0], y[0], None if which is None else which[0], noise, num_restarts, prior_box,
-        max_steps, gtol, ftol, jitter,
-    )
-    X, y = as_float_array(X, "X"), as_float_array(y, "y")
-    dtype = jnp.result_type(X.dtype, y.dtype)
-    X = check_finite(X.astype(dtype), "X")
-    y = check_finite(y.astype(dtype), "y")
-    b = X.shape[0]
-    keys = jr.split(key, b)
-    mesh_axis = None
-    if sharding is not None:
-        spec = getattr(sharding, "spec", None)
-        if not isinstance(sharding, jax.sharding.NamedSharding) or not spec or spec[0] is None:
-            raise TypeError(
-                "`sharding` must be a jax.sharding.NamedSharding that partitions the leading "
-                f"(dataset) axis, e.g. NamedSharding(mesh, PartitionSpec('data')); got {sharding!r}."
-            )
-        mesh_axis = (sharding.mesh, spec[0])
-        groups = sharding.mesh.shape[spec[0]] if isinstance(spec[0], str) else math.prod(sharding.mesh.shape[a] for a in spec[0])
-        if b % groups:
-            raise ValueError(
-                f"With `sharding` over {groups} devices the number of datasets b = {b} must be "
-                "divisible by the number of devices; pad the batch or use fewer devices."
-            )
-        X, y, keys = jax.device_put((X, y, keys), sharding)
-        if which is not None:
-            which = jax.device_put(which, sharding)
-    _check_batch_size(batch_size, b * num_restarts, X.shape[1])
-    return _fit_batched(
-        kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter,
-        batch_size, bounded, throw, mesh_axis,
-    )

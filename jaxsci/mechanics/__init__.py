@@ -54,11 +54,6 @@ from ._tbgp import (
 )
 from ._transverse import (
     FibreReinforcedMooneyRivlin as FibreReinforcedMooneyRivlin,
-    fit_transverse_component_gp as fit_transverse_component_gp,
-    fit_transverse_tbgp as fit_transverse_tbgp,
-    sample_fibre_direction as sample_fibre_direction,
-    sample_transverse_deformation as sample_transverse_deformation,
-    sample_transverse_deformations as sample_transverse_deformations,
     structure_tensor as structure_tensor,
     transverse_coefficients_from_energy_gradient as transverse_coefficients_from_energy_gradient,
     transverse_expand as transverse_expand,
@@ -66,9 +61,16 @@ from ._transverse import (
     transverse_invariants as transverse_invariants,
     transverse_pk2_stress as transverse_pk2_stress,
     transverse_pk2_stress_closed_form as transverse_pk2_stress_closed_form,
+    transverse_tensor_basis as transverse_tensor_basis,
+)
+from ._transverse_gp import (
+    fit_transverse_component_gp as fit_transverse_component_gp,
+    fit_transverse_tbgp as fit_transverse_tbgp,
+    sample_fibre_direction as sample_fibre_direction,
+    sample_transverse_deformation as sample_transverse_deformation,
+    sample_transverse_deformations as sample_transverse_deformations,
     transverse_stress_rmse as transverse_stress_rmse,
     transverse_stress_rmse_trials as transverse_stress_rmse_trials,
-    transverse_tensor_basis as transverse_tensor_basis,
     TransverseComponentGP as TransverseComponentGP,
     TransverseTensorBasisGP as TransverseTensorBasisGP,
 )
