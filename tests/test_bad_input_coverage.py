@@ -28,6 +28,7 @@ EXEMPT: dict[str, str] = {
     "gp.DEFAULT_NOISE": _CONSTANT,
     "mechanics.GROUND_INVARIANTS": _CONSTANT,
     "dae.AbstractCircuit": _ABSTRACT,
+    "dae.AbstractRosenbrock": _ABSTRACT,
     "init.AbstractReLUInit": _ABSTRACT,
     "kernels.AbstractKernel": _ABSTRACT,
     "koopman.AbstractDictionary": _ABSTRACT,
@@ -51,7 +52,7 @@ EXEMPT: dict[str, str] = {
     "optim.NewtonState": _STATE,
     "nn.LayerView": "returned by `layer_view` (tested), not built by users",
     "train.Trajectory": "the container `record_trajectory` returns (tested), not built by users",
-    "dae.RodasInterpolation": "built by `Rodas4` inside `diffeqsolve` (dense output), not by users",
+    "dae.RodasInterpolation": "built by the Rosenbrock solvers inside `diffeqsolve` (dense output), not by users",
 }
 
 

@@ -1,7 +1,8 @@
 """jaxsci.dae: mass-matrix DAEs in diffrax, consistent initialisation, circuit models.
 
 Paper: Pulch & Youssef, "Machine learning for parametric nonlinear dynamical systems"
-(circuit DAEs, section 2.1 and 4); solver: Hairer & Wanner (1996), RODAS.
+(circuit DAEs, section 2.1 and 4); solvers: Rosenbrock methods RODAS (Hairer & Wanner 1996), RODAS4P/4P2/5P (Steinebach),
+ROS3P (Lang & Verwer 2001), one stage loop over their tableaus.
 """
 
 from ._box import ParameterBox as ParameterBox
@@ -15,7 +16,16 @@ from ._circuits import (
     TransistorAmplifier as TransistorAmplifier,
 )
 from ._junction import junction_current as junction_current
-from ._rodas import Rodas4 as Rodas4, RodasInterpolation as RodasInterpolation
+from ._rodas import (
+    AbstractRosenbrock as AbstractRosenbrock,
+    Rodas4 as Rodas4,
+    Rodas4P as Rodas4P,
+    Rodas4P2 as Rodas4P2,
+    Rodas5P as Rodas5P,
+    RodasInterpolation as RodasInterpolation,
+    ROS3P as ROS3P,
+)
+from ._tableau import RosenbrockTableau as RosenbrockTableau
 from ._simulate import simulate as simulate, sweep as sweep
 from ._term import MassMatrixTerm as MassMatrixTerm
 from ._consistent import (

@@ -1,19 +1,19 @@
-r"""RODAS4: a stiffly accurate Rosenbrock method for $M y' = f(t, y)$ as a diffrax solver.
+r"""Rosenbrock methods for $M y' = f(t, y)$ as diffrax solvers: one stage loop
+(`AbstractRosenbrock`) for every tableau of `jaxsci.dae._tableau` (Rodas4, Rodas4P,
+Rodas4P2, Rodas5P, ROS3P).
 
-Coefficients: Hairer & Wanner, *Solving Ordinary Differential Equations II* (2nd ed.,
-Springer 1996), Section VI.4, method RODAS (`rodas.f`, `METH = 1`, coefficient routine
-`RODCOE`), including the dense-output coefficients `D21..D35`. The stage equations are
-HW VI (4.8)-(4.10) in the transformed variables $u_i$:
+The stage equations are Hairer & Wanner, *Solving ODEs II* (1996), VI (4.8)-(4.10), in the
+transformed variables $u_i$:
 
 $$\Big(\frac{1}{h\gamma} M - J\Big) u_i
   = f\Big(t_0 + \alpha_i h,\; y_0 + \sum_{j<i} a_{ij} u_j\Big)
   + \frac{1}{h} M \sum_{j<i} c_{ij} u_j + \gamma_i h\, \partial_t f(t_0, y_0),
 \qquad y_1 = y_0 + \sum_i m_i u_i,$$
 
-with $J = \partial_y f(t_0, y_0)$ by `jax.jacfwd`. The method is stiffly accurate
-($m_i = a_{6i}$ for $i \le 5$, $m_6 = 1$), so $y_1$ satisfies the algebraic equations of an
-index-1 DAE; the embedded order-3 solution is the stage-6 argument and the local error
-estimate is $u_6$.
+with $J = \partial_y f(t_0, y_0)$ by `jax.jacfwd`, one LU factorisation per step and one
+solve per stage. For a stiffly accurate method ($m_i = a_{si}$, $i < s$, $m_s = 1$) $y_1$
+satisfies the algebraic equations of an index-1 DAE. The local error estimate is
+$\sum_i (m_i - \hat m_i) u_i$.
 """
 
 from collections.abc import Callable
@@ -28,92 +28,34 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, PyTree
 
 from ._linsolve import lu_factor, lu_solve
+from ._tableau import RODAS4, RODAS4P, RODAS4P2, RODAS5P, ROS3P, RosenbrockTableau
 from ._term import check_state, mass_aware, unwrap_mass
 
 
 _BAD_Y0 = (
-    "Rodas4: the initial state `y0` (or the mass matrix M) contains NaN or inf, so no step "
+    "Rosenbrock solver: the initial state `y0` (or the mass matrix M) contains NaN or inf, so no step "
     "can be taken. Check y0 and M (for a circuit: its `initial_state(params)`, `mass(params)` "
     "and the parameter values) and pass finite values."
 )
 
 
-# --- coefficients of RODAS (Hairer-Wanner rodas.f, METH = 1) -----------------------------
-_GAMMA = 0.25
-_ALPHA = np.array([0.0, 0.386, 0.21, 0.63, 1.0, 1.0])
-_GAMMA_I = np.array([0.25, -0.1043, 0.1035, -0.3620000000000023e-01, 0.0, 0.0])
-_A = np.zeros((6, 6))
-_A[1, 0] = 0.1544000000000000e01
-_A[2, :2] = [0.9466785280815826e00, 0.2557011698983284e00]
-_A[3, :3] = [0.3314825187068521e01, 0.2896124015972201e01, 0.9986419139977817e00]
-_A[4, :4] = [
-    0.1221224509226641e01,
-    0.6019134481288629e01,
-    0.1253708332932087e02,
-    -0.6878860361058950e00,
-]
-_A[5, :5] = [*_A[4, :4], 1.0]
-_C = np.zeros((6, 6))
-_C[1, 0] = -0.5668800000000000e01
-_C[2, :2] = [-0.2430093356833875e01, -0.2063599157091915e00]
-_C[3, :3] = [-0.1073529058151375e00, -0.9594562251023355e01, -0.2047028614809616e02]
-_C[4, :4] = [
-    0.7496443313967647e01,
-    -0.1024680431464352e02,
-    -0.3399990352819905e02,
-    0.1170890893206160e02,
-]
-_C[5, :5] = [
-    0.8083246795921522e01,
-    -0.7981132988064893e01,
-    -0.3152159432874371e02,
-    0.1631930543123136e02,
-    -0.6058818238834054e01,
-]
-_M = np.array([*_A[4, :4], 1.0, 1.0])  # stiffly accurate: y1 = stage-6 argument + u6
-_M_HAT = np.array([*_A[4, :4], 1.0, 0.0])  # embedded order 3: the stage-6 argument
-# continuous extension (rodas.f CONT(.,3), CONT(.,4)); theta = (t - t0) / h
-_D = np.array(
-    [
-        [
-            0.1012623508344586e02,
-            -0.7487995877610167e01,
-            -0.3480091861555747e02,
-            -0.7992771707568823e01,
-            0.1025137723295662e01,
-            0.0,
-        ],
-        [
-            -0.6762803392801253e00,
-            0.6087714651680015e01,
-            0.1643084320892478e02,
-            0.2476722511418386e02,
-            -0.6594389125716872e01,
-            0.0,
-        ],
-    ]
-)
-
-RODAS4_TABLEAU = dict(
-    gamma=_GAMMA, alpha=_ALPHA, gamma_i=_GAMMA_I, a=_A, c=_C, m=_M, m_hat=_M_HAT, d=_D
-)
-
-
 class RodasInterpolation(dfx.AbstractLocalInterpolation):
-    r"""The continuous extension of RODAS (HW VI.4, `rodas.f` `CONTRO`), order 3:
+    r"""The continuous extension of a Rosenbrock step (HW VI.4, `rodas.f` `CONTRO`, and
+    Steinebach 2023 for Rodas5P), built from its stages:
 
-    $$y(t_0 + \theta h) = (1 - \theta) y_0 + \theta\big(y_1 + (1 - \theta)(d_1 + \theta d_2)\big),
-    \qquad d_k = \sum_i D_{ki} u_i .$$
+    $$y(t_0 + \theta h) = (1 - \theta) y_0 + \theta\Big(y_1 + (1 - \theta)\big(d_1 +
+    \theta(d_2 + \theta(d_3 + \dots))\big)\Big), \qquad d_k = \sum_i D_{ki} u_i ,$$
 
-    It interpolates $y_0$ and $y_1$ exactly and is "stiff aware" (built from the stages,
-    not from $f$, so it stays valid for the algebraic components of a DAE).
+    of order 3 for the RODAS4 family, 4 for Rodas5P; with no rows $d_k$ (ROS3P) the linear
+    interpolant. It interpolates $y_0$ and $y_1$ exactly and is "stiff aware" (built from
+    the stages, not from $f$, so it stays valid for the algebraic components of a DAE).
     """
 
     t0: Float[Array, ""]
     t1: Float[Array, ""]
     y0: PyTree[Array]
     y1: PyTree[Array]
-    k: PyTree[Array]  # per leaf, shape (2, *leaf.shape): (d_1, d_2)
+    k: PyTree[Array]  # per leaf, shape (r, *leaf.shape): (d_1, ..., d_r)
 
     def evaluate(self, t0, t1=None, left: bool = True):
         del left
@@ -126,31 +68,28 @@ class RodasInterpolation(dfx.AbstractLocalInterpolation):
 
         def _eval(y0, y1, k):
             th = theta.astype(y0.dtype)
-            return (1 - th) * y0 + th * (y1 + (1 - th) * (k[0] + th * k[1]))
+            if k.shape[0] == 0:
+                return (1 - th) * y0 + th * y1
+            inner = k[-1]
+            for j in range(k.shape[0] - 2, -1, -1):  # Horner in theta
+                inner = k[j] + th * inner
+            return (1 - th) * y0 + th * (y1 + (1 - th) * inner)
 
         return jax.tree_util.tree_map(_eval, self.y0, self.y1, self.k)
 
 
-class Rodas4(dfx.AbstractAdaptiveSolver):
-    r"""RODAS: 6-stage, order-4, stiffly accurate, L-stable Rosenbrock method with an
-    embedded order-3 error estimate and an order-3 continuous extension.
+class AbstractRosenbrock(dfx.AbstractAdaptiveSolver):
+    r"""A Rosenbrock method for $M y' = f(t, y, \text{args})$ given by its `tableau` (a class
+    attribute, `jaxsci.dae._tableau.RosenbrockTableau`); the concrete methods are `Rodas4`,
+    `Rodas4P`, `Rodas4P2`, `Rodas5P` and `ROS3P`. All share this one stage loop.
 
     Solves $M y' = f(t, y, \text{args})$ for a [`jaxsci.dae.MassMatrixTerm`][] (constant,
     possibly singular $M$; index-1 DAEs) and $y' = f$ for any other diffrax term (e.g.
-    `diffrax.ODETerm`, $M = I$). Use it like any diffrax solver:
-
-    ```python
-    sol = diffrax.diffeqsolve(term, Rodas4(), t0, t1, dt0, y0, args,
-                              saveat=diffrax.SaveAt(ts=ts),
-                              stepsize_controller=diffrax.PIDController(rtol=1e-6, atol=1e-8))
-    ```
-
-    The Jacobian $\partial_y f$ and $\partial_t f$ are computed by forward-mode autodiff at
-    every step; each step makes one LU factorisation of $M/(h\gamma) - J$ and six solves.
-    The state may be any pytree (it is flattened internally); the initial value of a DAE
-    must be consistent (see [`jaxsci.dae.consistent_initial_state`][]).
-
-    Coefficients: Hairer & Wanner (1996), Sec. VI.4, RODAS (`rodas.f`, `METH = 1`).
+    `diffrax.ODETerm`, $M = I$). The Jacobian $\partial_y f$ and $\partial_t f$ are computed
+    by forward-mode autodiff at every step; each step makes one LU factorisation of
+    $M/(h\gamma) - J$ and one solve per stage. The state may be any pytree (it is flattened
+    internally); the initial value of a DAE must be consistent (see
+    [`jaxsci.dae.consistent_initial_state`][]).
 
     **Raises / result codes:** a mass matrix whose size does not match `y0` raises
     `ValueError` when `diffeqsolve` traces the solver; a NaN/inf `y0` or mass matrix raises
@@ -160,16 +99,18 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
     parameters before solving).
     """
 
+    tableau: ClassVar[RosenbrockTableau]
     term_structure: ClassVar = dfx.AbstractTerm
     interpolation_cls: ClassVar[Callable[..., RodasInterpolation]] = RodasInterpolation
 
     def order(self, terms):
         del terms
-        return 4
+        return self.tableau.order
 
     def error_order(self, terms):
+        # the error estimate y1 - y1_hat is O(h^(embedded order + 1))
         del terms
-        return 4
+        return self.tableau.embedded_order + 1
 
     def init(self, terms, t0, t1, y0, args):
         del t0, t1
@@ -213,27 +154,29 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
         t0_ = jnp.asarray(t0, dtype)
         dfdt, jac = jax.jacfwd(f, argnums=(0, 1))(t0_, y0_flat)
         h_safe = jnp.where(h == 0, jnp.finfo(dtype).tiny, h)
-        w = mass / (h_safe * _GAMMA) - jac
+        w = mass / (h_safe * self.tableau.gamma) - jac
         lu_piv = lu_factor(w)
 
-        a = jnp.asarray(_A, dtype)
-        c = jnp.asarray(_C, dtype)
-        alpha = jnp.asarray(_ALPHA, dtype)
-        gamma_i = jnp.asarray(_GAMMA_I, dtype)
+        tab = self.tableau
+        stages = tab.num_stages
+        a = jnp.asarray(tab.a, dtype)
+        c = jnp.asarray(tab.c, dtype)
+        alpha = jnp.asarray(tab.alpha, dtype)
+        gamma_i = jnp.asarray(tab.gamma_i, dtype)
 
-        # The six stages as one loop over the tableau rows (rows of `a`, `c` are zero from
+        # The stages as one loop over the tableau rows (rows of `a`, `c` are zero from
         # the stage index on, and so are the rows of `u` not yet computed): one compiled
-        # copy of f and of the triangular solves instead of six, which cut XLA's compile
-        # time of a circuit solve by ~40 % at the same run time.
+        # copy of f and of the triangular solves instead of one per stage, which cut XLA's
+        # compile time of a circuit solve by ~40 % at the same run time.
         def stage(i, u):
             y_stage = y0_flat + a[i] @ u
             rhs = f(t0_ + alpha[i] * h, y_stage) + mass @ (c[i] @ u) / h_safe
             rhs = rhs + gamma_i[i] * h * dfdt
             return u.at[i].set(lu_solve(lu_piv, rhs))
 
-        u = jax.lax.fori_loop(0, 6, stage, jnp.zeros((6, n), dtype))
-        y1_flat = y0_flat + jnp.asarray(_M, dtype) @ u
-        err_flat = u[5]
+        u = jax.lax.fori_loop(0, stages, stage, jnp.zeros((stages, n), dtype))
+        y1_flat = y0_flat + jnp.asarray(tab.m, dtype) @ u
+        err_flat = jnp.asarray(tab.m - tab.m_hat, dtype) @ u
         finite = jnp.all(jnp.isfinite(y1_flat)) & jnp.all(jnp.isfinite(err_flat))
         # A non-finite trial step must be rejected, not propagated: an infinite error
         # estimate makes the PID controller shrink the step.
@@ -241,12 +184,14 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
         err_flat = jnp.where(finite, err_flat, jnp.inf)
         if token is not None:
             y1_flat = y1_flat + token
-        dcoef = jnp.asarray(_D, dtype) @ u  # (2, n)
+        dcoef = jnp.asarray(tab.dense, dtype) @ u  # (r, n)
         dcoef = jnp.where(finite, dcoef, 0.0)
         y1 = unravel(y1_flat)
-        k = jax.tree_util.tree_map(
-            lambda a0, a1: jnp.stack([a0, a1]), unravel(dcoef[0]), unravel(dcoef[1])
-        )
+        rows = [unravel(dcoef[j]) for j in range(dcoef.shape[0])]
+        if rows:
+            k = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *rows)
+        else:
+            k = jax.tree_util.tree_map(lambda a: jnp.zeros((0, *jnp.shape(a)), dtype), y0)
         dense_info = dict(y0=y0, y1=y1, k=k)
         return y1, unravel(err_flat), dense_info, token, dfx.RESULTS.successful
 
@@ -261,3 +206,49 @@ class Rodas4(dfx.AbstractAdaptiveSolver):
         f_flat, unravel = ravel_pytree(fy)
         yp = jnp.linalg.lstsq(mass.astype(f_flat.dtype), f_flat)[0]
         return unravel(yp)
+
+
+class Rodas4(AbstractRosenbrock):
+    r"""RODAS (Hairer & Wanner 1996, Sec. VI.4, `rodas.f`, `METH = 1`): 6 stages, order 4,
+    stiffly accurate, L-stable, embedded order 3, continuous extension of order 3. The
+    default solver of `jaxsci.dae.simulate` / `sweep`.
+    """
+
+    tableau: ClassVar[RosenbrockTableau] = RODAS4
+
+
+class Rodas4P(AbstractRosenbrock):
+    r"""RODAS4P (Steinebach 1995): 6 stages, order 4(3), stiffly accurate, L-stable, built to
+    avoid the order reduction of RODAS on index-1 DAEs and semi-discretised PDEs (B-conditions
+    of order 4); continuous extension of order 3.
+    """
+
+    tableau: ClassVar[RosenbrockTableau] = RODAS4P
+
+
+class Rodas4P2(AbstractRosenbrock):
+    r"""RODAS4P2 (Steinebach 2020): 6 stages, order 4(3), stiffly accurate; RODAS4P with
+    improved dense output and smaller error constants for DAEs; continuous extension of
+    order 3.
+    """
+
+    tableau: ClassVar[RosenbrockTableau] = RODAS4P2
+
+
+class Rodas5P(AbstractRosenbrock):
+    r"""RODAS5P (Steinebach 2023): 8 stages, order 5(4), stiffly accurate, L-stable, with a
+    continuous extension of order 4 — the recommended method for tight tolerances.
+    """
+
+    tableau: ClassVar[RosenbrockTableau] = RODAS5P
+
+
+class ROS3P(AbstractRosenbrock):
+    r"""ROS3P (Lang & Verwer 2001): 3 stages, order 3(2), A-stable, not stiffly accurate
+    (so $y_1$ satisfies algebraic equations only to the error tolerance): cheap steps for
+    loose tolerances and parabolic PDEs. Dense output is the linear interpolant between
+    step ends (error $O(h^2)$; no continuous extension is published): make the saved
+    times step ends (`PIDController(step_ts=ts)`) when output between steps matters.
+    """
+
+    tableau: ClassVar[RosenbrockTableau] = ROS3P

@@ -13,7 +13,7 @@ from .._misc import progress as progress_iter
 from .._solution import RESULTS, Solution, raise_if_failed
 from ._box import ParameterBox, check_unit_samples
 from ._circuits import AbstractCircuit
-from ._rodas import Rodas4
+from ._rodas import AbstractRosenbrock, Rodas4
 from ._term import MassMatrixTerm, refuse_solver_message
 from ._validate import refuse_if
 
@@ -35,7 +35,7 @@ def _check_circuit(circuit) -> None:
 def _check_solver(solver) -> None:
     # The term refuses such a solver too (at trace time, deep inside diffeqsolve); this
     # says so before anything is traced.
-    if not isinstance(solver, Rodas4):
+    if not isinstance(solver, AbstractRosenbrock):
         raise TypeError("`solver`: " + refuse_solver_message(type(solver).__name__))
 
 
@@ -184,8 +184,10 @@ def simulate(
     - `circuit`: an `AbstractCircuit` (e.g. `TransistorAmplifier()` or your own subclass).
     - `params`: its parameter pytree (physical values, e.g. `circuit.nominal`).
     - `ts`: output times, shape `(m,)`, inside $[t_0, t_1]$.
-    - `solver`: a solver that honours the mass matrix: `Rodas4()` (the default). Any
-      other solver raises a `TypeError` (a stock diffrax solver would solve $y' = f$).
+    - `solver`: a solver that honours the mass matrix: `Rodas4()` (the default),
+      `Rodas5P()` (tight tolerances), `Rodas4P()`, `Rodas4P2()` or `ROS3P()` (loose
+      tolerances). Any other solver raises a `TypeError` (a stock diffrax solver would
+      solve $y' = f$).
     - `rtol`, `atol`: local error tolerances of the PID step-size controller.
     - `save_state`: return the whole state `(m, n)` instead of the QoI `(m,)`.
     - `step_to_ts`: make the steps land on the output times (`PIDController(step_ts=ts)`),
@@ -205,7 +207,7 @@ def simulate(
     `max_steps`, and for `params` refused by `circuit.check_params` (NaN/inf; for the
     shipped circuits non-positive capacitances, resistances, ...; `EquinoxRuntimeError`
     when `params` are traced). A NaN/inf initial state raises `EquinoxRuntimeError`
-    (from `Rodas4`); NaN/inf values met during the solve give `result = nonfinite`.
+    (from the solver); NaN/inf values met during the solve give `result = nonfinite`.
     See docs/dae.md, "Errors".
     """
     _check_circuit(circuit)

@@ -14,7 +14,7 @@ from jaxtyping import Array, Float, PyTree
 from .._checks import is_concrete
 
 
-# True while a solver that honours the mass matrix (`Rodas4`) traces its step. Every
+# True while a solver that honours the mass matrix (a Rosenbrock method) traces its step. Every
 # diffrax solver turns the vector field into an increment with `term.prod` (directly or
 # through `term.vf_prod`); a stock solver does so without this flag, and would integrate
 # y' = f, so `MassMatrixTerm.prod` refuses it. (`vf` alone stays allowed: diffeqsolve's
@@ -23,7 +23,7 @@ _MASS_AWARE: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "jaxsci_dae_mass_aware", default=False
 )
 
-MASS_AWARE_SOLVERS = "jaxsci.dae.Rodas4"
+MASS_AWARE_SOLVERS = "jaxsci.dae.Rodas4, Rodas4P, Rodas4P2, Rodas5P or ROS3P"
 
 
 @contextlib.contextmanager
@@ -55,7 +55,7 @@ class MassMatrixTerm(dfx.AbstractTerm):
     state `jax.flatten_util.ravel_pytree(y)`.
 
     Only solvers that know about the mass matrix honour it: use it with
-    [`jaxsci.dae.Rodas4`][]. A stock diffrax solver (`diffrax.Tsit5`, `diffrax.Kvaerno5`,
+    [`jaxsci.dae.Rodas4`][] (or another `jaxsci.dae.AbstractRosenbrock`). A stock diffrax solver (`diffrax.Tsit5`, `diffrax.Kvaerno5`,
     ...) would treat it as $y' = f$, so the term refuses it: `diffeqsolve` raises a
     `TypeError` when it traces such a solver's step. For stock solvers, reduce the DAE to
     an ODE first with [`jaxsci.dae.IndexOneReduction`][]. `vf(t, y, args)` (or

@@ -60,6 +60,33 @@ def test_rodas_nonfinite_y0_mass_and_wrong_size():
         _solve(jnp.array([1.0, 1.0]), jnp.eye(3))
 
 
+@pytest.mark.parametrize("method", [dae.Rodas4P, dae.Rodas4P2, dae.Rodas5P, dae.ROS3P],
+                         ids=lambda m: m.__name__)
+def test_rosenbrock_family_checks_y0_and_mass(method):
+    # the shared `init` of every Rosenbrock method: checked eagerly here (no compile)
+    term = dae.MassMatrixTerm(_f, MASS)
+    method().init(term, 0.0, 1.0, jnp.array([1.0, 1.0]), None)
+    with pytest.raises(eqx.EquinoxRuntimeError, match="`y0`"):
+        method().init(term, 0.0, 1.0, jnp.array([jnp.nan, 1.0]), None)
+    with pytest.raises(ValueError, match=r"`y0` has 3 entries but the mass matrix"):
+        method().init(term, 0.0, 1.0, jnp.ones(3), None)
+
+
+def test_rosenbrock_tableau_checks():
+    from jaxsci.dae._tableau import RODAS4
+
+    fields = dict(name="x", gamma=RODAS4.gamma, alpha=RODAS4.alpha, gamma_i=RODAS4.gamma_i,
+                  a=RODAS4.a, c=RODAS4.c, m=RODAS4.m, m_hat=RODAS4.m_hat, dense=RODAS4.dense,
+                  order=4, embedded_order=3, dense_order=3, stiffly_accurate=True)
+    dae.RosenbrockTableau(**fields)
+    with pytest.raises(ValueError, match="`gamma_i` must have shape"):
+        dae.RosenbrockTableau(**{**fields, "gamma_i": RODAS4.gamma_i[:5]})
+    with pytest.raises(ValueError, match="`dense` must have shape"):
+        dae.RosenbrockTableau(**{**fields, "dense": RODAS4.dense[:, :5]})
+    with pytest.raises(ValueError, match="`a` must be strictly lower triangular"):
+        dae.RosenbrockTableau(**{**fields, "a": RODAS4.a + np.eye(6)})
+
+
 def test_mass_matrix_term_checks():
     with pytest.raises(ValueError, match="`mass` contains NaN"):
         dae.MassMatrixTerm(_f, MASS.at[0, 1].set(jnp.inf))

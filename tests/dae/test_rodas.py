@@ -1,5 +1,6 @@
-"""Rodas4: tableau order conditions, observed order on a stiff ODE and an index-1 DAE,
-dense output, adaptive stepping inside diffrax, gradients."""
+"""Rosenbrock methods (Rodas4, Rodas4P, Rodas4P2, Rodas5P, ROS3P): tableau order
+conditions, observed order on a stiff ODE and an index-1 DAE, dense output, adaptive stepping
+inside diffrax, gradients."""
 
 import diffrax as dfx
 import jax
@@ -8,43 +9,52 @@ import numpy as np
 import pytest
 
 import jaxsci.dae as dae
-from jaxsci.dae._rodas import RODAS4_TABLEAU
+from jaxsci.dae._tableau import TABLEAUS
+
+METHODS = [dae.Rodas4, dae.Rodas4P, dae.Rodas4P2, dae.Rodas5P, dae.ROS3P]
 
 
-def test_tableau_order_conditions():
+def _order_conditions(t, m):
     # Hairer-Wanner IV.7, Table 7.1: order conditions of Rosenbrock methods up to order 4,
     # in the original coefficients (alpha_ij, gamma_ij, b_i), recovered from the
     # implementation form (a, c, m): Gamma^{-1} = diag(1/gamma) - C, A = a Gamma, b = m Gamma.
-    t = RODAS4_TABLEAU
-    g = t["gamma"]
-    gam = np.linalg.inv(np.eye(6) / g - t["c"])
-    alpha = t["a"] @ gam
-    beta_full = alpha + gam
-    beta = np.tril(beta_full, -1)
+    # Returns the residuals of the conditions of order 1, 2, 3, 4 (one list per order).
+    g, s = t.gamma, t.num_stages
+    gam = np.linalg.inv(np.eye(s) / g - t.c)
+    alpha = t.a @ gam
+    beta = np.tril(alpha + gam, -1)
     np.testing.assert_allclose(np.diag(gam), g, atol=1e-14)
-    np.testing.assert_allclose(alpha.sum(1), t["alpha"], atol=1e-12)
-    np.testing.assert_allclose(gam.sum(1), t["gamma_i"], atol=1e-12)
-    for m in (t["m"], t["m_hat"]):
-        b = m @ gam
-        a_i = alpha.sum(1)
-        bp = beta.sum(1)
-        conds = [
-            (b.sum(), 1.0),
-            (b @ bp, 0.5 - g),
-            (b @ a_i**2, 1 / 3),
-            (b @ beta @ bp, 1 / 6 - g + g**2),
-        ]
-        for got, want in conds:
-            assert abs(got - want) < 1e-12
-        if m is t["m"]:  # order 4 for the main method only
-            conds4 = [
-                (b @ a_i**3, 1 / 4),
-                (b @ (a_i * (alpha @ bp)), 1 / 8 - g / 3),
-                (b @ beta @ a_i**2, 1 / 12 - g / 3),
-                (b @ beta @ beta @ bp, 1 / 24 - g / 2 + 1.5 * g**2 - g**3),
-            ]
-            for got, want in conds4:
-                assert abs(got - want) < 1e-10
+    np.testing.assert_allclose(alpha.sum(1), t.alpha, atol=1e-12)
+    np.testing.assert_allclose(gam.sum(1), t.gamma_i, atol=1e-12)
+    b, a_i, bp = m @ gam, alpha.sum(1), beta.sum(1)
+    return [
+        [b.sum() - 1.0],
+        [b @ bp - (0.5 - g)],
+        [b @ a_i**2 - 1 / 3, b @ beta @ bp - (1 / 6 - g + g**2)],
+        [
+            b @ a_i**3 - 1 / 4,
+            b @ (a_i * (alpha @ bp)) - (1 / 8 - g / 3),
+            b @ beta @ a_i**2 - (1 / 12 - g / 3),
+            b @ beta @ beta @ bp - (1 / 24 - g / 2 + 1.5 * g**2 - g**3),
+        ],
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(TABLEAUS))
+def test_tableau_order_conditions(name):
+    # every condition up to the method's (and the embedded method's) order holds, and the
+    # embedded method is of exactly its stated order (so the error estimate is not zero);
+    # order 5 of Rodas5P is checked by the observed order below
+    t = TABLEAUS[name]
+    for m, order in ((t.m, t.order), (t.m_hat, t.embedded_order)):
+        res = _order_conditions(t, m)
+        for q in range(min(order, 4)):
+            assert np.max(np.abs(res[q])) < 1e-10, (name, q + 1, res[q])
+        if order < 4:
+            assert np.max(np.abs(res[order])) > 1e-3, (name, order + 1)
+    if t.stiffly_accurate:
+        np.testing.assert_array_equal(t.m[:-1], t.a[-1, :-1])
+        assert t.m[-1] == 1.0
 
 
 def _observed_orders(errs):
@@ -73,9 +83,12 @@ def test_order_stiff_ode_kaps():
     assert np.all(orders >= 3.5), orders
 
 
-def test_order_and_dense_output_index1_dae():
+@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
+def test_order_and_dense_output_index1_dae(method):
     # Non-autonomous semi-explicit index-1 DAE with a singular mass matrix:
     #   y1' = y2 exp(-y1),  0 = y2 - cos(t) exp(sin t);  y1 = sin t, y2 = cos t e^{sin t}.
+    # Measured slopes (80 -> 160 -> 320 steps): Rodas4 4.02, 4.01; Rodas4P 3.89, 3.95;
+    # Rodas4P2 3.92, 3.96; Rodas5P 4.97, 5.03; ROS3P 3.00, 3.00 (docs/dae.md).
     mass = jnp.diag(jnp.array([1.0, 0.0]))
 
     def vf(t, y, args):
@@ -87,22 +100,23 @@ def test_order_and_dense_output_index1_dae():
     @jax.jit
     def run(dt):
         sol = dfx.diffeqsolve(
-            dae.MassMatrixTerm(vf, mass), dae.Rodas4(), 0.0, t_end, dt,
+            dae.MassMatrixTerm(vf, mass), method(), 0.0, t_end, dt,
             jnp.array([0.0, 1.0]), saveat=dfx.SaveAt(ts=ts),
-            stepsize_controller=dfx.ConstantStepSize(), max_steps=128,
+            stepsize_controller=dfx.ConstantStepSize(), max_steps=320,
         )
         return sol.ys
 
     tt = np.asarray(ts)
     exact = np.stack([np.sin(tt), np.cos(tt) * np.exp(np.sin(tt))], -1)
-    ys = [np.asarray(run(t_end / n)) for n in (10, 20, 40, 80)]
+    ys = [np.asarray(run(t_end / n)) for n in (80, 160, 320)]
     end_errs = [np.max(np.abs(y[-1] - exact[-1])) for y in ys]
     dense_errs = [np.max(np.abs(y[:-1] - exact[:-1])) for y in ys]
-    assert np.all(_observed_orders(end_errs) >= 3.5), end_errs
-    # the continuous extension of RODAS is of order 3 (mean observed order over 3 halvings;
-    # single ratios scatter because the off-grid points sit at different step fractions)
-    assert np.log2(dense_errs[0] / dense_errs[-1]) / 3 >= 3.0, dense_errs
-    assert dense_errs[-1] < 2e-6
+    tab = method.tableau
+    # the issue's bar: observed slopes within 0.2 of the theory
+    assert np.all(np.abs(_observed_orders(end_errs) - tab.order) <= 0.2), end_errs
+    # the continuous extension's order (mean over 2 halvings: single ratios scatter because
+    # the off-grid points sit at different step fractions)
+    assert np.log2(dense_errs[0] / dense_errs[-1]) / 2 >= tab.dense_order - 0.5, dense_errs
 
 
 def test_adaptive_pid_and_grad_vs_fd():
