@@ -15,3 +15,10 @@ from ._morris import (
     select_trajectories_local as select_trajectories_local,
     trajectory_distances as trajectory_distances,
 )
+from ._fast import (
+    fast_analyze as fast_analyze,
+    fast_curves as fast_curves,
+    fast_frequencies as fast_frequencies,
+    fast_sample as fast_sample,
+    FASTIndices as FASTIndices,
+)
