@@ -1,12 +1,30 @@
 """Shared input checks of the samplers: a static count, a factor-bounds table, a level count."""
 
+from collections.abc import Callable
 from typing import Any
 
+import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import as_float_array, check_value, require_positive_int
+from .._checks import as_float_array, is_concrete, require_positive_int
 from .._misc import default_floating_dtype
+
+
+def refuse_if(x: Any, bad: Callable[[Any, Any], Any], message: str) -> Any:
+    """Tier 2 with no compile for concrete input: `bad(np, x)` on the host (`ValueError`),
+    else `eqx.error_if(x, any(bad(jnp, x)), message)` under `jit`/`vmap`. Returns `x`."""
+    if is_concrete(x):
+        if bool(np.any(bad(np, np.asarray(x)))):
+            raise ValueError(message)
+        return x
+    return eqx.error_if(x, jnp.any(bad(jnp, x)), message)
+
+
+def nonfinite(xp: Any, x: Any) -> Any:
+    """The NaN/inf entries of `x` (`xp` is `np` or `jnp`)."""
+    return ~xp.isfinite(x)
 
 
 def scale_to_bounds(
@@ -26,15 +44,19 @@ def scale_to_bounds(
             f"`{name}` must have shape ({d}, 2) (one [lower, upper] row per factor), got "
             f"shape {tuple(b.shape)}."
         )
-    b = check_value(b, ~jnp.isfinite(b), f"`{name}` contains NaN or inf; give finite limits.")
-    b = check_value(
+    b = refuse_if(b, nonfinite, f"`{name}` contains NaN or inf; give finite limits.")
+    b = refuse_if(
         b,
-        b[:, 1] <= b[:, 0],
+        lambda xp, v: v[:, 1] <= v[:, 0],
         f"`{name}` needs lower < upper in every row (column 0 the lower limit, column 1 "
         "the upper).",
     )
-    lo, hi = b[:, 0].astype(unit.dtype), b[:, 1].astype(unit.dtype)
-    return lo + (hi - lo) * unit
+    return _affine(unit, b.astype(unit.dtype))
+
+
+@eqx.filter_jit
+def _affine(unit, b):
+    return b[None, :, 0] + (b[:, 1] - b[:, 0])[None, :] * unit
 
 
 def float_dtype(bounds: Any) -> jnp.dtype:

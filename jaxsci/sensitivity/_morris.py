@@ -19,8 +19,9 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
-from .._checks import as_float_array, check_key, check_ndim, check_nonempty, check_value
-from ._bounds import float_dtype, require_int_in, scale_to_bounds
+from .._checks import as_float_array, check_key, check_ndim, check_nonempty, is_concrete
+from .._misc import safe_sqrt
+from ._bounds import _affine, float_dtype, nonfinite, refuse_if, require_int_in, scale_to_bounds
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 _MAX_COMBINATIONS = 5_000_000
@@ -102,7 +103,7 @@ def _trajectory(
     signs = jr.rademacher(k_s, (d,), dtype=dtype)
     rank = jr.permutation(k_p, g)[jnp.asarray(groups)]  # step at which each factor moves
     moved = (rank[None, :] < jnp.arange(g + 1)[:, None]).astype(dtype)  # (g + 1, d)
-    return x_star + 0.5 * delta * ((2.0 * moved - 1.0) * signs + 1.0)
+    return x_star[None, :] + 0.5 * delta * ((2.0 * moved - 1.0) * signs[None, :] + 1.0)
 
 
 @eqx.filter_jit
@@ -164,8 +165,8 @@ def _check_trajectories(trajectories: Any) -> Float[Array, "n k d"]:
             f"`trajectories` must have shape (n_traj, k, d) with k >= 2 points and d >= 1 "
             f"factors, got {tuple(t.shape)}."
         )
-    return check_value(
-        t, ~jnp.isfinite(t), "`trajectories` contain NaN or inf; give grid points in [0, 1]^d."
+    return refuse_if(
+        t, nonfinite, "`trajectories` contain NaN or inf; give grid points in [0, 1]^d."
     )
 
 
@@ -342,33 +343,50 @@ def morris_sample(
 
     **Raises:** as `morris_trajectories`; `ValueError` for bad `num_choices` or `bounds`.
     """
-    labels = _group_labels(groups, require_int_in(num_vars, "num_vars", 1))
-    cand = morris_trajectories(
-        key, num_vars, num_trajectories, num_levels, groups=labels, dtype=float_dtype(bounds)
-    )
-    if num_choices is not None:
-        cand = cand[select(cand, num_choices)]
-    rows = cand.reshape(-1, cand.shape[-1])
-    return scale_to_bounds(rows, bounds)
+    check_key(key)
+    d = require_int_in(num_vars, "num_vars", 1)
+    n = require_int_in(num_trajectories, "num_trajectories", 1)
+    p = _check_levels(num_levels)
+    labels = _group_labels(groups, d)
+    dt = float_dtype(bounds)
+    r = None if num_choices is None else _check_choices(num_choices, n)
+    if bounds is not None:
+        scale_to_bounds(jnp.zeros((1, d), dt), bounds)  # the checks of `bounds`
+        bounds = jnp.asarray(bounds, dt)
+    return _sample(key, n, labels, p, dt, r, select, bounds)
 
 
 @eqx.filter_jit
-def _analyze(x, y, labels, num_levels, counts, conf_level):
+def _sample(key, n, labels, num_levels, dtype, r, select, bounds):
+    cand = _trajectories(key, n, labels, num_levels, dtype)
+    if r is not None:
+        cand = cand[select(cand, r)]
+    rows = cand.reshape(-1, cand.shape[-1])
+    return rows if bounds is None else _affine(rows, bounds)
+
+
+@eqx.filter_jit
+def _analyze(x, y, labels, num_levels, idx, key, num_resamples, conf_level):
     g = max(labels) + 1
     k = g + 1
     t = x.shape[0] // k
+    y2 = y if y.ndim == 2 else y[:, None]
     dx = jnp.diff(x.reshape(t, k, -1), axis=1)  # (t, g, d)
-    dy = jnp.diff(y.reshape(t, k, -1), axis=1)  # (t, g, r)
+    dy = jnp.diff(y2.reshape(t, k, -1), axis=1)  # (t, g, r)
     moves = dx != 0
     step = jnp.argmax(moves, axis=1)  # the step at which each factor moves, (t, d)
     sign = jnp.sign(jnp.take_along_axis(dx, step[:, None, :], axis=1)[:, 0, :])
     ee = sign[..., None] * dy[jnp.arange(t)[:, None], step] / _delta(num_levels)  # (t, d, r)
     mu = jnp.mean(ee, axis=0)
     mu_star = jnp.mean(jnp.abs(ee), axis=0)
-    sigma = jnp.std(ee, axis=0, ddof=1)
+    sigma = safe_sqrt(jnp.var(ee, axis=0, ddof=1))  # finite gradient at sigma = 0
     conf = None
-    if counts is not None:
-        res = jnp.einsum("jbt,tjo->jbo", counts.astype(ee.dtype), jnp.abs(ee), precision=_HIGHEST) / t
+    if key is not None and idx is None:
+        idx = jr.randint(key, (x.shape[1], num_resamples, t), 0, t)
+    if idx is not None:
+        # bootstrap means as multiplicities @ |EE|: O(d b r) memory, not O(d b T r)
+        counts = jax.vmap(jax.vmap(lambda i: jnp.zeros(t, ee.dtype).at[i].add(1.0)))(idx)
+        res = jnp.einsum("jbt,tjo->jbo", counts, jnp.abs(ee), precision=_HIGHEST) / t
         z = jax.scipy.special.ndtri(0.5 + 0.5 * jnp.asarray(conf_level, ee.dtype))
         conf = z * jnp.std(res, axis=1, ddof=1)
     if g != x.shape[1]:
@@ -380,7 +398,10 @@ def _analyze(x, y, labels, num_levels, counts, conf_level):
 
         mu, mu_star, sigma = avg(mu), avg(mu_star), avg(sigma)
         conf = None if conf is None else avg(conf)
-    return MorrisIndices(mu, mu_star, sigma, conf), moves
+    out = MorrisIndices(mu, mu_star, sigma, conf)
+    if y.ndim == 1:
+        out = jax.tree_util.tree_map(lambda v: v[..., 0], out)
+    return out, jnp.any(jnp.sum(moves, axis=1) != 1)
 
 
 def morris_analyze(
@@ -445,20 +466,25 @@ def morris_analyze(
     if y.ndim == 2 and y.shape[1] == 0:
         raise ValueError(f"`Y` is empty (shape {tuple(y.shape)}): give at least one output.")
     p = _check_levels(num_levels)
-    x = check_value(x, ~jnp.isfinite(x), "`X` contains NaN or inf; give the design rows.")
-    y = check_value(
-        y, ~jnp.isfinite(y), "`Y` contains NaN or inf (failed model runs?); the effects would be NaN."
+    x = refuse_if(x, nonfinite, "`X` contains NaN or inf; give the design rows.")
+    y = refuse_if(
+        y, nonfinite, "`Y` contains NaN or inf (failed model runs?); the effects would be NaN."
     )
     t = n // k
-    counts = None
+    idx, b = None, None
     if resample_indices is not None or key is not None:
-        if not (isinstance(conf_level, jax.Array) or isinstance(conf_level, (float, int))):
-            raise TypeError(f"`conf_level` must be a float in (0, 1), got {conf_level!r}.")
-        conf_level = check_value(
-            conf_level,
-            ~((jnp.asarray(conf_level) > 0) & (jnp.asarray(conf_level) < 1)),
-            f"`conf_level` must lie in (0, 1) (e.g. 0.95), got {conf_level}.",
-        )
+        if isinstance(conf_level, (int, float, np.floating)) and not isinstance(conf_level, bool):
+            if not 0 < conf_level < 1:
+                raise ValueError(f"`conf_level` must lie in (0, 1) (e.g. 0.95), got {conf_level}.")
+            conf_level = float(conf_level)
+        elif isinstance(conf_level, jax.Array) and conf_level.shape == ():
+            conf_level = refuse_if(
+                conf_level,
+                lambda xp, c: ~((c > 0) & (c < 1)),
+                "`conf_level` must lie in (0, 1) (e.g. 0.95).",
+            )
+        else:
+            raise TypeError(f"`conf_level` must be a float in (0, 1), got {conf_level!r:.60}.")
         if resample_indices is not None:
             idx = jnp.asarray(resample_indices)
             if not jnp.issubdtype(idx.dtype, jnp.integer):
@@ -468,24 +494,25 @@ def morris_analyze(
                     f"`resample_indices` must have shape ({d}, b >= 2, {t}) (factor, resample, "
                     f"trajectory), got {tuple(idx.shape)}."
                 )
-            idx = check_value(
-                idx, (idx < 0) | (idx >= t), f"`resample_indices` must lie in [0, {t})."
+            idx = refuse_if(
+                idx, lambda xp, i: (i < 0) | (i >= t), f"`resample_indices` must lie in [0, {t})."
             )
+            key = None
         else:
             check_key(key)
             b = require_int_in(num_resamples, "num_resamples", 2)
-            idx = jr.randint(key, (d, b, t), 0, t)
-        counts = jax.vmap(jax.vmap(lambda i: jnp.zeros(t, jnp.int32).at[i].add(1)))(idx)
-    y2 = y if y.ndim == 2 else y[:, None]
-    out, moves = _analyze(x, y2, labels, p, counts, conf_level)
-    mu = check_value(
-        out.mu,
-        jnp.sum(moves, axis=1) != 1,
-        "`X` is not a Morris design: each factor must change exactly once between consecutive "
-        "points of each trajectory (check `groups`, `num_levels` and that the rows are in "
-        "trajectory order).",
-    )
-    out = eqx.tree_at(lambda o: o.mu, out, mu)
-    if y.ndim == 1:
-        out = jax.tree_util.tree_map(lambda v: v[..., 0], out)
-    return out
+    else:
+        conf_level = None
+    out, not_design = _analyze(x, y, labels, p, idx, key, b, conf_level)
+    if is_concrete(not_design):
+        if bool(not_design):
+            raise ValueError(_NOT_DESIGN)
+        return out
+    return eqx.tree_at(lambda o: o.mu, out, eqx.error_if(out.mu, not_design, _NOT_DESIGN))
+
+
+_NOT_DESIGN = (
+    "`X` is not a Morris design: each factor must change exactly once between consecutive "
+    "points of each trajectory (check `groups`, `num_levels` and that the rows are in "
+    "trajectory order)."
+)
