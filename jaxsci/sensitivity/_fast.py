@@ -17,8 +17,8 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from .._checks import as_float_array, check_key, check_ndim, check_value
-from ._bounds import float_dtype, require_int_in, scale_to_bounds
+from .._checks import as_float_array, check_key, check_ndim
+from ._bounds import _affine, float_dtype, nonfinite, refuse_if, require_int_in, scale_to_bounds
 
 
 class FASTIndices(eqx.Module):
@@ -121,7 +121,7 @@ def fast_curves(
     check_ndim(phi, "phases", 1, "(one phase per factor)")
     if phi.shape[0] == 0:
         raise ValueError("`phases` is empty (shape (0,)): give one phase per factor.")
-    phi = check_value(phi, ~jnp.isfinite(phi), "`phases` contain NaN or inf; give finite angles.")
+    phi = refuse_if(phi, nonfinite, "`phases` contain NaN or inf; give finite angles.")
     table = fast_frequencies(phi.shape[0], num_samples, M)
     return _curves(phi, table, int(num_samples))
 
@@ -151,13 +151,24 @@ def fast_sample(
     """
     check_key(key)
     d = require_int_in(num_vars, "num_vars", 1)
-    _check_sizes(num_samples, M)
-    phases = 2 * math.pi * jr.uniform(key, (d,), dtype=float_dtype(bounds))
-    return scale_to_bounds(fast_curves(phases, num_samples, M), bounds)
+    n, _ = _check_sizes(num_samples, M)
+    dt = float_dtype(bounds)
+    if bounds is not None:
+        scale_to_bounds(jnp.zeros((1, d), dt), bounds)  # the checks of `bounds`
+        bounds = jnp.asarray(bounds, dt)
+    return _sample(key, fast_frequencies(d, n, M), n, dt, bounds)
 
 
 @eqx.filter_jit
-def _analyze(y, d, m):
+def _sample(key, table, n, dtype, bounds):
+    phases = 2 * math.pi * jr.uniform(key, (table.shape[0],), dtype=dtype)
+    x = _curves(phases, table, n)
+    return x if bounds is None else _affine(x, bounds)
+
+
+@eqx.filter_jit
+def _analyze(y_in, d, m):
+    y = y_in if y_in.ndim == 2 else y_in[:, None]
     n = y.shape[0] // d
     omega = (n - 1) // (2 * m)
     blocks = y.reshape(d, n, -1)  # (d, N, r): the curve of factor i
@@ -170,10 +181,11 @@ def _analyze(y, d, m):
     eps = jnp.finfo(y.dtype).eps
     constant = var <= (100 * eps) ** 2 * jnp.mean(blocks * blocks, axis=1)
     safe = jnp.where(constant, 1.0, var)
-    return FASTIndices(
+    out = FASTIndices(
         first_order=jnp.where(constant, 0.0, first / safe),
         total=jnp.where(constant, 0.0, 1.0 - rest / safe),
     )
+    return out if y_in.ndim == 2 else jax.tree_util.tree_map(lambda v: v[..., 0], out)
 
 
 def fast_analyze(Y: Float[ArrayLike, "n *r"], num_vars: int, M: int = 4) -> FASTIndices:
@@ -211,10 +223,7 @@ def fast_analyze(Y: Float[ArrayLike, "n *r"], num_vars: int, M: int = 4) -> FAST
             f"{y.shape[0]} rows."
         )
     _check_sizes(y.shape[0] // d, M, "The rows of `Y` per factor")
-    y = check_value(
-        y, ~jnp.isfinite(y), "`Y` contains NaN or inf (failed model runs?); the indices would be NaN."
+    y = refuse_if(
+        y, nonfinite, "`Y` contains NaN or inf (failed model runs?); the indices would be NaN."
     )
-    out = _analyze(y if y.ndim == 2 else y[:, None], d, int(M))
-    if y.ndim == 1:
-        out = jax.tree_util.tree_map(lambda v: v[..., 0], out)
-    return out
+    return _analyze(y, d, int(M))
