@@ -27,18 +27,15 @@ def nonfinite(xp: Any, x: Any) -> Any:
     return ~xp.isfinite(x)
 
 
-def scale_to_bounds(
-    unit: Float[Array, "n d"], bounds: Float[ArrayLike, "d 2"] | None, name: str = "bounds"
-) -> Float[Array, "n d"]:
-    r"""$x = a + (b - a)\,u$ column by column (SALib's `scale_samples` for uniform factors).
+def check_bounds(
+    bounds: Float[ArrayLike, "d 2"], d: int, dtype: Any, name: str = "bounds"
+) -> Float[Array, "d 2"]:
+    r"""A `(d, 2)` table of `[lower, upper]` rows, finite with lower < upper, in `dtype`.
 
-    `bounds` `None` keeps the unit cube. Refuses a table that is not `(d, 2)`, NaN/inf
-    entries or $b \le a$, naming `name`.
+    Refuses a wrong shape (`ValueError`), NaN/inf entries or $b \le a$ (value checks),
+    naming `name`. Thread the result: under `jit` it carries the checks.
     """
-    if bounds is None:
-        return unit
     b = as_float_array(bounds, name)
-    d = unit.shape[-1]
     if b.shape != (d, 2):
         raise ValueError(
             f"`{name}` must have shape ({d}, 2) (one [lower, upper] row per factor), got "
@@ -51,11 +48,12 @@ def scale_to_bounds(
         f"`{name}` needs lower < upper in every row (column 0 the lower limit, column 1 "
         "the upper).",
     )
-    return _affine(unit, b.astype(unit.dtype))
+    return b.astype(dtype)
 
 
 @eqx.filter_jit
-def _affine(unit, b):
+def affine(unit, b):
+    """`b[:, 0] + (b[:, 1] - b[:, 0]) * unit`, column by column (SALib's `scale_samples`)."""
     return b[None, :, 0] + (b[:, 1] - b[:, 0])[None, :] * unit
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._checks import as_float_array, check_key, check_ndim
-from ._bounds import _affine, float_dtype, nonfinite, refuse_if, require_int_in, scale_to_bounds
+from ._bounds import affine, check_bounds, float_dtype, nonfinite, refuse_if, require_int_in
 
 
 class FASTIndices(eqx.Module):
@@ -154,8 +154,7 @@ def fast_sample(
     n, _ = _check_sizes(num_samples, M)
     dt = float_dtype(bounds)
     if bounds is not None:
-        scale_to_bounds(jnp.zeros((1, d), dt), bounds)  # the checks of `bounds`
-        bounds = jnp.asarray(bounds, dt)
+        bounds = check_bounds(bounds, d, dt)
     return _sample(key, fast_frequencies(d, n, M), n, dt, bounds)
 
 
@@ -163,7 +162,7 @@ def fast_sample(
 def _sample(key, table, n, dtype, bounds):
     phases = 2 * math.pi * jr.uniform(key, (table.shape[0],), dtype=dtype)
     x = _curves(phases, table, n)
-    return x if bounds is None else _affine(x, bounds)
+    return x if bounds is None else affine(x, bounds)
 
 
 @eqx.filter_jit

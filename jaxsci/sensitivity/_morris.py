@@ -21,7 +21,7 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .._checks import as_float_array, check_key, check_ndim, check_nonempty, is_concrete
 from .._misc import safe_sqrt
-from ._bounds import _affine, float_dtype, nonfinite, refuse_if, require_int_in, scale_to_bounds
+from ._bounds import affine, check_bounds, float_dtype, nonfinite, refuse_if, require_int_in
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 _MAX_COMBINATIONS = 5_000_000
@@ -351,18 +351,18 @@ def morris_sample(
     dt = float_dtype(bounds)
     r = None if num_choices is None else _check_choices(num_choices, n)
     if bounds is not None:
-        scale_to_bounds(jnp.zeros((1, d), dt), bounds)  # the checks of `bounds`
-        bounds = jnp.asarray(bounds, dt)
-    return _sample(key, n, labels, p, dt, r, select, bounds)
+        bounds = check_bounds(bounds, d, dt)
+    cand = _trajectories(key, n, labels, p, dt)
+    idx = None if r is None else select(cand, r)
+    return _stack(cand, idx, bounds)
 
 
 @eqx.filter_jit
-def _sample(key, n, labels, num_levels, dtype, r, select, bounds):
-    cand = _trajectories(key, n, labels, num_levels, dtype)
-    if r is not None:
-        cand = cand[select(cand, r)]
+def _stack(cand, idx, bounds):
+    if idx is not None:
+        cand = cand[idx]
     rows = cand.reshape(-1, cand.shape[-1])
-    return rows if bounds is None else _affine(rows, bounds)
+    return rows if bounds is None else affine(rows, bounds)
 
 
 @eqx.filter_jit

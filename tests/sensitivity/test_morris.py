@@ -152,10 +152,11 @@ def test_jit_many_outputs_and_grad():
 
 
 def test_float32(key):
-    x = sa.morris_sample(key, D, 6, 4, bounds=np.tile(np.array([0.0, 1.0], np.float32), (D, 1)))
-    assert x.dtype == jnp.float32
+    traj = sa.morris_trajectories(key, D, T, 4, dtype=jnp.float32)
+    assert traj.dtype == jnp.float32
+    x = traj.reshape(-1, D)
     res = sa.morris_analyze(x, x @ jnp.asarray(COEF, jnp.float32), 4, key=key)
-    assert res.mu.dtype == jnp.float32
+    assert res.mu.dtype == res.mu_star_conf.dtype == jnp.float32
     np.testing.assert_allclose(res.mu, COEF, atol=1e-5)
 
 
