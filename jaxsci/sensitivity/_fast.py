@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .._checks import as_float_array, check_key, check_ndim
 from ._bounds import affine, check_bounds, float_dtype, nonfinite, refuse_if, require_int_in
@@ -39,7 +39,8 @@ class FASTIndices(eqx.Module):
             raise ValueError(f"`first_order` must have shape (d,) or (d, r), got {shape}.")
         if jnp.shape(self.total) != shape:
             raise ValueError(
-                f"`total` must have the shape of `first_order` {shape}, got {jnp.shape(self.total)}."
+                f"`total` must have the shape of `first_order` {shape}, got "
+                f"{jnp.shape(self.total)}."
             )
 
 
@@ -55,7 +56,7 @@ def _check_sizes(num_samples: Any, M: Any, what: str = "`num_samples`") -> tuple
     return n, m
 
 
-def fast_frequencies(num_vars: int, num_samples: int, M: int = 4) -> np.ndarray:
+def fast_frequencies(num_vars: int, num_samples: int, M: int = 4) -> Int[np.ndarray, "d d"]:
     r"""The eFAST frequency of each factor on each factor's search curve (SALib's choice).
 
     $\omega_{\max} = \lfloor (N - 1) / (2M) \rfloor$ for the factor of interest; the others

@@ -183,7 +183,9 @@ def _distances(t):
     return jax.lax.map(lambda a: row(a, t), t, batch_size=16)
 
 
-def trajectory_distances(trajectories: Float[ArrayLike, "n_traj k d"]) -> Float[Array, "n_traj n_traj"]:
+def trajectory_distances(
+    trajectories: Float[ArrayLike, "n_traj k d"],
+) -> Float[Array, "n_traj n_traj"]:
     r"""Campolongo's distance $d_{ml} = \sum_{i=1}^{k}\sum_{j=1}^{k} \|X_i^{(m)} - X_j^{(l)}\|_2$.
 
     The spread between trajectories $m$ and $l$ (Campolongo et al. 2007, eq. 4; SALib
@@ -277,7 +279,8 @@ def _local(t, r):
         def grow(_, state):
             # Ruano's loop k: add the trajectory that increases the spread most
             m, total = state
-            cand = jnp.where(m, -jnp.inf, total + jnp.dot(d2, m.astype(d2.dtype), precision=_HIGHEST))
+            gain = jnp.dot(d2, m.astype(d2.dtype), precision=_HIGHEST)
+            cand = jnp.where(m, -jnp.inf, total + gain)
             j = jnp.argmax(cand)
             return m.at[j].set(True), cand[j]
 
@@ -462,7 +465,9 @@ def morris_analyze(
             f"{'groups' if groups is not None else 'factors'}), got {n} rows."
         )
     if y.shape[0] != n:
-        raise ValueError(f"`Y` must have {n} rows (one per row of `X`), got shape {tuple(y.shape)}.")
+        raise ValueError(
+            f"`Y` must have {n} rows (one per row of `X`), got shape {tuple(y.shape)}."
+        )
     if y.ndim == 2 and y.shape[1] == 0:
         raise ValueError(f"`Y` is empty (shape {tuple(y.shape)}): give at least one output.")
     p = _check_levels(num_levels)

@@ -154,7 +154,7 @@ def test_result_modules_bad_shapes():
     "fn, error, match",
     [
         (lambda: sa.fast_frequencies(0, 65, 4), ValueError, "`num_vars`"),
-        (lambda: sa.fast_frequencies(3, 64, 4), ValueError, r"`num_samples` must exceed 4 M\^2 = 64"),
+        (lambda: sa.fast_frequencies(3, 64, 4), ValueError, r"`num_samples` must exceed 4 M\^2"),
         (lambda: sa.fast_frequencies(3, 65, 0), ValueError, "`M`"),
         (lambda: sa.fast_frequencies(3, 65.0, 4), TypeError, "`num_samples`"),
         (lambda: sa.fast_curves(np.array([0.1, np.nan]), 65), ValueError, "`phases` contain NaN"),
