@@ -5,3 +5,20 @@ Jansen and second-order estimators; bootstrap confidence intervals), Morris elem
 effects and FAST / eFAST, for models with many outputs at once, vmapped, chunked and
 shardable. Sobol indices from polynomial-chaos coefficients live in `jaxsci.surrogates`.
 """
+
+from ._morris import (
+    morris_analyze as morris_analyze,
+    morris_sample as morris_sample,
+    morris_trajectories as morris_trajectories,
+    MorrisIndices as MorrisIndices,
+    select_trajectories_brute as select_trajectories_brute,
+    select_trajectories_local as select_trajectories_local,
+    trajectory_distances as trajectory_distances,
+)
+from ._fast import (
+    fast_analyze as fast_analyze,
+    fast_curves as fast_curves,
+    fast_frequencies as fast_frequencies,
+    fast_sample as fast_sample,
+    FASTIndices as FASTIndices,
+)
