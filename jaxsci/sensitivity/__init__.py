@@ -6,11 +6,10 @@ effects and FAST / eFAST, for models with many outputs at once, vmapped, chunked
 shardable. Sobol indices from polynomial-chaos coefficients live in `jaxsci.surrogates`.
 """
 
-from ._morris import (
-    morris_analyze as morris_analyze,
+from ._morris import morris_analyze as morris_analyze, MorrisIndices as MorrisIndices
+from ._morris_design import (
     morris_sample as morris_sample,
     morris_trajectories as morris_trajectories,
-    MorrisIndices as MorrisIndices,
     select_trajectories_brute as select_trajectories_brute,
     select_trajectories_local as select_trajectories_local,
     trajectory_distances as trajectory_distances,
