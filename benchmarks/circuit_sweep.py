@@ -5,8 +5,9 @@ t in [0, 0.03], m = 500 output times, rtol = 1e-6, atol = 1e-8 (the paper's ode1
 settings), float64, in one process on the same samples:
 
 1. jaxsci: `jaxsci.dae.sweep` (Rodas4 on M u' = phi, vmapped, chunked, jit), with its
-   default order-3 dense output at the output times and (second row, for information)
-   with `step_to_ts=True` (steps end on the output times);
+   default order-3 dense output at the output times, (second row, for information)
+   with `step_to_ts=True` (steps end on the output times), and (third row) with the
+   5th-order `Rodas5P` solver;
 2. stock diffrax `Kvaerno5` on the index-1 reduction (`IndexOneReduction`), vmapped the
    same way (on the first `--kvaerno-samples` samples, default 100: it is ~100x slower,
    so its per-sample time is compared);
@@ -187,6 +188,20 @@ def main(argv=None):
     steps_ts = np.asarray(sol_ts.stats["num_steps"])
     y_ts = np.asarray(sol_ts.value)
 
+    # the same with the 5th-order Rodas5P (the best new method of the Rosenbrock family)
+    def run_sweep_5p(s):
+        sol = dae.sweep(circuit, s, ts, rtol=rtol, atol=atol, chunk_size=chunk,
+                        progress=progress, solver=dae.Rodas5P())
+        return jax.block_until_ready(sol)
+
+    t = time.perf_counter()
+    run_sweep_5p(samples[:chunk])
+    t_first_5p = time.perf_counter() - t
+    sol_5p, t_5p = _median_time(run_sweep_5p, samples, args.repeats)
+    t_compile_5p = t_first_5p - t_5p / math.ceil(k / chunk)
+    steps_5p = np.asarray(sol_5p.stats["num_steps"])
+    y_5p = np.asarray(sol_5p.value)
+
     # ---- stock diffrax Kvaerno5 on the reduced ODE --------------------------------------
     box = circuit.box
 
@@ -267,6 +282,8 @@ def main(argv=None):
           f"{1e3 * t_jaxsci / k:>15.2f} {steps.mean():>12.0f}")
     print(f"{'jaxsci Rodas4 sweep, step_to_ts':<34} {t_compile_ts:>11.2f} {t_ts:>9.2f} "
           f"{1e3 * t_ts / k:>15.2f} {steps_ts.mean():>12.0f}")
+    print(f"{'jaxsci Rodas5P sweep':<34} {t_compile_5p:>11.2f} {t_5p:>9.2f} "
+          f"{1e3 * t_5p / k:>15.2f} {steps_5p.mean():>12.0f}")
     print(f"{f'diffrax Kvaerno5, reduced (k={k_kv})':<34} {t_compile_kv:>11.2f} "
           f"{t_kv:>9.2f} {1e3 * t_kv / k_kv:>15.2f} {steps_kv.mean():>12.0f}")
     print(f"{'SUNDIALS IDA loop (scikit-sundae)':<34} {'-':>11} {t_ida:>9.2f} "
@@ -276,6 +293,10 @@ def main(argv=None):
     print(f"max |U5 jaxsci - U5 jaxsci step_to_ts| = {np.max(np.abs(y_jaxsci - y_ts)):.2e} V")
     print(f"max |U5 jaxsci step_to_ts - U5 IDA|    = {np.max(np.abs(y_ts - y_ida)):.2e} V")
     print(f"max |U5 Kvaerno5 - U5 IDA|    = {d_kv_ida:.2e} V")
+    print(f"max |U5 jaxsci Rodas5P - U5 IDA|       = {np.max(np.abs(y_5p - y_ida)):.2e} V")
+    print(f"max |U5 jaxsci Rodas5P - U5 jaxsci step_to_ts| = {np.max(np.abs(y_5p - y_ts)):.2e} V")
+    print(f"speed-up over the IDA loop with Rodas5P: {t_ida / t_5p:.1f}x "
+          f"(the ratio below is for the default solver, Rodas4)")
     print(f"speed-up over Kvaerno5 reduced (per sample): {(t_kv / k_kv) / (t_jaxsci / k):.1f}x")
     print()
     e2e = _timing.cold_warm(__file__, argv, args.keep_e2e_cache)
