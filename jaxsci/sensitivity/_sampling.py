@@ -47,12 +47,12 @@ def _direction_numbers(dimension: int) -> np.ndarray:
 
 def _digits(x: UInt32[Array, "..."]) -> UInt32[Array, "... b"]:
     """Binary digits of `BITS`-bit integers, most significant first (`x = sum d_q 2^(B-1-q)`)."""
-    pos = jnp.arange(BITS - 1, -1, -1, dtype=jnp.uint32)
+    pos = jnp.arange(BITS - 1, -1, -1, dtype=jnp.uint32).reshape((1,) * x.ndim + (BITS,))
     return (x[..., None] >> pos) & jnp.uint32(1)
 
 
 def _from_digits(d: UInt32[Array, "... b"]) -> UInt32[Array, "..."]:
-    pos = jnp.arange(BITS - 1, -1, -1, dtype=jnp.uint32)
+    pos = jnp.arange(BITS - 1, -1, -1, dtype=jnp.uint32).reshape((1,) * (d.ndim - 1) + (BITS,))
     return jnp.sum(d << pos, axis=-1, dtype=jnp.uint32)
 
 
@@ -62,7 +62,7 @@ def _scramble_directions(
     """Left linear matrix scramble (Matousek 1998): the digits of every direction number of
     coordinate `j` are multiplied (mod 2) by the lower-triangular, unit-diagonal `ltm[j]`."""
     b = jnp.arange(BITS)
-    lower = jnp.where(b[:, None] > b[None, :], ltm, 0) + jnp.eye(BITS, dtype=ltm.dtype)
+    lower = jnp.where((b[:, None] > b[None, :])[None], ltm, 0) + jnp.eye(BITS, dtype=ltm.dtype)[None]
     dig = _digits(v).astype(jnp.int32)  # (d, k, q)
     new = jnp.einsum("jpq,jkq->jkp", lower.astype(jnp.int32), dig) % 2
     return _from_digits(new.astype(jnp.uint32))
@@ -233,7 +233,7 @@ def saltelli_sample(
     x = jnp.concatenate(blocks, axis=1).reshape(-1, num_inputs)
     if bounds is not None:
         bounds = bounds.astype(x.dtype)
-        x = x * (bounds[:, 1] - bounds[:, 0]) + bounds[:, 0]
+        x = x * (bounds[:, 1] - bounds[:, 0])[None] + bounds[None, :, 0]
     return x
 
 
