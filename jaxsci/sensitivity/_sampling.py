@@ -9,6 +9,7 @@ vectorised XOR-reduction instead of a sequential loop.
 import functools
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -45,27 +46,21 @@ def _direction_numbers(dimension: int) -> np.ndarray:
     return v.astype(np.uint32)
 
 
-def _digits(x: UInt32[Array, "..."]) -> UInt32[Array, "... b"]:
-    """Binary digits of `BITS`-bit integers, most significant first (`x = sum d_q 2^(B-1-q)`)."""
-    pos = jnp.arange(BITS - 1, -1, -1, dtype=jnp.uint32).reshape((1,) * x.ndim + (BITS,))
-    return (x[..., None] >> pos) & jnp.uint32(1)
-
-
-def _from_digits(d: UInt32[Array, "... b"]) -> UInt32[Array, "..."]:
-    pos = jnp.arange(BITS - 1, -1, -1, dtype=jnp.uint32).reshape((1,) * (d.ndim - 1) + (BITS,))
-    return jnp.sum(d << pos, axis=-1, dtype=jnp.uint32)
-
-
 def _scramble_directions(
-    v: UInt32[Array, "d b"], ltm: UInt32[Array, "d b b"]
+    v: UInt32[Array, "d b"], rows: UInt32[Array, "d b"]
 ) -> UInt32[Array, "d b"]:
-    """Left linear matrix scramble (Matousek 1998): the digits of every direction number of
-    coordinate `j` are multiplied (mod 2) by the lower-triangular, unit-diagonal `ltm[j]`."""
-    b = jnp.arange(BITS)
-    lower = jnp.where((b[:, None] > b[None, :])[None], ltm, 0) + jnp.eye(BITS, dtype=ltm.dtype)[None]
-    dig = _digits(v).astype(jnp.int32)  # (d, k, q)
-    new = jnp.einsum("jpq,jkq->jkp", lower.astype(jnp.int32), dig) % 2
-    return _from_digits(new.astype(jnp.uint32))
+    """Left linear matrix scramble (Matousek 1998): the binary digits (most significant
+    first) of every direction number of coordinate `j` are multiplied, mod 2, by a random
+    lower-triangular unit-diagonal matrix `L_j`. Row `p` of `L_j` is the bit pattern
+    `rows[j, p]` (digit `q` = bit `BITS-1-q`), masked to `q < p` plus the diagonal, so new
+    digit `p` is the parity of `row_p AND v`."""
+    p = jnp.arange(BITS, dtype=jnp.uint32)
+    full = jnp.uint32(2**BITS - 1)
+    diag = jnp.uint32(1) << (BITS - 1 - p)  # digit p
+    below = full & ~((diag << 1) - 1)  # digits q < p
+    rows = (rows & below[None]) | diag[None]  # (d, p)
+    parity = jax.lax.population_count(rows[:, None, :] & v[:, :, None]) & 1  # (d, k, p)
+    return jnp.sum(parity << (BITS - 1 - p)[None, None], axis=-1, dtype=jnp.uint32)
 
 
 def _points(
@@ -152,10 +147,9 @@ def sobol_sequence(
         shift = jnp.zeros((dimension,), jnp.uint32)
     else:
         check_key(key)
-        k_ltm, k_shift = jr.split(key)
-        ltm = jr.bits(k_ltm, (dimension, BITS, BITS), jnp.uint32) & jnp.uint32(1)
-        v = _scramble_directions(v, ltm)
-        shift = jr.bits(k_shift, (dimension,), jnp.uint32) >> (32 - BITS)
+        words = jr.bits(key, (dimension, BITS + 1), jnp.uint32)  # one draw: rows of L, shift
+        v = _scramble_directions(v, words[:, :BITS])
+        shift = words[:, BITS] >> (32 - BITS)
     return _points(v, shift, n, skip, dtype)
 
 

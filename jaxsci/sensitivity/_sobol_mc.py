@@ -58,68 +58,82 @@ class SaltelliIndices(eqx.Module):
     variance: Float[Array, "*out"]
 
 
-def _counts(indices: Int[Array, "n r"]) -> Float[Array, "r n"]:
-    """`c[s, i]`: how often base sample `i` occurs in resample `s` (a bootstrap mean is
-    `c @ q / n`, one matrix product for every resample, index and output)."""
-    n, r = indices.shape
-    return jnp.zeros((r, n)).at[jnp.arange(r)[None, :], indices].add(1.0)
+def _weights(indices: Int[Array, "n r"] | None, n: int, dtype) -> Float[Array, "1+r n"]:
+    """Row 0: all ones (the estimate itself); row `1 + s`: how often base sample `i`
+    occurs in resample `s`. Every mean of the estimators, for the estimate and for all
+    resamples at once, is then one matrix product `weights @ q / N`, never a copy of the
+    resampled data."""
+    ones = jnp.ones((1, n), dtype)
+    if indices is None:
+        return ones
+    r = indices.shape[1]
+    counts = jnp.zeros((r, n), dtype).at[jnp.arange(r)[None, :], indices].add(1.0)
+    return jnp.concatenate([ones, counts])
 
 
 def _ratio(num, var, eps):
     # SALib's guard: a (resampled) variance at rounding level gives index 0, not noise
-    return jnp.where(var > eps, num / jnp.where(var > eps, var, 1.0), 0.0)
+    ok = var > eps
+    return jnp.where(ok, num / jnp.where(ok, var, 1.0), 0.0)
 
 
-def _one_output(y, counts, num_inputs, second_order, z):
-    """All indices of one output column `y` (rows,): the pointwise core, vmapped over outputs."""
+def _one_output(y, weights, num_inputs, second_order, z):
+    """All indices of one output column `y` (rows,): the pointwise core, vmapped over outputs.
+
+    Written with few reductions (each is a separately compiled kernel on CPU): two passes
+    over `y`, one matrix product for every estimator mean of the estimate and all
+    resamples, one more for the second-order cross terms, one standard deviation."""
     d = num_inputs
     step = 2 * d + 2 if second_order else d + 2
     n = y.shape[0] // step
     eps = jnp.finfo(y.dtype).eps
-    # SALib centres and scales the output before estimating: the first-order estimator is
-    # not shift invariant. A constant output (spread at rounding level) has all indices 0.
-    mu, sd = jnp.mean(y), jnp.std(y)
-    constant = jnp.ptp(y) <= 64 * eps * jnp.max(jnp.abs(y))
-    sd_safe = jnp.where(constant | (sd == 0), 1.0, sd)
+    # SALib standardises each output first: the first-order estimator is not shift
+    # invariant. An output constant to rounding (spread at the level of eps |mean|) is
+    # reported with all indices 0.
+    mu = jnp.mean(y)
+    sd = jnp.sqrt(jnp.mean((y - mu) ** 2))
+    constant = sd <= 64 * eps * jnp.abs(mu)
+    sd_safe = jnp.where(constant, 1.0, sd)
     yy = jnp.where(constant, 0.0, (y - mu) / sd_safe).reshape(n, step)
     a, b, ab = yy[:, 0], yy[:, -1], yy[:, 1 : d + 1]
-    ab_rows = jnp.concatenate([a, b])
-    var = jnp.var(ab_rows)
-    out = {
-        "mean": jnp.where(constant, jnp.mean(y), mu + sd_safe * jnp.mean(ab_rows)),
-        "variance": var * sd_safe**2,
-        # [S2010] Table 2 (b): V_j = 1/N sum f(B) (f(A_B^j) - f(A))
-        "first_order": _ratio(jnp.mean(b[:, None] * (ab - a[:, None]), axis=0), var, eps),
-        # [S2010] Table 2 (f) = [J1999]: E V_~j = 1/(2N) sum (f(A) - f(A_B^j))^2
-        "total": _ratio(0.5 * jnp.mean((a[:, None] - ab) ** 2, axis=0), var, eps),
-    }
+    q = [
+        (a + b)[:, None],
+        (a**2 + b**2)[:, None],
+        b[:, None] * (ab - a[:, None]),  # [S2010] Table 2 (b): f(B) (f(A_B^j) - f(A))
+        (a[:, None] - ab) ** 2,  # [S2010] Table 2 (f) = [J1999]: (f(A) - f(A_B^j))^2
+    ]
+    if second_order:
+        q.append((a * b)[:, None])
+    m = jnp.dot(weights, jnp.concatenate(q, axis=1), precision=_HIGHEST) / n  # (1 + R, K)
+    var = m[:, 1] / 2 - (m[:, 0] / 2) ** 2  # V over the 2N rows of A and B
+    s1 = _ratio(m[:, 2 : 2 + d], var[:, None], eps)
+    st = _ratio(0.5 * m[:, 2 + d : 2 + 2 * d], var[:, None], eps)
+    parts = [s1, st]
     upper = jnp.triu(jnp.ones((d, d), dtype=bool), 1)
     if second_order:
         ba = yy[:, d + 1 : 2 * d + 1]
         # [S2002] (SALib's estimator): V_jk = 1/N sum f(B_A^j) f(A_B^k) - f(A) f(B)
-        v_jk = jnp.einsum("ij,ik->jk", ba, ab, precision=_HIGHEST) / n - jnp.mean(a * b)
-        s1 = out["first_order"]
-        s2 = _ratio(v_jk, var, eps) - s1[:, None] - s1[None, :]
-        out["second_order"] = jnp.where(upper, s2, 0.0) + jnp.where(upper, s2, 0.0).T
-    if counts is None:
-        return out
-    # bootstrap: every resample mean is one row of counts @ q / N
-    q = jnp.concatenate(
-        [jnp.stack([a + b, a**2 + b**2], axis=1), b[:, None] * (ab - a[:, None]), (a[:, None] - ab) ** 2],
-        axis=1,
-    )
-    m = jnp.dot(counts, q, precision=_HIGHEST) / n  # (R, 2 + 2d)
-    var_s = m[:, 1] / 2 - (m[:, 0] / 2) ** 2
-    s1_s = _ratio(m[:, 2 : 2 + d], var_s[:, None], eps)
-    st_s = _ratio(0.5 * m[:, 2 + d :], var_s[:, None], eps)
-    out["first_order_conf"] = z * jnp.std(s1_s, axis=0, ddof=1)
-    out["total_conf"] = z * jnp.std(st_s, axis=0, ddof=1)
+        cross = jnp.einsum("si,ij,ik->sjk", weights, ba, ab, precision=_HIGHEST) / n
+        v_jk = cross - m[:, -1][:, None, None]
+        s2 = _ratio(v_jk, var[:, None, None], eps) - s1[:, :, None] - s1[:, None, :]
+        s2 = jnp.where(upper[None], s2, 0.0)
+        parts.append((s2 + jnp.swapaxes(s2, 1, 2)).reshape(-1, d * d))
+    est = jnp.concatenate(parts, axis=1)  # (1 + R, 2d [+ d^2])
+    mean_ab = mu + sd_safe * m[0, 0] / 2
+    out = {
+        "mean": jnp.where(constant, mu, mean_ab),
+        "variance": jnp.where(constant, 0.0, var[0] * sd_safe**2),
+        "first_order": est[0, :d],
+        "total": est[0, d : 2 * d],
+    }
     if second_order:
-        cross = jnp.einsum("si,ij,ik->sjk", counts, ba, ab, precision=_HIGHEST) / n
-        v_s = cross - (jnp.dot(counts, a * b, precision=_HIGHEST) / n)[:, None, None]
-        s2_s = _ratio(v_s, var_s[:, None, None], eps) - s1_s[:, :, None] - s1_s[:, None, :]
-        conf = jnp.where(upper, z * jnp.std(s2_s, axis=0, ddof=1), 0.0)
-        out["second_order_conf"] = conf + conf.T
+        out["second_order"] = est[0, 2 * d :].reshape(d, d)
+    if weights.shape[0] > 1:
+        conf = z * jnp.std(est[1:], axis=0, ddof=1)
+        out["first_order_conf"] = conf[:d]
+        out["total_conf"] = conf[d : 2 * d]
+        if second_order:
+            out["second_order_conf"] = conf[2 * d :].reshape(d, d)
     return out
 
 
@@ -161,7 +175,7 @@ def saltelli_indices(
     `np.random.randint(N, size=(N, num_resamples))`; otherwise `jax.random.randint` with
     `key`), and recomputes every index (including $V$) on it. The confidence half-width is
     SALib's rule, $\Phi^{-1}(\tfrac12 + \tfrac{c}{2})\,\operatorname{std}_{ddof=1}$ over the
-    resamples. Internally a resample mean is `counts @ q / N` (one matrix product for all
+    resamples. Internally a resample mean is `weights @ q / N` (bootstrap counts) (one matrix product for all
     resamples, indices and outputs), never a copy of the resampled data.
 
     **Arguments:**
@@ -203,7 +217,7 @@ def saltelli_indices(
     y = check_value(
         y, ~jnp.isfinite(y), "`y` contains NaN or inf: check the model at those sample rows."
     )
-    counts = None
+    idx = None
     conf = jnp.asarray(conf_level, dtype=y.dtype)
     if resample_indices is not None:
         idx = jnp.asarray(resample_indices)
@@ -219,21 +233,20 @@ def saltelli_indices(
             (idx < 0) | (idx >= n),
             f"`resample_indices` must lie in [0, {n}) (base-sample numbers).",
         )
-        counts = _counts(idx)
     elif key is not None:
         check_key(key)
         r = require_positive_int(num_resamples, "num_resamples", minimum=2)
-        counts = _counts(jr.randint(key, (n, r), 0, n))
-    if counts is not None:
+        idx = jr.randint(key, (n, r), 0, n)
+    if idx is not None:
         conf = check_value(
             conf, ~((conf > 0) & (conf < 1)), "`conf_level` must lie in (0, 1), e.g. 0.95."
         )
-        counts = counts.astype(y.dtype)
+    weights = _weights(idx, n, y.dtype)
     z = ndtri(0.5 + conf / 2)
     cols = y.reshape(rows, -1).T  # (outputs, rows)
 
     def core(col):
-        return _one_output(col, counts, d, second_order, z)
+        return _one_output(col, weights, d, second_order, z)
 
     if output_chunk_size is None:
         res = jax.vmap(core)(cols)

@@ -41,8 +41,10 @@ def test_lms_shift_scrambling_equals_scipy_given_its_matrices():
     bits = _sampling.BITS
     shift = rng.integers(0, 2, size=(d, bits), dtype=np.uint32) @ (2 ** np.arange(bits, dtype=np.uint32))
     ltm = np.tril(rng.integers(0, 2, size=(d, bits, bits), dtype=np.uint32))
-    v = _sampling._scramble_directions(jnp.asarray(_sampling._direction_numbers(d)), jnp.asarray(ltm))
-    x = _sampling._points(v, jnp.asarray(shift, jnp.uint32), n, 0, jnp.float64)
+    rows = (ltm << (bits - 1 - np.arange(bits, dtype=np.uint32))[None, None]).sum(-1, dtype=np.uint32)
+    v = jnp.asarray(_sampling._direction_numbers(d))
+    points = jax.jit(lambda v, r, s: _sampling._points(_sampling._scramble_directions(v, r), s, n, 0, jnp.float64))
+    x = points(v, jnp.asarray(rows), jnp.asarray(shift, jnp.uint32))
     np.testing.assert_array_equal(np.asarray(x), eng.random(n))
 
 
