@@ -137,7 +137,20 @@ def _one_output(y, weights, num_inputs, second_order, z):
     return out
 
 
-@eqx.filter_jit
+def _level(conf_level) -> Float[Array, ""]:
+    # an array, not a Python float: a new level must not recompile (DESIGN rule 14)
+    try:
+        conf = as_float_array(conf_level, "conf_level")
+    except ValueError:  # JAX's message for None / a string does not name the argument
+        raise TypeError(
+            f"`conf_level` must be a number in (0, 1), got {type(conf_level).__name__} "
+            f"({conf_level!r:.40})."
+        ) from None
+    if conf.ndim != 0:
+        raise ValueError(f"`conf_level` must be a scalar in (0, 1), got shape {conf.shape}.")
+    return conf
+
+
 def saltelli_indices(
     y: Float[ArrayLike, "rows *out"],
     num_inputs: int,
@@ -199,6 +212,23 @@ def saltelli_indices(
     (under `jit` as `EquinoxRuntimeError`) if `y` has NaN/inf, `conf_level` is outside
     (0, 1) or a resample index is outside `[0, N)`.
     """
+    return _saltelli_indices(
+        y,
+        num_inputs,
+        second_order=second_order,
+        key=key,
+        num_resamples=num_resamples,
+        conf_level=_level(conf_level),
+        resample_indices=resample_indices,
+        output_chunk_size=output_chunk_size,
+    )
+
+
+@eqx.filter_jit
+def _saltelli_indices(
+    y, num_inputs, *, second_order, key, num_resamples, conf_level, resample_indices,
+    output_chunk_size,
+) -> SaltelliIndices:
     d = require_positive_int(num_inputs, "num_inputs")
     y = as_float_array(y, "y")
     if y.ndim == 0:
@@ -265,7 +295,6 @@ def saltelli_indices(
     )
 
 
-@eqx.filter_jit
 def sobol_analysis(
     model: Callable[[Float[Array, " d"]], Float[Array, "*out"]],
     n: int,
@@ -304,6 +333,25 @@ def sobol_analysis(
 
     **Raises:** the errors of `saltelli_sample`, `evaluate_samples` and `saltelli_indices`.
     """
+    return _sobol_analysis(
+        model,
+        n,
+        bounds,
+        key=key,
+        second_order=second_order,
+        num_resamples=num_resamples,
+        conf_level=_level(conf_level),
+        chunk_size=chunk_size,
+        sharding=sharding,
+        output_chunk_size=output_chunk_size,
+    )
+
+
+@eqx.filter_jit
+def _sobol_analysis(
+    model, n, bounds, *, key, second_order, num_resamples, conf_level, chunk_size, sharding,
+    output_chunk_size,
+) -> SaltelliIndices:
     check_key(key)
     bounds = as_float_array(bounds, "bounds")
     if bounds.ndim != 2 or bounds.shape[1] != 2 or bounds.shape[0] == 0:
@@ -316,12 +364,13 @@ def sobol_analysis(
     k_sample, k_boot = jr.split(key)
     x = saltelli_sample(n, d, key=k_sample, second_order=second_order, bounds=bounds)
     y = evaluate_samples(model, x, chunk_size=chunk_size, sharding=sharding)
-    return saltelli_indices(
+    return _saltelli_indices(
         y,
         d,
         second_order=second_order,
         key=k_boot,
         num_resamples=num_resamples,
         conf_level=conf_level,
+        resample_indices=None,
         output_chunk_size=output_chunk_size,
     )
