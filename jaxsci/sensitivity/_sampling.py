@@ -229,11 +229,3 @@ def saltelli_sample(
         bounds = bounds.astype(x.dtype)
         x = x * (bounds[:, 1] - bounds[:, 0])[None] + bounds[None, :, 0]
     return x
-
-
-def num_saltelli_rows(n: int, num_inputs: int, second_order: bool = False) -> int:
-    """Rows of a Saltelli design: `n * (num_inputs + 2)`, or `n * (2 num_inputs + 2)` with
-    `second_order` (internal helper, not exported)."""
-    return n * ((2 if second_order else 1) * num_inputs + 2)
-
-

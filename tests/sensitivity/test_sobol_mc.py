@@ -155,6 +155,9 @@ def test_jit_equals_eager_and_constant_output_is_zero():
     inside = jax.jit(lambda y: se.saltelli_indices(y, 3, **kw))(y)  # inside a user's jit
     for a, b in zip(jax.tree.leaves(direct), jax.tree.leaves(inside)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    single = se.saltelli_indices(y.astype(np.float32), 3, **kw)  # float32 works too
+    assert single.first_order.dtype == single.total_conf.dtype == jnp.float32
+    np.testing.assert_allclose(single.total, direct.total, atol=1e-5)
     flat = se.saltelli_indices(np.full(16 * 5, 3.0), 3, **kw)
     for leaf in (flat.first_order, flat.total, flat.first_order_conf, flat.variance):
         np.testing.assert_array_equal(leaf, 0.0)
