@@ -188,8 +188,9 @@ def saltelli_indices(
     `np.random.randint(N, size=(N, num_resamples))`; otherwise `jax.random.randint` with
     `key`), and recomputes every index (including $V$) on it. The confidence half-width is
     SALib's rule, $\Phi^{-1}(\tfrac12 + \tfrac{c}{2})\,\operatorname{std}_{ddof=1}$ over the
-    resamples. Internally a resample mean is `weights @ q / N` (bootstrap counts) (one matrix product for all
-    resamples, indices and outputs), never a copy of the resampled data.
+    resamples. Internally every resample mean is one row of `counts @ q / N` (bootstrap
+    counts times per-sample terms: one matrix product for all resamples, indices and
+    outputs), never a copy of the resampled data.
 
     **Arguments:**
 
@@ -281,7 +282,8 @@ def _saltelli_indices(
     if output_chunk_size is None:
         res = jax.vmap(core)(cols)
     else:
-        res = jax.lax.map(core, cols, batch_size=require_positive_int(output_chunk_size, "output_chunk_size"))
+        chunk = require_positive_int(output_chunk_size, "output_chunk_size")
+        res = jax.lax.map(core, cols, batch_size=chunk)
     res = {k: v.reshape(*out_shape, *v.shape[1:]) for k, v in res.items()}
     return SaltelliIndices(
         first_order=res["first_order"],
