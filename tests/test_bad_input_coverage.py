@@ -53,6 +53,7 @@ EXEMPT: dict[str, str] = {
     "nn.LayerView": "returned by `layer_view` (tested), not built by users",
     "train.Trajectory": "the container `record_trajectory` returns (tested), not built by users",
     "dae.RodasInterpolation": "built by the Rosenbrock solvers inside `diffeqsolve` (dense output), not by users",
+    "sensitivity.SaltelliIndices": "the container `saltelli_indices` returns (tested), not built by users",
 }
 
 

@@ -44,6 +44,14 @@ v = dae.sweep(c, s, ts, sharding=sh, **kw)
 # batches of different size round differently inside the adaptive solver
 np.testing.assert_allclose(v.value, u.value, rtol=1e-8, atol=1e-10)
 np.testing.assert_array_equal(v.stats["num_steps"], u.stats["num_steps"])
+
+from jaxsci import sensitivity as se
+x = jr.uniform(jr.key(3), (40, 3))     # chunk 7 is rounded up to a multiple of the devices
+f = lambda p: jnp.stack([jnp.sin(p[0]) * p[1], p[2] ** 2])
+a = se.evaluate_samples(f, x)
+for chunk in (None, 7):
+    b = se.evaluate_samples(f, x, chunk_size=chunk, sharding=sh)
+    np.testing.assert_allclose(b, a, rtol=1e-14)
 print("ok")
 """
 

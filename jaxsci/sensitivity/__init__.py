@@ -21,3 +21,10 @@ from ._fast import (
     fast_sample as fast_sample,
     FASTIndices as FASTIndices,
 )
+from ._sampling import saltelli_sample as saltelli_sample, sobol_sequence as sobol_sequence
+from ._evaluate import evaluate_samples as evaluate_samples
+from ._sobol_mc import (
+    saltelli_indices as saltelli_indices,
+    SaltelliIndices as SaltelliIndices,
+    sobol_analysis as sobol_analysis,
+)
