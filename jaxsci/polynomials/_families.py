@@ -192,7 +192,7 @@ class Legendre(AbstractFamily):
         x = as_float_array(x, "x")
         out = legendre(x, degree, interval=self.interval)
         norms = np.sqrt(2 * np.arange(degree + 1) + 1.0)
-        return out * norms.astype(out.dtype)
+        return out * norms.astype(out.dtype).reshape((1,) * x.ndim + (degree + 1,))
 
 
 class Hermite(AbstractFamily):
