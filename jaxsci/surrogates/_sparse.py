@@ -117,15 +117,13 @@ def _select_path(v, y, const, m, lars: bool):
         step = jnp.where(jnp.isfinite(gam[nxt]), gam[nxt], big_c / big_a)
         return mu + step * u, nxt, jnp.any(jnp.isfinite(gam))
 
-    q0 = jnp.zeros((k, m), dtype)
-    r0 = jnp.zeros((m, m), dtype)
-    carry = (q0, r0, jnp.zeros(m, jnp.int32), jnp.zeros(s, bool), jnp.array(False),
-             jnp.full(m, jnp.inf, dtype))
-    carry = add(carry, 0, jnp.argmax(const))
+    c0 = jnp.argmax(const)
+    carry = (jnp.zeros((k, m), dtype), jnp.zeros((m, m), dtype), jnp.zeros(m, jnp.int32),
+             jnp.zeros(s, bool), jnp.array(False), jnp.full(m, jnp.inf, dtype))
     c_first = jnp.where(eligible, jnp.abs(jnp.dot(xc.T, yc, precision=_HI)), -1)
-    mu0 = jnp.zeros_like(y)
 
     def body(t, state):
+        # step 0 adds the constant; LARS moves only once a LARS variable is active
         carry, mu, nxt, alive = state
         q, _, _, active, done, _ = carry
         if lars:
@@ -134,14 +132,18 @@ def _select_path(v, y, const, m, lars: bool):
             _, resid = ls_state(q)
             score = jnp.abs(jnp.dot(vn.T, resid, precision=_HI))
             j = jnp.argmax(jnp.where(active | (colnorm <= 0), -1, score))
+        j = jnp.where(t == 0, c0, j).astype(jnp.int32)
         carry = add(carry[:4] + (done | ~alive,) + carry[5:], t, j)
         if lars:
-            mu, nxt, more = lars_move(carry[3], mu)
-            alive = alive & more
+            mu_new, nxt_new, more = lars_move(carry[3], mu)
+            first = t == 0
+            mu = jnp.where(first, mu, mu_new)
+            nxt = jnp.where(first, nxt, nxt_new)
+            alive = alive & (first | more)
         return carry, mu, nxt, alive
 
-    state = (carry, mu0, jnp.argmax(c_first), jnp.any(eligible))
-    carry, _, _, _ = jax.lax.fori_loop(1, m, body, state)
+    state = (carry, jnp.zeros_like(y), jnp.argmax(c_first), jnp.any(eligible) | (m == 1))
+    carry, _, _, _ = jax.lax.fori_loop(0, m, body, state)
     q, r, order, _, _, loo = carry
     best = jnp.argmin(loo)
     keep = jnp.arange(m) <= best
