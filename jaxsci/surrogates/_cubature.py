@@ -69,15 +69,18 @@ class CubatureRule(eqx.Module):
                 f"`nodes`), got shape {weights.shape}."
             )
         # every check is threaded through both arrays, so that under `jit` it survives
-        # whichever of them the caller uses (an unused `error_if` is dead code)
+        # whichever of them the caller uses (an unused `error_if` is dead code); concrete
+        # rules are checked in NumPy (no JAX dispatch per new rule size)
+        xp = np if is_concrete((nodes, weights)) else jnp
+        xn, xw = (np.asarray(nodes), np.asarray(weights)) if xp is np else (nodes, weights)
         arrays = (nodes, weights)
         arrays = check_value(
-            arrays, ~jnp.isfinite(nodes), "`nodes` of the CubatureRule contain NaN or inf."
+            arrays, ~xp.isfinite(xn), "`nodes` of the CubatureRule contain NaN or inf."
         )
         if marginals is None:
             arrays = check_value(
                 arrays,
-                (nodes < 0) | (nodes > 1),
+                (xn < 0) | (xn > 1),
                 "`nodes` of the CubatureRule lie outside [0, 1]^q: the rule integrates over "
                 "the unit cube; map nodes x from [-1, 1]^q by (1 + x) / 2.",
             )
@@ -88,26 +91,22 @@ class CubatureRule(eqx.Module):
                     f"`marginals` must have one entry per column of `nodes` "
                     f"({nodes.shape[1]}), got {len(marginals)}."
                 )
-            outside = jnp.stack(
-                [~m.contains(nodes[:, j]) for j, m in enumerate(marginals)], axis=1
-            )
+            outside = xp.stack([~m.contains(xn[:, j]) for j, m in enumerate(marginals)], axis=1)
             arrays = check_value(
                 arrays,
                 outside,
                 "`nodes` of the CubatureRule lie outside the supports of its `marginals`.",
             )
         arrays = check_value(
-            arrays, ~jnp.isfinite(weights), "`weights` of the CubatureRule contain NaN or inf."
+            arrays, ~xp.isfinite(xw), "`weights` of the CubatureRule contain NaN or inf."
         )
-        total = jnp.sum(weights)
+        total = xp.sum(xw)
         eps = float(jnp.finfo(weights.dtype).eps)
-        tol = max(1e-6, 10 * weights.shape[0] * eps) * jnp.maximum(
-            1.0, jnp.sum(jnp.abs(weights))
-        )
+        tol = max(1e-6, 10 * weights.shape[0] * eps) * xp.maximum(1.0, xp.sum(xp.abs(xw)))
         got = f" (they sum to {float(total):.6g})" if is_concrete(total) else ""
         nodes, weights = check_value(
             arrays,
-            jnp.abs(total - 1) > tol,
+            xp.abs(total - 1) > tol,
             f"`weights` of the CubatureRule do not sum to 1 (the volume of [0, 1]^q, or the "
             f"mass of the probability measure){got}, "
             "so constants would be integrated wrongly; normalise them (weights / "

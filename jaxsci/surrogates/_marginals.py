@@ -19,6 +19,7 @@ family and its recurrence): a marginal is structure, not data.
 """
 
 import abc
+import functools
 import math
 from collections.abc import Callable
 
@@ -32,6 +33,11 @@ from jaxtyping import Array, ArrayLike, Float
 from .._checks import check_key, require_positive_int
 from .._misc import default_floating_dtype
 from ..polynomials import AbstractFamily, Hermite, Jacobi, Laguerre, Legendre
+
+
+def _xp(x):
+    """NumPy for NumPy input (static rules built without dispatching JAX ops), else jnp."""
+    return np if isinstance(x, (np.ndarray, np.generic, float)) else jnp
 
 
 def _param(value, name: str, *, positive: bool = False) -> float:
@@ -120,10 +126,10 @@ class Uniform(AbstractMarginal):
         return (self.low, self.high)
 
     def to_germ(self, x):
-        return jnp.asarray(x)
+        return _xp(x).asarray(x)
 
     def from_germ(self, xi):
-        return jnp.asarray(xi)
+        return _xp(xi).asarray(xi)
 
 
 class Normal(AbstractMarginal):
@@ -147,10 +153,10 @@ class Normal(AbstractMarginal):
         return (-math.inf, math.inf)
 
     def to_germ(self, x):
-        return (jnp.asarray(x) - self.mean) / self.std
+        return (_xp(x).asarray(x) - self.mean) / self.std
 
     def from_germ(self, xi):
-        return self.mean + self.std * jnp.asarray(xi)
+        return self.mean + self.std * _xp(xi).asarray(xi)
 
 
 class LogNormal(AbstractMarginal):
@@ -176,10 +182,12 @@ class LogNormal(AbstractMarginal):
         return (0.0, math.inf)
 
     def to_germ(self, x):
-        return (jnp.log(jnp.asarray(x)) - self.mu) / self.sigma
+        xp = _xp(x)
+        return (xp.log(xp.asarray(x)) - self.mu) / self.sigma
 
     def from_germ(self, xi):
-        return jnp.exp(self.mu + self.sigma * jnp.asarray(xi))
+        xp = _xp(xi)
+        return xp.exp(self.mu + self.sigma * xp.asarray(xi))
 
 
 class Gamma(AbstractMarginal):
@@ -205,10 +213,10 @@ class Gamma(AbstractMarginal):
         return (0.0, math.inf)
 
     def to_germ(self, x):
-        return jnp.asarray(x) / self.scale
+        return _xp(x).asarray(x) / self.scale
 
     def from_germ(self, xi):
-        return self.scale * jnp.asarray(xi)
+        return self.scale * _xp(xi).asarray(xi)
 
 
 class Beta(AbstractMarginal):
@@ -239,10 +247,10 @@ class Beta(AbstractMarginal):
         return (self.low, self.high)
 
     def to_germ(self, x):
-        return 2 * (jnp.asarray(x) - self.low) / (self.high - self.low) - 1
+        return 2 * (_xp(x).asarray(x) - self.low) / (self.high - self.low) - 1
 
     def from_germ(self, xi):
-        return self.low + (self.high - self.low) * (jnp.asarray(xi) + 1) / 2
+        return self.low + (self.high - self.low) * (_xp(xi).asarray(xi) + 1) / 2
 
 
 class GaussianGerm(AbstractMarginal):
@@ -308,10 +316,15 @@ def check_marginals(marginals, name: str = "marginals") -> tuple[AbstractMargina
     return tuple(marginals)
 
 
+@functools.lru_cache(maxsize=256)
 def _gauss_1d(marginal: AbstractMarginal, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The n-point Gauss rule of the marginal's law, in the variable x (float64 NumPy)."""
     xi, w = marginal.family.gauss(n)
-    # static data, built once in float64 whatever the session's default precision
-    with jax.enable_x64(True):
-        x = np.asarray(marginal.from_germ(jnp.asarray(xi, jnp.float64)), np.float64)
+    if isinstance(marginal, GaussianGerm):  # user callables: JAX, in float64
+        with jax.enable_x64(True):
+            x = np.asarray(marginal.from_germ(jnp.asarray(xi, jnp.float64)), np.float64)
+    else:
+        x = np.asarray(marginal.from_germ(xi), np.float64)
+    x.setflags(write=False)
+    w.setflags(write=False)
     return x, w

@@ -94,19 +94,23 @@ def _select_path(v, y, const, m, lars: bool):
         err = jnp.where(ok & (hmax < 1 - 1e3 * eps), err, jnp.inf)
         return (q, r, order, active, done, loo.at[t].set(err))
 
-    def lars_move(active, mu):
-        # slots: the active eligible candidates (the constant is not a LARS variable)
-        act = active & eligible
+    def lars_move(order, filled, active, mu):
+        # the active LARS variables by slot (the order of entry; the constant's slot and
+        # empty slots are masked), so the equiangular system is (M, M), not (s, s)
+        slot = filled & eligible[order]
+        xa = xc[:, order] * slot[None].astype(dtype)  # (k, M)
         c = jnp.dot(xc.T, yc - mu, precision=_HI)  # (s,)
-        big_c = jnp.max(jnp.where(act, jnp.abs(c), 0))
-        sgn = jnp.where(act, jnp.sign(c), 0)
-        xa = xc * act[None].astype(dtype)
-        gram = jnp.dot(xa.T, xa, precision=_HI) + jnp.diag(1 - act.astype(dtype))
-        g_s = jnp.linalg.solve(gram, sgn)
+        ca = c[order]
+        big_c = jnp.max(jnp.where(slot, jnp.abs(ca), 0))
+        sgn = jnp.where(slot, jnp.sign(ca), 0)
+        # SPD (unit diagonal for the masked slots): Cholesky, with a relative jitter
+        gram = jnp.dot(xa.T, xa, precision=_HI) + jnp.diag(1 - slot.astype(dtype))
+        chol = jnp.linalg.cholesky(gram + 1e3 * eps * jnp.eye(m, dtype=dtype))
+        g_s = jsl.cho_solve((chol, True), sgn)
         big_a = 1 / jnp.sqrt(jnp.maximum(jnp.dot(sgn, g_s), tiny))
         u = jnp.dot(xa, big_a * g_s, precision=_HI)
         a = jnp.dot(xc.T, u, precision=_HI)
-        cand = eligible & ~act
+        cand = eligible & ~active
         g1 = (big_c - c) / (big_a - a)
         g2 = (big_c + c) / (big_a + a)
         floor = 1e3 * eps * jnp.maximum(big_c, tiny)
@@ -135,7 +139,8 @@ def _select_path(v, y, const, m, lars: bool):
         j = jnp.where(t == 0, c0, j).astype(jnp.int32)
         carry = add(carry[:4] + (done | ~alive,) + carry[5:], t, j)
         if lars:
-            mu_new, nxt_new, more = lars_move(carry[3], mu)
+            filled = (jnp.arange(m) <= t) & jnp.isfinite(carry[5])
+            mu_new, nxt_new, more = lars_move(carry[2], filled, carry[3], mu)
             first = t == 0
             mu = jnp.where(first, mu, mu_new)
             nxt = jnp.where(first, nxt, nxt_new)
@@ -221,9 +226,13 @@ def fit_sparse_polynomial(
     v = v.astype(dtype)
     const = jnp.all(basis.indices == 0, axis=1)
     lars = isinstance(method, LARS)
-    coef, selected, loo = jax.vmap(
-        lambda y: _select_path(v, y, const, m, lars), in_axes=1, out_axes=1
-    )(values.astype(dtype))
+    values = values.astype(dtype)
+    if values.shape[1] == 1:  # one output: no batching (a smaller program to compile)
+        coef, selected, loo = (a[:, None] for a in _select_path(v, values[:, 0], const, m, lars))
+    else:
+        coef, selected, loo = jax.vmap(
+            lambda y: _select_path(v, y, const, m, lars), in_axes=1, out_axes=1
+        )(values)
     loo_best = jnp.min(loo, axis=0)
     result = RESULTS.where(
         jnp.all(jnp.isfinite(loo_best)), RESULTS.successful, RESULTS.nonfinite
