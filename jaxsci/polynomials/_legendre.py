@@ -43,6 +43,46 @@ def _check(degree, interval):
     return degree, a, b
 
 
+def _check_indices(x, indices, degree, caller):
+    """Shape / dtype / range checks of a multi-index table for ONE point `x`."""
+    if x.ndim != 1:
+        raise ValueError(f"`x` must be ONE point of shape (d,) (vmap for batches), got {x.shape}.")
+    shape = getattr(indices, "shape", None)
+    if shape is None or len(shape) != 2 or shape[1] != x.shape[0]:
+        raise ValueError(
+            f"`indices` must have shape (s, {x.shape[0]}) for `x` of shape {x.shape}, got {shape}."
+        )
+    dtype = getattr(indices, "dtype", None)
+    if dtype is None or not np.issubdtype(dtype, np.integer):
+        raise TypeError(
+            f"`indices` must be an integer array (e.g. from `total_degree_indices`), got "
+            f"dtype {dtype}."
+        )
+    if degree is None:
+        if not isinstance(indices, np.ndarray):
+            raise TypeError(
+                f"`{caller}` needs `degree=` when `indices` is a JAX array (it fixes "
+                "the static table size); a NumPy `indices` gives it as `indices.max()`."
+            )
+        if indices.size and indices.min() < 0:
+            raise ValueError(
+                f"`indices` must be non-negative integers, got a minimum of {indices.min()}."
+            )
+        degree = int(indices.max()) if indices.size else 0
+    degree = _check_degree(degree)
+    # An index outside 0..degree would be clamped by the table lookup (a silently wrong
+    # polynomial); the check costs one pass over the small (s, d) table, and none at all
+    # for NumPy indices (decided at trace time).
+    bad = (indices < 0) | (indices > degree)
+    indices = check_value(
+        indices,
+        bad,
+        f"`indices` must hold integers in 0..degree = {degree}; raise `degree=` to the "
+        "largest entry (or drop negative entries).",
+    )
+    return indices, degree
+
+
 def legendre(
     x: Float[ArrayLike, "*shape"],
     degree: int,
@@ -112,40 +152,6 @@ def legendre_product(
     outside `0..degree`. `x` is not checked (see `legendre`).
     """
     x = as_float_array(x, "x")
-    if x.ndim != 1:
-        raise ValueError(f"`x` must be ONE point of shape (d,) (vmap for batches), got {x.shape}.")
-    shape = getattr(indices, "shape", None)
-    if shape is None or len(shape) != 2 or shape[1] != x.shape[0]:
-        raise ValueError(
-            f"`indices` must have shape (s, {x.shape[0]}) for `x` of shape {x.shape}, got {shape}."
-        )
-    dtype = getattr(indices, "dtype", None)
-    if dtype is None or not np.issubdtype(dtype, np.integer):
-        raise TypeError(
-            f"`indices` must be an integer array (e.g. from `total_degree_indices`), got "
-            f"dtype {dtype}."
-        )
-    if degree is None:
-        if not isinstance(indices, np.ndarray):
-            raise TypeError(
-                "`legendre_product` needs `degree=` when `indices` is a JAX array (it fixes "
-                "the static table size); a NumPy `indices` gives it as `indices.max()`."
-            )
-        if indices.size and indices.min() < 0:
-            raise ValueError(
-                f"`indices` must be non-negative integers, got a minimum of {indices.min()}."
-            )
-        degree = int(indices.max()) if indices.size else 0
-    degree = _check_degree(degree)
-    # An index outside 0..degree would be clamped by the table lookup (a silently wrong
-    # polynomial); the check costs one pass over the small (s, d) table, and none at all
-    # for NumPy indices (decided at trace time).
-    bad = (indices < 0) | (indices > degree)
-    indices = check_value(
-        indices,
-        bad,
-        f"`indices` must hold integers in 0..degree = {degree}; raise `degree=` to the "
-        "largest entry (or drop negative entries).",
-    )
+    indices, degree = _check_indices(x, indices, degree, "legendre_product")
     table = legendre(x, degree, interval=interval, orthonormal=orthonormal)  # (d, m+1)
     return jnp.prod(table[np.arange(x.shape[0])[None, :], indices], axis=1)

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-__all__ = ["total_degree_indices"]
+__all__ = ["hyperbolic_indices", "total_degree_indices"]
 
 
 def total_degree_indices(dimension: int, degree: int) -> np.ndarray:
@@ -47,3 +47,41 @@ def total_degree_indices(dimension: int, degree: int) -> np.ndarray:
     out = np.asarray(rows, dtype=np.int32).reshape(-1, dimension)
     assert out.shape[0] == math.comb(dimension + degree, degree)
     return out
+
+
+def hyperbolic_indices(dimension: int, degree: int, q: float = 1.0) -> np.ndarray:
+    r"""The hyperbolic (q-norm) truncation of Blatman & Sudret (J. Comput. Phys. 230,
+    2011, eq. 23): all $\beta \in \mathbb{N}^d$ with
+    $\|\beta\|_q = \left(\sum_j \beta_j^q\right)^{1/q} \le m$, in the graded order of
+    `total_degree_indices` (of which it is a subset: the rows with $\|\beta\|_q \le m$).
+
+    $q = 1$ is the total-degree set; $q < 1$ drops high-order interaction terms first
+    (keeping every univariate term up to degree $m$), which is what makes sparse PCE
+    affordable in many dimensions.
+
+    **Arguments:**
+
+    - `dimension`: $d \ge 1$.
+    - `degree`: $m \ge 0$.
+    - `q`: the static norm exponent, $0 < q \le 1$ (default 1).
+
+    **Returns:** a NumPy `int32` array of shape `(s, d)`.
+
+    **Raises:** `ValueError` for a bad `dimension` / `degree` (as `total_degree_indices`)
+    or a `q` outside $(0, 1]$.
+    """
+    try:
+        qf = float(q)
+    except (TypeError, ValueError):
+        raise ValueError(f"`q` must be a number in (0, 1], got {q!r:.60}.") from None
+    if not 0 < qf <= 1:
+        raise ValueError(
+            f"`q` must lie in (0, 1] (q = 1: total degree; smaller q: fewer interaction "
+            f"terms), got {q!r}."
+        )
+    full = total_degree_indices(dimension, degree)
+    if qf == 1.0:
+        return full
+    norms = np.sum(full.astype(np.float64) ** qf, axis=1) ** (1 / qf)
+    # a relative slack: e.g. (1, 1) with q = 0.5 has norm 4 up to rounding
+    return full[norms <= degree * (1 + 1e-12)]

@@ -1,12 +1,28 @@
-"""jaxsci.surrogates: POD, Legendre regression / polynomial chaos, cubature, Sobol indices,
-neural surrogates and weight-based sensitivity (see docs/surrogates.md)."""
+"""jaxsci.surrogates: POD, polynomial chaos (Legendre and any independent marginals, full or
+sparse), cubature (Stroud-5, tensor Gauss, Smolyak), Sobol indices, neural surrogates and
+weight-based sensitivity (see docs/surrogates.md)."""
 
-from ._cubature import CubatureRule as CubatureRule, stroud5 as stroud5
+from ._basis import PolynomialBasis as PolynomialBasis
+from ._cubature import (
+    CubatureRule as CubatureRule,
+    gauss_rule as gauss_rule,
+    smolyak_rule as smolyak_rule,
+    stroud5 as stroud5,
+)
 from ._errors import error_statistics as error_statistics, l1_error as l1_error
 from ._legendre import (
     LegendreBasis as LegendreBasis,
     legendre_1d as legendre_1d,
     total_degree_indices as total_degree_indices,
+)
+from ._marginals import (
+    AbstractMarginal as AbstractMarginal,
+    Beta as Beta,
+    Gamma as Gamma,
+    GaussianGerm as GaussianGerm,
+    LogNormal as LogNormal,
+    Normal as Normal,
+    Uniform as Uniform,
 )
 from ._networks import (
     extend_network as extend_network,
@@ -30,4 +46,5 @@ from ._sobol import (
     sobol_indices as sobol_indices,
     SobolIndices as SobolIndices,
 )
+from ._sparse import fit_sparse_polynomial as fit_sparse_polynomial, LARS as LARS, OMP as OMP
 from ._training import fit_network as fit_network

@@ -1,18 +1,19 @@
 """Multivariate Legendre polynomials of total degree <= d on the unit cube [0, 1]^q.
 
 "Machine Learning for Parametric Nonlinear Dynamical Systems" (J. Mach. Learn. Model.
-Comput. 1(1), 2020; cited as [PNDS] throughout jaxsci.surrogates), section 2.3, eqs. 9-11; orthonormal in L2([0, 1]^q) as needed by the polynomial-chaos
-Sobol formulas of section 2.4 (eqs. 14-16).
+Comput. 1(1), 2020; cited as [PNDS] throughout jaxsci.surrogates), section 2.3, eqs. 9-11;
+orthonormal in L2([0, 1]^q) as needed by the polynomial-chaos Sobol formulas of section 2.4
+(eqs. 14-16). The basis is the `PolynomialBasis` of `Uniform(0, 1)` inputs.
 """
 
-import math
-
-import equinox as eqx
-import jax.numpy as jnp
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, Float
 
 from .._misc import as_float_array
-from ..polynomials import legendre, legendre_product, total_degree_indices
+from ..polynomials import legendre, total_degree_indices
+from ._basis import PolynomialBasis
+from ._marginals import Uniform
+
+__all__ = ["LegendreBasis", "legendre_1d", "total_degree_indices"]
 
 _UNIT = (0.0, 1.0)
 
@@ -36,39 +37,21 @@ def legendre_1d(x: Float[Array, ""], degree: int) -> Float[Array, " d+1"]:
     return legendre(x, degree, interval=_UNIT, orthonormal=True)
 
 
-class LegendreBasis(eqx.Module):
+def LegendreBasis(dimension: int, degree: int) -> PolynomialBasis:  # noqa: N802 (a constructor)
     r"""The $s$ multivariate Legendre polynomials $\Phi_i(p) = \prod_j L_{i_j}(p_j)$ of
-    total degree $\le d$ on $[0, 1]^q$ (paper, eq. 10), orthonormal in $L^2([0,1]^q)$.
+    total degree $\le d$ on $[0, 1]^q$ (paper, eq. 10), orthonormal in $L^2([0,1]^q)$:
+    `PolynomialBasis((Uniform(0, 1),) * q, d)`.
 
-    Call it on ONE point `p` of shape `(q,)`; it returns the `(s,)` basis values. Batch with
-    `jax.vmap` (rows of the Vandermonde matrix $V$ of eq. 12).
+    Call the result on ONE point `p` of shape `(q,)`; it returns the `(s,)` basis values.
+    Batch with `jax.vmap` (rows of the Vandermonde matrix $V$ of eq. 12).
 
-    **Attributes:** `dimension` $q$, `degree` $d$ (static), `indices` the `(s, q)` integer
-    multi-indices in the graded order of `jaxsci.polynomials.total_degree_indices`.
+    **Arguments:** `dimension` $q \ge 1$, `degree` $d \ge 0$ (static ints).
+
+    **Returns:** a `PolynomialBasis` with attributes `dimension` $q$, `degree` $d$,
+    `indices` the `(s, q)` multi-indices in the graded order of
+    `jaxsci.polynomials.total_degree_indices`, and `size` $s = \binom{q+d}{d}$ (eq. 11).
+
+    **Raises:** `ValueError` for a `dimension` < 1 or `degree` < 0 (or not ints).
     """
-
-    dimension: int = eqx.field(static=True)
-    degree: int = eqx.field(static=True)
-    indices: Int[Array, "s q"]
-
-    def __init__(self, dimension: int, degree: int):
-        # validates `dimension` and `degree`
-        self.indices = jnp.asarray(total_degree_indices(dimension, degree))
-        self.dimension = dimension
-        self.degree = degree
-
-    @property
-    def size(self) -> int:
-        """The number $s$ of basis polynomials (eq. 11)."""
-        return math.comb(self.dimension + self.degree, self.degree)
-
-    def __call__(self, p: Float[Array, " q"]) -> Float[Array, " s"]:
-        p = as_float_array(p, "p")
-        if p.shape != (self.dimension,):
-            raise ValueError(
-                f"`p` must have shape ({self.dimension},) (one point; vmap for batches), "
-                f"got {p.shape}."
-            )
-        return legendre_product(
-            p, self.indices, degree=self.degree, interval=_UNIT, orthonormal=True
-        )
+    total_degree_indices(dimension, degree)  # validates, naming `dimension` / `degree`
+    return PolynomialBasis((Uniform(0.0, 1.0),) * int(dimension), degree)

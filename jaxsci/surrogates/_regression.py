@@ -14,18 +14,18 @@ from jaxtyping import Array, Float
 from .._checks import check_value
 from .._misc import as_float_array
 from ._cubature import CubatureRule
-from ._legendre import LegendreBasis
+from ._basis import PolynomialBasis
 
 
 class PolynomialChaos(eqx.Module):
     r"""$\tilde a(p) = \sum_{i=1}^{s} c_i \Phi_i(p)$ with vector coefficients
     $c_i \in \mathbb{R}^r$ (eq. 9). A callable on one point `p` of shape `(q,)`.
 
-    **Attributes:** `basis` a `LegendreBasis`; `coefficients` shape `(s, r)` (row $i$ is
+    **Attributes:** `basis` a `PolynomialBasis` (e.g. `LegendreBasis(q, d)`); `coefficients` shape `(s, r)` (row $i$ is
     $c_i^\top$, so column $\ell$ is $z_\ell$ of eq. 12).
     """
 
-    basis: LegendreBasis
+    basis: PolynomialBasis
     coefficients: Float[Array, "s r"]
 
     def __call__(self, p: Float[Array, " q"]) -> Float[Array, " r"]:
@@ -37,13 +37,14 @@ class PolynomialChaos(eqx.Module):
         )
 
 
-def vandermonde(basis: LegendreBasis, points: Float[Array, "k q"]) -> Float[Array, "k s"]:
+def vandermonde(basis: PolynomialBasis, points: Float[Array, "k q"]) -> Float[Array, "k s"]:
     r"""$V_{ji} = \Phi_i(p^{(j)})$ (the matrix of eq. 12).
 
     **Raises:** `ValueError` for a wrong shape or an empty `points` (trace time); NaN/inf
-    points or points outside the basis domain $[0, 1]^q$ (value check: `ValueError`
-    eagerly, `EquinoxRuntimeError` under `jit`; the Legendre basis is orthonormal on the
-    unit cube only, and outside it a fit extrapolates).
+    points or points outside the support of the marginals ($[0, 1]^q$ for
+    `LegendreBasis`; value check: `ValueError` eagerly, `EquinoxRuntimeError` under `jit`;
+    the basis is orthonormal under the inputs' law only, and outside its support a fit
+    extrapolates).
     """
     points = as_float_array(points, "points")
     if points.ndim != 2 or points.shape[1] != basis.dimension:
@@ -55,21 +56,36 @@ def vandermonde(basis: LegendreBasis, points: Float[Array, "k q"]) -> Float[Arra
     points = check_value(
         points,
         ~jnp.isfinite(points),
-        "`points` contain NaN or inf; give finite sample points in [0, 1]^q.",
+        "`points` contain NaN or inf; give finite sample points in the support of the "
+        "inputs ([0, 1]^q for LegendreBasis).",
     )
-    points = check_value(
-        points,
-        (points < 0) | (points > 1),
-        "`points` lie outside [0, 1]^q, the domain of the Legendre basis. Map the samples "
-        "to the unit cube first (e.g. with jaxsci.dae.ParameterBox.inverse or (p - low) / "
-        "(high - low)).",
-    )
+    points = check_domain(basis, points)
     return jax.vmap(basis)(points)
+
+
+def check_domain(basis: PolynomialBasis, points: Float[Array, "k q"]) -> Float[Array, "k q"]:
+    """Value check: every column of `points` lies in the support of its marginal."""
+    if basis.unit_cube():
+        return check_value(
+            points,
+            (points < 0) | (points > 1),
+            "`points` lie outside [0, 1]^q, the domain of the Legendre basis. Map the samples "
+            "to the unit cube first (e.g. with jaxsci.dae.ParameterBox.inverse or (p - low) / "
+            "(high - low)).",
+        )
+    outside = jnp.stack([~m.contains(points[:, j]) for j, m in enumerate(basis.marginals)], 1)
+    supports = ", ".join(f"[{m.support[0]:g}, {m.support[1]:g}]" for m in basis.marginals)
+    return check_value(
+        points,
+        outside,
+        f"`points` lie outside the supports of the marginals ({supports}); give samples of "
+        "the inputs in their own units (e.g. `basis.sample(key, n)`).",
+    )
 
 
 @eqx.filter_jit
 def fit_polynomial(
-    basis: LegendreBasis,
+    basis: PolynomialBasis,
     points: Float[Array, "k q"],
     values: Float[Array, "k r"],
 ) -> PolynomialChaos:
@@ -79,7 +95,8 @@ def fit_polynomial(
     factorisation $V = QR$ ($V$ is `(k, s)`, $k \ge s$): $Z = R^{-1} Q^\top B$. With
     $k = s$ this is interpolation (the paper's degree-4 case).
 
-    **Arguments:** `basis` ($q$, $d$); `points` $p^{(j)} \in [0,1]^q$, shape `(k, q)`;
+    **Arguments:** `basis` ($q$, $d$; any marginals); `points` $p^{(j)}$ in the support
+    of the inputs ($[0,1]^q$ for `LegendreBasis`), shape `(k, q)`;
     `values` $B$ with rows $\hat a(p^{(j)})^\top$, shape `(k, r)` (or `(k,)` for one output).
 
     **Returns:** a `PolynomialChaos` (coefficients `(s, r)`, or `(s, 1)` for 1-D values).
@@ -123,7 +140,7 @@ def fit_polynomial(
 
 @eqx.filter_jit
 def project_polynomial(
-    basis: LegendreBasis,
+    basis: PolynomialBasis,
     rule: CubatureRule,
     values: Float[Array, "n r"],
 ) -> PolynomialChaos:

@@ -1,6 +1,7 @@
 """Variance-based sensitivity: Sobol indices from polynomial-chaos coefficients.
 
-[PNDS] section 2.4, eqs. 13-18.
+[PNDS] section 2.4, eqs. 13-18; Sudret (Reliab. Eng. Syst. Saf. 93, 2008, eqs. 34-38) for
+first-order and interaction indices of any orthonormal basis.
 """
 
 import equinox as eqx
@@ -10,6 +11,7 @@ from jaxtyping import Array, Float
 
 from .._checks import check_value
 from ._cubature import CubatureRule
+from ._basis import PolynomialBasis
 from ._legendre import LegendreBasis
 from ._regression import PolynomialChaos, project_polynomial
 
@@ -20,13 +22,16 @@ class SobolIndices(eqx.Module):
     **Attributes** (`r` outputs, `q` parameters):
     `mean` $\hat f_1$ shape `(r,)`; `variance` $V(f) = \sum_{i>1} |\hat f_i|^2$ (eq. 13 for
     the truncated expansion) shape `(r,)`; `first_order` $S_j$ shape `(q, r)`;
-    `total` $S_j^T = V_j / V$ (eqs. 16-17) shape `(q, r)`.
+    `total` $S_j^T = V_j / V$ (eqs. 16-17) shape `(q, r)`; `second_order` the closed
+    interaction indices $S_{jk}$ (variance of the terms depending on exactly $p_j$ and
+    $p_k$, over $V$; symmetric, zero diagonal) shape `(q, q, r)`, or `None`.
     """
 
     mean: Float[Array, " r"]
     variance: Float[Array, " r"]
     first_order: Float[Array, "q r"]
     total: Float[Array, "q r"]
+    second_order: Float[Array, "q q r"] | None = None
 
     def __check_init__(self):
         shapes = {n: jnp.shape(getattr(self, n)) for n in ("mean", "variance", "first_order", "total")}
@@ -47,16 +52,27 @@ class SobolIndices(eqx.Module):
             raise ValueError(
                 f"`total` must have the shape of `first_order` {qr}, got {shapes['total']}."
             )
+        if self.second_order is not None and len(qr) == 2:
+            want = (qr[0], qr[0], qr[1])
+            if jnp.shape(self.second_order) != want:
+                raise ValueError(
+                    f"`second_order` must have shape {want}, got "
+                    f"{jnp.shape(self.second_order)}."
+                )
 
 
 @eqx.filter_jit
 def sobol_indices(pce: PolynomialChaos) -> SobolIndices:
-    r"""Sobol indices of every output of an orthonormal Legendre PCE (eqs. 13-17).
+    r"""Sobol indices of every output of a PCE in any orthonormal basis (eqs. 13-17):
+    `LegendreBasis` or a `PolynomialBasis` of arbitrary independent marginals (Hermite,
+    Laguerre, Jacobi germs, ...), full or sparse (zero coefficients of unselected terms).
 
     With $I_j = \{i : \Phi_i \text{ non-constant in } p_j\}$, the total-effect partial
     variance is $V_j = \sum_{i \in I_j} |\hat f_i|^2$ (eq. 16) and $S_j^T = V_j/V$ (eq. 17);
     the first-order index sums only over the $\Phi_i$ depending on $p_j$ alone (Sudret
-    2008). $V$ is the variance of the (truncated) expansion, so $0 \le S_j \le S_j^T \le 1$.
+    2008), the interaction index $S_{jk}$ over those depending on exactly $p_j$ and $p_k$.
+    The mean is the coefficient of the constant term. $V$ is the variance of the
+    (truncated) expansion, so $0 \le S_j \le S_j^T \le 1$.
 
     **Constant outputs.** The indices $V_j / V$ are undefined when $V = 0$. An output whose
     variance is zero *to rounding* -- $V \le s\,(100\,\varepsilon)^2 \sum_i |\hat f_i|^2$
@@ -68,7 +84,7 @@ def sobol_indices(pce: PolynomialChaos) -> SobolIndices:
 
     **Arguments:** `pce` with coefficients `(s, r)`.
 
-    **Returns:** `SobolIndices` (indices shape `(q, r)`).
+    **Returns:** `SobolIndices` (indices shape `(q, r)`, `second_order` `(q, q, r)`).
 
     **Raises:** `ValueError` (trace time) if the coefficients are not `(s, r)` with
     `s = pce.basis.size`; `EquinoxRuntimeError` if they contain NaN/inf.
@@ -89,20 +105,28 @@ def sobol_indices(pce: PolynomialChaos) -> SobolIndices:
     c2 = coeffs**2  # (s, r)
     idx = pce.basis.indices  # (s, q)
     depends = idx > 0
-    only = depends & (jnp.sum(depends, axis=1, keepdims=True) == 1)
+    order = jnp.sum(depends, axis=1, keepdims=True)
+    only = depends & (order == 1)
+    pair = (depends & (order == 2)).astype(c2.dtype)  # (s, q)
     nonconst = jnp.any(depends, axis=1)
     variance = jnp.sum(jnp.where(nonconst[:, None], c2, 0), axis=0)
     partial_total = jnp.dot(depends.T.astype(c2.dtype), c2, precision=jax.lax.Precision.HIGHEST)
     partial_first = jnp.dot(only.T.astype(c2.dtype), c2, precision=jax.lax.Precision.HIGHEST)
+    partial_pair = jnp.einsum(
+        "sj,sk,sr->jkr", pair, pair, c2, precision=jax.lax.Precision.HIGHEST
+    )
+    partial_pair = partial_pair * (1 - jnp.eye(idx.shape[1], dtype=c2.dtype))[:, :, None]
     eps = jnp.finfo(c2.dtype).eps
     energy = jnp.sum(c2, axis=0)
     constant = variance <= c2.shape[0] * (100 * eps) ** 2 * energy  # (r,), incl. all-zero
     safe = jnp.where(constant, 1.0, variance)
+    mean = jnp.sum(jnp.where(nonconst[:, None], 0, coeffs), axis=0)
     return SobolIndices(
-        mean=coeffs[0],
+        mean=mean,
         variance=jnp.where(constant, 0.0, variance),
         first_order=jnp.where(constant[None], 0.0, partial_first / safe[None]),
         total=jnp.where(constant[None], 0.0, partial_total / safe[None]),
+        second_order=jnp.where(constant[None, None], 0.0, partial_pair / safe[None, None]),
     )
 
 
@@ -115,7 +139,9 @@ def norm_sobol_indices(
     `values[k]` $= \hat a(x_k)$ at the cubature nodes (from the exact mapping $\Gamma$ of
     eq. 8, a neural network or a polynomial surrogate). The PCE of $f$ up to total degree
     `degree` is obtained by cubature (eq. 15; [PNDS] section 4.1 uses Stroud-5 and
-    degree 2, exact for $f$ of degree $\le 3$), then `sobol_indices`.
+    degree 2, exact for $f$ of degree $\le 3$), then `sobol_indices`. The basis is
+    `LegendreBasis` for a unit-cube rule (`stroud5`), the `PolynomialBasis` of
+    `rule.marginals` for `gauss_rule` / `smolyak_rule`.
 
     **Arguments:** `values` shape `(n, r)`; `rule` with `n` nodes; `degree` static int.
 
@@ -127,5 +153,8 @@ def norm_sobol_indices(
     if isinstance(degree, bool) or not isinstance(degree, int) or degree < 0:
         raise ValueError(f"`degree` must be an int >= 0, got {degree!r}.")
     f = jnp.sum(values**2, axis=1)
-    basis = LegendreBasis(rule.nodes.shape[1], degree)
+    if rule.marginals is None:
+        basis = LegendreBasis(rule.nodes.shape[1], degree)
+    else:
+        basis = PolynomialBasis(rule.marginals, degree)
     return sobol_indices(project_polynomial(basis, rule, f))

@@ -356,3 +356,123 @@ def test_first_linear_layer_bad_input():
     for model, got in ((None, "NoneType"), (jnp.ones(3), "ArrayImpl"), ({}, "dict")):
         with pytest.raises(TypeError, match=rf"`model` contains no eqx.nn.Linear layer, got {got}"):
             sg.first_linear_layer(model)
+
+
+# ---- generalised PCE: marginals, PolynomialBasis, Gauss / Smolyak rules, sparse PCE --------
+# (issue 23)
+
+NORM2 = (sg.Normal(0.0, 1.0), sg.Gamma(2.0, 1.0))
+GBASIS = sg.PolynomialBasis(NORM2, 2)
+GPTS = jnp.stack([jr.normal(jr.key(2), (12,)), 1.0 + jr.uniform(jr.key(3), (12,))], 1)
+
+
+@pytest.mark.parametrize(
+    "fn, exc, match",
+    [
+        # marginal parameters: static, finite, in domain
+        (lambda: sg.Uniform(1.0, 0.0), ValueError, "`high`"),
+        (lambda: sg.Uniform(np.nan, 1.0), ValueError, "`low`"),
+        (lambda: sg.Normal(0.0, 0.0), ValueError, "`std`"),
+        (lambda: sg.Normal(np.inf, 1.0), ValueError, "`mean`"),
+        (lambda: sg.Normal(jnp.ones(2), 1.0), TypeError, "`mean`"),
+        (lambda: sg.LogNormal(0.0, -1.0), ValueError, "`sigma`"),
+        (lambda: sg.LogNormal(np.nan, 1.0), ValueError, "`mu`"),
+        (lambda: sg.Gamma(0.0), ValueError, "`shape`"),
+        (lambda: sg.Gamma(2.0, np.inf), ValueError, "`scale`"),
+        (lambda: sg.Beta(-1.0, 2.0), ValueError, "`a`"),
+        (lambda: sg.Beta(1.0, 0.0), ValueError, "`b`"),
+        (lambda: sg.Beta(1.0, 2.0, 1.0, 1.0), ValueError, "`high`"),
+        (lambda: sg.GaussianGerm("cdf", jnp.exp), TypeError, "`cdf`"),
+        (lambda: sg.GaussianGerm(jnp.exp, None), TypeError, "`quantile`"),
+        (lambda: sg.GaussianGerm(jnp.exp, jnp.log, (1.0, 0.0)), ValueError, "`support`"),
+        (lambda: sg.Normal().sample(0, 3), TypeError, "`key`"),
+        (lambda: sg.Uniform().sample(jr.key(0), 0), ValueError, "`n`"),
+        (lambda: sg.Beta(2.0, 2.0).sample(jr.key(0), 2.5), TypeError, "`n`"),
+        (lambda: sg.LogNormal().sample(jr.key(0), -1), ValueError, "`n`"),
+        (lambda: sg.Gamma(2.0).sample("key", 3), TypeError, "`key`"),
+        # the basis
+        (lambda: sg.PolynomialBasis(sg.Normal(), 2), TypeError, "`marginals`"),
+        (lambda: sg.PolynomialBasis((), 2), ValueError, "`marginals`"),
+        (lambda: sg.PolynomialBasis((sg.Normal(), 1.0), 2), TypeError, "`marginals`"),
+        (lambda: sg.PolynomialBasis(NORM2, -1), ValueError, "`degree`"),
+        (lambda: sg.PolynomialBasis(NORM2, 3, q_norm=0.0), ValueError, "`q`"),
+        (lambda: sg.PolynomialBasis(NORM2, 2, indices=np.ones((3, 3), int)), ValueError,
+         "`indices`"),
+        (lambda: sg.PolynomialBasis(NORM2, 2, indices=np.ones((3, 2))), TypeError, "`indices`"),
+        (lambda: sg.PolynomialBasis(NORM2, 2, indices=np.full((3, 2), 3)), ValueError,
+         "`indices`"),
+        (lambda: sg.PolynomialBasis(NORM2, 2, indices=np.zeros((0, 2), int)), ValueError,
+         "`indices`"),
+        (lambda: GBASIS(jnp.ones(3)), ValueError, r"`p` must have shape \(2,\)"),
+        (lambda: GBASIS.sample(jr.key(0), 0), ValueError, "`n`"),
+        # rules
+        (lambda: sg.gauss_rule(NORM2, 0), ValueError, "`points`"),
+        (lambda: sg.gauss_rule(NORM2, (2, 2, 2)), ValueError, "`points`"),
+        (lambda: sg.gauss_rule(NORM2, 2.0), TypeError, "`points`"),
+        (lambda: sg.gauss_rule([], 2), ValueError, "`marginals`"),
+        (lambda: sg.smolyak_rule(NORM2, -1), ValueError, "`level`"),
+        (lambda: sg.smolyak_rule(NORM2, 1.5), TypeError, "`level`"),
+        (lambda: sg.smolyak_rule("normal", 1), TypeError, "`marginals`"),
+        (lambda: sg.CubatureRule(jnp.zeros((1, 2)), jnp.ones(1), (sg.Normal(),)), ValueError,
+         "`marginals`"),
+        (lambda: sg.CubatureRule(-jnp.ones((1, 2)), jnp.ones(1), NORM2), ValueError,
+         "`nodes`.*outside the supports"),
+        (lambda: sg.CubatureRule(jnp.ones((1, 2)), 2 * jnp.ones(1), NORM2), ValueError,
+         "`weights`.*do not sum to 1"),
+        (lambda: sg.CubatureRule(jnp.ones((1, 2)) * jnp.nan, jnp.ones(1), NORM2), ValueError,
+         "`nodes`.*NaN"),
+    ],
+)
+def test_generalised_pce_refused(fn, exc, match):
+    with pytest.raises(exc, match=match):
+        fn()
+
+
+def test_points_outside_marginal_supports_under_jit():
+    with pytest.raises(TypeError):
+        sg.AbstractMarginal()  # abstract: family / support / germ maps missing
+    out = GPTS.at[0, 1].set(-1.0)  # a Gamma input must be >= 0
+    assert_refuses(lambda: sg.vandermonde(GBASIS, out), match=r"`points` lie outside the supp")
+    assert_refuses(lambda: eqx.filter_jit(sg.vandermonde)(GBASIS, out), match="`points`")
+    assert_refuses(lambda: sg.fit_polynomial(GBASIS, out, out[:, 0]), match="`points`")
+    rule = sg.gauss_rule(NORM2, 2)
+    # a unit-cube PCE projected with a Gaussian rule: nodes outside [0, 1]^q
+    assert_refuses(lambda: sg.project_polynomial(sg.LegendreBasis(2, 1), rule, jnp.ones(4)),
+                   match=r"\[0, 1\]\^q")
+    si = sg.norm_sobol_indices(jnp.ones((4, 1)) * rule.nodes[:, :1], rule, degree=1)
+    assert si.total.shape == (2, 1)
+    with pytest.raises(ValueError, match="`second_order`"):
+        sg.SobolIndices(jnp.ones(1), jnp.ones(1), jnp.ones((2, 1)), jnp.ones((2, 1)),
+                        jnp.ones((2, 1)))
+
+
+SP_PTS = GBASIS.sample(jr.key(4), 8)
+
+
+@pytest.mark.parametrize(
+    "kwargs, values, exc, match",
+    [
+        ({}, SP_PTS[:, 0].at[2].set(jnp.nan), ValueError, r"`values` contain NaN"),
+        ({}, SP_PTS[:5, 0], ValueError, r"`values` must have shape \(8, r\)"),
+        ({"max_terms": 0}, SP_PTS[:, 0], ValueError, "`max_terms`"),
+        ({"max_terms": 2.0}, SP_PTS[:, 0], ValueError, "`max_terms`"),
+        ({"method": "lars"}, SP_PTS[:, 0], TypeError, "`method`"),
+        ({"method": sg.OMP}, SP_PTS[:, 0], TypeError, "`method`"),  # the class, not OMP()
+    ],
+)
+def test_fit_sparse_polynomial_bad_input(kwargs, values, exc, match):
+    assert_refuses(lambda: sg.fit_sparse_polynomial(GBASIS, SP_PTS, values, **kwargs),
+                   match=match)
+
+
+def test_fit_sparse_polynomial_bad_points_and_methods():
+    assert_refuses(lambda: sg.fit_sparse_polynomial(GBASIS, SP_PTS[:1], SP_PTS[:1, 0]),
+                   match="at least 2 samples")
+    assert_refuses(lambda: sg.fit_sparse_polynomial(GBASIS, SP_PTS.at[0, 1].set(-2.0),
+                                                    SP_PTS[:, 0]), match="`points`")
+    assert_refuses(lambda: sg.fit_sparse_polynomial(GBASIS, SP_PTS[:, :1], SP_PTS[:, 0]),
+                   match=r"`points` must have shape \(k, 2\)")
+    # constant data (no LARS variable moves): a finite LOO error, all-zero indices
+    sol = sg.fit_sparse_polynomial(GBASIS, SP_PTS, jnp.full(8, 2.0))  # LARS: cached program
+    assert bool(jnp.isfinite(sol.stats["loo_error"][0]))
+    assert float(jnp.max(sg.sobol_indices(sol.value).total)) == 0.0
