@@ -27,7 +27,7 @@ BITS = 30
 def _direction_numbers(dimension: int) -> np.ndarray:
     """Direction integers `v[j, k]` (`uint32`, shape `(dimension, BITS)`): bit `BITS-1-k`
     onwards of the k-th direction number of coordinate `j` (Bratley & Fox 1988, section 2)."""
-    rows = _sobol_directions.TABLE.split("\n")[:dimension]
+    rows = _sobol_directions.table().split("\n")[:dimension]
     v = np.zeros((dimension, BITS), dtype=np.uint64)
     v[0, :] = 1
     for j in range(1, dimension):
