@@ -49,29 +49,64 @@ def _nonfinite_hyperparameter(what: str) -> str:
     )
 
 
-def check_log_parameters(kernel: AbstractKernel) -> AbstractKernel:
-    """Trace-time check that every hyperparameter `fit` optimises is stored as a logarithm.
+def _owner(tree, path):
+    """The object holding the leaf at `path` (its parent in the pytree)."""
+    node = tree
+    for k in path[:-1]:
+        if isinstance(k, jtu.GetAttrKey):
+            node = getattr(node, k.name)
+        elif isinstance(k, jtu.SequenceKey):
+            node = node[k.idx]
+        elif isinstance(k, jtu.DictKey):
+            node = node[k.key]
+        else:  # pragma: no cover - flattened index keys of custom nodes
+            return None
+    return node
 
-    `fit` optimises every inexact-array leaf of the kernel and draws its random starts
-    log-uniformly in the prior box, i.e. it treats every leaf as the logarithm of a positive
-    hyperparameter. jaxsci kernels store those as fields named `log_*`; a leaf whose field
-    is named otherwise (e.g. a user kernel storing `variance` itself) would be started at
-    values such as `log(1e-5) = -11.5`, a negative variance. Such kernels are refused.
+
+def log_parameter_mask(tree) -> list[bool]:
+    """For each inexact-array leaf of `tree` (in `jtu.tree_leaves` order of
+    `eqx.partition(tree, eqx.is_inexact_array)[0]`): `True` if it is the logarithm of a
+    positive hyperparameter (field named `log_*`), `False` if its owner declares the field
+    unconstrained (listed in the class attribute `unconstrained_fields`, e.g. the
+    coregionalisation matrix `W` or a mean function's coefficients).
+
+    **Raises** `ValueError` for a leaf that is neither: `fit` draws starts log-uniformly in
+    the prior box, which would make e.g. a raw `variance` start at `log(1e-5) = -11.5`.
     """
-    params, _ = eqx.partition(kernel, eqx.is_inexact_array)
-    bad = []
+    params, _ = eqx.partition(tree, eqx.is_inexact_array)
+    mask, bad = [], []
     for path, _leaf in jtu.tree_flatten_with_path(params)[0]:
         names = [k.name for k in path if isinstance(k, jtu.GetAttrKey)]
-        if not names or not names[-1].startswith("log_"):
-            bad.append(type(kernel).__name__ + jtu.keystr(path))
+        last = path[-1] if path else None
+        field = last.name if isinstance(last, jtu.GetAttrKey) else None
+        owner = _owner(tree, path) if field is not None else None
+        if names and names[-1].startswith("log_"):
+            mask.append(True)
+        elif field is not None and field in getattr(type(owner), "unconstrained_fields", ()):
+            mask.append(False)
+        else:
+            mask.append(False)
+            bad.append(type(tree).__name__ + jtu.keystr(path))
     if bad:
         raise ValueError(
-            f"`fit` optimises every floating-point array of the kernel as the logarithm of a "
-            f"positive hyperparameter, but {', '.join(bad)} is not stored as a logarithm (its "
-            "field name does not start with `log_`). Store the parameter as its logarithm in a "
-            "field named `log_<name>` and use `jnp.exp(self.log_<name>)` in `evaluate` (as "
-            "jaxsci.kernels do), or, to keep it fixed, store it as a Python float (not fitted)."
+            f"`fit` optimises every floating-point array of the kernel either as the logarithm "
+            f"of a positive hyperparameter (fields named `log_*`) or as an unconstrained "
+            f"parameter (fields listed in the class attribute `unconstrained_fields`), but "
+            f"{', '.join(bad)} is not stored as a logarithm (its field name does not start "
+            "with `log_`) and not declared unconstrained. Store a positive parameter as its "
+            "logarithm in a field named `log_<name>` and use `jnp.exp(self.log_<name>)` in "
+            "`evaluate` (as jaxsci.kernels do); declare a parameter of any sign with "
+            "`unconstrained_fields: ClassVar[tuple[str, ...]] = ('<name>',)`; or, to keep it "
+            "fixed, store it as a Python float (not fitted)."
         )
+    return mask
+
+
+def check_log_parameters(kernel: AbstractKernel) -> AbstractKernel:
+    """Trace-time check that every hyperparameter `fit` optimises is either stored as a
+    logarithm (`log_*` fields) or declared unconstrained (see `log_parameter_mask`)."""
+    log_parameter_mask(kernel)
     return kernel
 
 

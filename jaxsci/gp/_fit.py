@@ -15,9 +15,12 @@ refused, see below). The fit ends by conditioning the GP on the data with the be
 stored leaf independently and uniformly in $[\log a, \log b]$ with `prior_box = (a, b)`,
 default $(10^{-5}, 10^{5})$: scikit-learn's default hyperparameter bounds, sampled the way
 its `n_restarts_optimizer` does (uniform in log-space). All jaxsci kernels store positive
-hyperparameters as logarithms, so this is a log-uniform prior on each of them; a kernel
-with a floating-point leaf in a field not named `log_*` raises `ValueError` (its starts
-would be meaningless, e.g. a variance of $\log 10^{-5} < 0$). With
+hyperparameters as logarithms, so this is a log-uniform prior on each of them.
+Parameters of any sign (a coregionalisation matrix, a mean function's coefficients) are
+*unconstrained*: their class lists them in `unconstrained_fields`; every start begins at
+their given value and no bound applies to them. A kernel with any other floating-point
+leaf (a field neither named `log_*` nor declared unconstrained) raises `ValueError`: its
+starts would be meaningless, e.g. a variance of $\log 10^{-5} < 0$. With
 `bounded=True` (default) the box also bounds the optimisation, like scikit-learn's
 hyperparameter bounds (projected L-BFGS); with `bounded=False` it only places the starts.
 """
@@ -29,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
+import numpy as np
 from jax.flatten_util import ravel_pytree
 from jaxtyping import ArrayLike, Float, Int, PRNGKeyArray
 
@@ -43,6 +47,7 @@ from ._checks import (
     check_kernel,
     check_kernel_values,
     check_log_parameters,
+    log_parameter_mask,
     check_noise,
 )
 from ._lml import _lml_and_rounding
@@ -58,15 +63,33 @@ from ._posterior import build_posterior
 BOUND_SLOPE = 0.1
 
 
-def _draw_starts(params, key, num_restarts: int, prior_box):
+def _draw_starts(params, key, num_restarts: int, prior_box, mask):
+    """Start 0 = `params`; starts 1..R-1 draw every log-parameter leaf (`mask` True)
+    log-uniformly in the prior box and keep every unconstrained leaf at its given value."""
     lo, hi = (math.log(b) for b in prior_box)
     leaves, treedef = jtu.tree_flatten(params)
     keys = jr.split(key, max(len(leaves), 1))
     starts = []
-    for leaf, k in zip(leaves, keys):
-        draws = jr.uniform(k, (num_restarts - 1, *leaf.shape), leaf.dtype, lo, hi)
+    for leaf, k, is_log in zip(leaves, keys, mask):
+        if is_log:
+            draws = jr.uniform(k, (num_restarts - 1, *leaf.shape), leaf.dtype, lo, hi)
+        else:
+            draws = jnp.broadcast_to(leaf, (num_restarts - 1, *leaf.shape))
         starts.append(jnp.concatenate([leaf[None], draws]))
     return jtu.tree_unflatten(treedef, starts)
+
+
+def _bounds(params, mask, prior_box, bounded):
+    """Flat `(lower, upper)` for the projected L-BFGS: the log prior box on log-parameters
+    (with `bounded`), unbounded for unconstrained leaves. Scalars when all leaves agree."""
+    lo, hi = (math.log(v) for v in prior_box) if bounded else (-math.inf, math.inf)
+    if all(mask):
+        return lo, hi
+    leaves = jtu.tree_leaves(params)  # ravel_pytree's order; NumPy: constants, not tracers
+    full = lambda a, b: np.concatenate([
+        np.full(math.prod(leaf.shape), a if m else b, leaf.dtype) for leaf, m in zip(leaves, mask)
+    ])
+    return full(lo, -math.inf), full(hi, math.inf)
 
 
 def _problem(kernel, X, which, noise, jitter):
@@ -160,14 +183,15 @@ def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_ste
     has_which = which is not None
     which = which if has_which else jnp.zeros(X.shape[:2], jnp.int32)
     keydata, rebuild = _key_parts(keys)
-    lower, upper = (math.log(v) for v in prior_box) if bounded else (-math.inf, math.inf)
+    mask = log_parameter_mask(kernel)
+    lower, upper = _bounds(params, mask, prior_box, bounded)
 
     @jax.custom_batching.custom_vmap
     def pool(flat_k, X, y, which, noise, keydata):
         b = X.shape[0]
-        starts = jax.vmap(lambda v, k: _draw_starts(unravel(v), k, num_restarts, prior_box))(flat_k, rebuild(keydata))
+        starts = jax.vmap(lambda v, k: _draw_starts(unravel(v), k, num_restarts, prior_box, mask))(flat_k, rebuild(keydata))
         flat0 = jax.vmap(jax.vmap(lambda p: ravel_pytree(p)[0]))(starts).reshape(b * num_restarts, P)
-        flat0 = jnp.clip(flat0, lower, upper)  # start 0 (the given kernel) may lie outside
+        flat0 = jnp.clip(flat0, np.reshape(lower, (1, -1)), np.reshape(upper, (1, -1)))  # start 0 (the given kernel) may lie outside
 
         def one(v, i):
             w = which[i] if has_which else None
@@ -256,8 +280,10 @@ def fit(
     **Arguments:**
 
     - `kernel`: the starting kernel (start 0); its inexact-array leaves are optimised. They
-      must be stored as logarithms (fields named `log_*`, as in `jaxsci.kernels`): the
-      starts are drawn log-uniformly, so any other floating-point leaf raises `ValueError`.
+      must be stored as logarithms (fields named `log_*`, as in `jaxsci.kernels`; the
+      starts are drawn log-uniformly) or be declared unconstrained by the class attribute
+      `unconstrained_fields` (started at the given value, never bounded); any other
+      floating-point leaf raises `ValueError`.
     - `X (n, d)`, `y (n,)` or `(n, p)` (outputs share the kernel; objective = summed LML).
     - `key`: PRNG key for the random starts. `key=None` means *condition only*: no
       hyperparameter optimisation, exactly as `fit_hyperparameters=False` (this is how

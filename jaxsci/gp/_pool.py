@@ -7,6 +7,7 @@ Used by `jaxsci.gp.fit` for its multistart hyperparameter search (Frankel et al.
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import jax.tree_util as jtu
 
 # L-BFGS constants: memory size, Armijo constant, backtracking limit.
@@ -67,7 +68,7 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
     one phase: one compiled copy of the loop body instead of two, for problems so cheap
     that compile time outweighs the tail's savings.
 
-    Box constraints `lower <= x <= upper` (scalars; infinite = unbounded) are handled by
+    Box constraints `lower <= x <= upper` (scalars or per-variable arrays `(P,)`; infinite = unbounded) are handled by
     projection, as in L-BFGS-B: trial points are clipped to the box, variables held at a
     bound by the gradient are frozen in the direction, and the gradient in the stopping
     rule is the projected one, $P(x - g) - x$.
@@ -109,6 +110,8 @@ def lbfgs_pool(value_and_grad, x0, *, batch_size: int, max_steps: int, gtol: flo
     )
     state = dict(slots=slots, out=out, next=jnp.array(B), it=jnp.array(0))
 
+    # vector bounds (P,) (unconstrained leaves beside log-parameters) act on rows of (B, P)
+    lower, upper = (b if np.ndim(b) == 0 else np.asarray(b, dtype)[None] for b in (lower, upper))
     clip = lambda v: jnp.clip(v, lower, upper)
 
     def held(x, g):

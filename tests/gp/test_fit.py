@@ -1,5 +1,8 @@
 """Multistart L-BFGS fitting: beats or matches scikit-learn; batched == loop; results codes."""
 
+import math
+from typing import ClassVar
+
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -84,6 +87,21 @@ def test_condition_only_and_log_parameters(fitted):
     # conditioning alone needs no log parameters
     raw = gp.fit(RawVariance(jnp.array(1.0)), X, Y, noise=1e-6, fit_hyperparameters=False)
     assert raw.result == RESULTS.successful
+
+    class Offset(K.AbstractKernel):
+        # a parameter of any sign, declared unconstrained: every start keeps its given
+        # value and no bound applies (the box would clip it to [log 1e-5, log 1e5])
+        base: K.AbstractKernel
+        c: jax.Array
+        unconstrained_fields: ClassVar[tuple[str, ...]] = ("c",)
+
+        def evaluate(self, x, y):
+            return self.base.evaluate(x, y) + jnp.exp(self.c)
+
+    sol = gp.fit(Offset(K.ExpQuad(), jnp.array(-30.0)), X, Y, noise=1e-6, key=jr.key(0), num_restarts=3)
+    starts = sol.stats["per_start"]["kernels"]
+    assert float(jnp.min(starts.c)) < math.log(1e-5)  # outside the box: not bounded
+    assert np.all(np.asarray(starts.base.log_variance) >= math.log(1e-5) - 1e-12)
 
 
 def test_fit_batched_equals_loop(fitted):
