@@ -52,6 +52,19 @@ a = se.evaluate_samples(f, x)
 for chunk in (None, 7):
     b = se.evaluate_samples(f, x, chunk_size=chunk, sharding=sh)
     np.testing.assert_allclose(b, a, rtol=1e-14)
+
+from jaxsci import mechanics as mech   # the hyperelastic study: one pool per device
+Bs = mech.sample_finger_tensors(4 * 8, key=jr.key(4)).reshape(4, 8, 3, 3)
+S = jax.vmap(lambda B: mech.cauchy_stress(mech.MooneyRivlin(), B))(Bs.reshape(-1, 3, 3)).reshape(Bs.shape)
+kw = dict(key=jr.key(5), num_restarts=3)
+r1 = mech.stress_rmse_trials(mech.fit_component_gp, Bs, S, Bs[0], S[0], **kw)
+rn = mech.stress_rmse_trials(mech.fit_component_gp, Bs, S, Bs[0], S[0], sharding=sh, **kw)
+np.testing.assert_allclose(rn, r1, rtol=1e-6)
+try:
+    mech.stress_rmse_trials(mech.fit_component_gp, Bs[:3], S[:3], Bs[0], S[0], sharding=sh, **kw)
+    raise AssertionError("3 trials over several devices must be refused")
+except ValueError as e:
+    assert "divisible" in str(e)
 print("ok")
 """
 

@@ -19,7 +19,7 @@ from .._solution import Solution
 from ..kernels import AbstractKernel
 from ._kinematics import _sym_to_vec, _vec_to_sym, require_spd, require_symmetric
 from ._sampling import _dtype, sample_finger_tensor
-from ._study import _check_test_set, _check_trials, fit_and_score_trials
+from ._study import _check_test_set, _check_trials, check_trial_sharding, fit_and_score_trials
 from ._tbgp import check_batch, check_posterior, fit_gp_model, key_none_conditions
 from ._transverse import (
     _HIGHEST,
@@ -254,17 +254,21 @@ def transverse_stress_rmse_trials(
     *,
     key: PRNGKeyArray,
     num_restarts: int = 20,
+    sharding: jax.sharding.NamedSharding | None = None,
 ) -> Float[Array, " t"]:
     """Fit `t` independent models (`fit_transverse_tbgp` or `fit_transverse_component_gp`,
-    called with `throw=False`) under one `vmap` and return their test RMSEs `(t,)`.
+    called with `throw=False`) under one `vmap` and return their test RMSEs `(t,)`;
+    `sharding` splits the trials over devices as in `stress_rmse_trials`.
 
-    **Raises:** as `stress_rmse_trials` (shapes `(t, n, 3, 3)`, `(t, n, 3)`, `(t, n, 3, 3)`)."""
+    **Raises:** as `stress_rmse_trials` (shapes `(t, n, 3, 3)`, `(t, n, 3)`, `(t, n, 3, 3)`,
+    and `sharding`)."""
     Cs, gs, Ss = _check_trials((Cs, gs, Ss), ("Cs", "gs", "Ss"), ((3, 3), (3,), (3, 3)))
+    check_trial_sharding(sharding, Cs.shape[0])
     Cs_test, gs_test, Ss_test = _check_test_set(
         (Cs_test, gs_test, Ss_test), ("Cs_test", "gs_test", "Ss_test"), ((3, 3), (3,), (3, 3)),
         ("test tensors", "fibre directions", "test stresses"),
     )
     return fit_and_score_trials(
         fit, (Cs, gs, Ss), lambda model: transverse_stress_rmse(model, Cs_test, gs_test, Ss_test),
-        key=key, num_restarts=num_restarts,
+        key=key, num_restarts=num_restarts, sharding=sharding,
     )

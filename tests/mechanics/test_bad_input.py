@@ -193,6 +193,7 @@ def test_shapes_and_empty(iso, ti):
         (lambda: mech.sample_symmetric_uniform(key=jr.key(0), dtype=jnp.int32), "`dtype`"),
         (lambda: mech.sample_fibre_direction(key=jr.key(0), dtype=jnp.complex64), "`dtype`"),
         (lambda: mech.FibreReinforcedMooneyRivlin(matrix=None), "`matrix`"),
+        (lambda: mech.stress_rmse_trials(mech.fit_tbgp, Bs[None], S[None], Bs, S, key=jr.key(0), sharding="cpu"), "`sharding`"),
     ]:
         with pytest.raises(TypeError, match=match):
             fn()
