@@ -14,6 +14,8 @@ Last line: `ratio: <sklearn wall / jaxsci run wall>`.
 """
 
 import argparse
+import os
+import sys
 import time
 import warnings
 
@@ -22,6 +24,20 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
+
+def _devices(argv) -> int:
+    """`--devices N` (default: every core of this process's CPU set), read before JAX
+    starts: the number of CPU devices is fixed when the backend starts."""
+    for i, a in enumerate(argv):
+        if a == "--devices" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if a.startswith("--devices="):
+            return int(a.split("=", 1)[1])
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+DEVICES = _devices(sys.argv[1:])
+jax.config.update("jax_num_cpu_devices", DEVICES)
 jax.config.update("jax_enable_x64", True)
 
 from jaxsci import mechanics as mech  # noqa: E402
@@ -47,6 +63,16 @@ def train_data(stress, trials, n):
 FITS = (("GP", mech.fit_component_gp), ("TBGP", mech.fit_tbgp))
 
 
+def trial_sharding(trials):
+    """Split the trials over the CPU devices (one L-BFGS pool per device, each on its own
+    core): the largest device count <= DEVICES that divides `trials`; `None` for one."""
+    k = max(d for d in range(1, min(DEVICES, len(jax.devices())) + 1) if trials % d == 0)
+    if k == 1:
+        return None
+    mesh = jax.sharding.Mesh(np.array(jax.devices()[:k]), ("trials",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("trials"))
+
+
 def study_e2e(trials, sizes):
     """End-to-end child: the first `stress_rmse_trials` call of every (size, model) pair of
     the compared study, in a fresh process (data built first, not timed); their sum."""
@@ -54,11 +80,12 @@ def study_e2e(trials, sizes):
     data = {n: train_data(stress, trials, n) for n in sizes}
     jax.block_until_ready((St, data))
     out = {"jaxsci": 0.0}
+    sharding = trial_sharding(trials)
     for n in sizes:
         Bs, Ss = data[n]
         for name, fit in FITS:
             _, t = _timing.timed(mech.stress_rmse_trials, fit, Bs, Ss, Bt, St, key=jr.key(1),
-                                 num_restarts=R)
+                                 num_restarts=R, sharding=sharding)
             out["jaxsci"] += t
             out[f"{name} n={n}"] = t
     return out
@@ -90,6 +117,8 @@ def main(argv=None):
     p.add_argument("--sizes", type=int, nargs="*", default=[10, 20, 50, 100, 200])
     p.add_argument("--energy-sizes", type=int, nargs="*", default=[10, 20, 50],
                    help="sizes for the strain-energy GP's own timing (no scikit-learn counterpart)")
+    p.add_argument("--devices", type=int, default=DEVICES,
+                   help="CPU devices (cores) the trials are split over; default: all cores")
     _timing.add_arguments(p)
     a = p.parse_args(argv)
     if a.quick:
@@ -113,15 +142,18 @@ def main(argv=None):
         d = np.asarray(P) - np.asarray(vv(St))
         return float(np.sqrt(np.mean(d * d)))
 
+    sharding = trial_sharding(a.trials)
+    print(f"jaxsci: trials split over {1 if sharding is None else sharding.mesh.size} CPU device(s); "
+          f"scikit-learn: one process (OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')})")
     t_ours_run = t_ours_compile = t_sk = 0.0
     print(f"{'n':>5}{'model':>8}{'jaxsci RMSE':>14}{'sklearn RMSE':>14}{'jax run s':>11}{'jax comp s':>11}{'sk s':>9}")
     for n in a.sizes:
         Bs, Ss = train_data(stress, a.trials, n)
         for (name, fit), feat, rm in zip(FITS, (cg_feat, tb_feat), (rmse_cg, rmse_tb)):
             t0 = time.perf_counter()
-            r = mech.stress_rmse_trials(fit, Bs, Ss, Bt, St, key=jr.key(1), num_restarts=R).block_until_ready()
+            r = mech.stress_rmse_trials(fit, Bs, Ss, Bt, St, key=jr.key(1), num_restarts=R, sharding=sharding).block_until_ready()
             t1 = time.perf_counter()
-            r = mech.stress_rmse_trials(fit, Bs, Ss, Bt, St, key=jr.key(1), num_restarts=R).block_until_ready()
+            r = mech.stress_rmse_trials(fit, Bs, Ss, Bt, St, key=jr.key(1), num_restarts=R, sharding=sharding).block_until_ready()
             t2 = time.perf_counter()
             Ps = _sklearn_rmse(feat, np.asarray(Bs), np.asarray(Ss), np.asarray(Bt), np.asarray(St), 0)
             t3 = time.perf_counter()
@@ -135,7 +167,7 @@ def main(argv=None):
     for n in a.energy_sizes:
         Bs, Ss = train_data(stress, a.trials, n)
         call = lambda: mech.stress_rmse_trials(
-            mech.fit_strain_energy_gp, Bs, Ss, Bt, St, key=jr.key(1), num_restarts=R
+            mech.fit_strain_energy_gp, Bs, Ss, Bt, St, key=jr.key(1), num_restarts=R, sharding=sharding
         ).block_until_ready()
         t0 = time.perf_counter(); call(); t1 = time.perf_counter(); r = call(); t2 = time.perf_counter()
         print(f"strain-energy GP n = {n:>4} ({3 * n + 1} observations), {a.trials} trials x {R} restarts: "
