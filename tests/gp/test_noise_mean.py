@@ -90,7 +90,7 @@ def test_per_output_noise_is_one_gp_per_output():
         mj, vj = gp.predict(pj, XS)
         np.testing.assert_allclose(mean[:, j], mj, rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(var[:, j], vj + s[j], rtol=1e-10)
-        np.testing.assert_allclose(cov[..., j], gp.predict(pj, XS, full_cov=True)[1], atol=1e-12)
+        np.testing.assert_allclose(np.diagonal(cov[..., j]), vj, rtol=1e-9, atol=1e-12)
         total += _lml(KER, X0, Y2[:, j], noise=s[j] + 1e-4)
     np.testing.assert_allclose(_lml(KER, X0, Y2, noise=gp.Noise(s, fixed=1e-4)), total, rtol=1e-12)
 
@@ -157,32 +157,33 @@ def test_fit_learned_noise_at_least_sklearn_10():
 _XT = jnp.linspace(0.03, 0.97, 25)[:, None]
 _X10 = jnp.linspace(0.0, 1.0, 10)[:, None]
 _Y10 = jnp.sin(6.0 * _X10[:, 0])
-_fit_scaled = eqx.filter_jit(
-    lambda y, normalize_y: gp.fit(K.ExpQuad(), _X10, y, key=jr.key(0), noise=1e-10, jitter=0.0, num_restarts=3, normalize_y=normalize_y, throw=False),
-)
+
+
+def _fit_scaled(y, **kw):
+    # the options of tests/gp/test_bad_input.py's `_fit`: the raw fit's compile is shared
+    return gp.fit(K.ExpQuad(), _X10, y, key=jr.key(0), noise=jnp.asarray(1e-10), jitter=0.0, num_restarts=3, throw=False, **kw)
 
 
 def test_normalize_y_fixes_the_large_scale_fit():
     """The issue's complaint: targets scaled by 1e6 held the variance on the prior box's
-    1e5 (now reported as `optimum_on_bound`); with `normalize_y=True` the fit succeeds and
-    its test error relative to the scale is the unscaled fit's."""
+    1e5 (reported as `optimum_on_bound`); with `normalize_y=True` the fit succeeds and its
+    test error relative to the scale is the unscaled fit's."""
     truth = jnp.sin(6.0 * _XT[:, 0])
     rmse = lambda sol, c: float(jnp.sqrt(jnp.mean((gp.predict(sol.value, _XT)[0] / c - truth) ** 2)))
-    raw_big = _fit_scaled(1e6 * _Y10, False)
+    raw_big = _fit_scaled(1e6 * _Y10)
     assert raw_big.result == RESULTS.optimum_on_bound
-    unit = _fit_scaled(_Y10, False)
-    big = _fit_scaled(1e6 * _Y10, True)
-    unit_norm = _fit_scaled(_Y10, True)
+    big = _fit_scaled(1e6 * _Y10, normalize_y=True)
+    unit = _fit_scaled(_Y10, normalize_y=True)
     assert big.result == RESULTS.successful and not bool(big.stats["on_bound"])
     assert unit.result == RESULTS.successful
-    np.testing.assert_allclose(rmse(big, 1e6), rmse(unit_norm, 1.0), rtol=1e-4)
-    assert rmse(big, 1e6) <= 1.5 * rmse(unit, 1.0), (rmse(big, 1e6), rmse(unit, 1.0))
+    np.testing.assert_allclose(rmse(big, 1e6), rmse(unit, 1.0), rtol=1e-4)
+    np.testing.assert_allclose(big.stats["log_marginal_likelihood"], unit.stats["log_marginal_likelihood"], rtol=1e-6)
     assert rmse(raw_big, 1e6) > 3 * rmse(big, 1e6)
 
 
 def test_user_mean_is_used_exactly():
     """A plain function mean: conditioning equals conditioning on y - m(X) by hand, plus
-    m(X*) at prediction; the LML is that of the residual; gradient rows use grad m."""
+    m(X*) at prediction; the LML is that of the residual."""
     m = lambda x: jnp.sin(x[0]) + 0.5 * x[1] ** 2
     M, MS = jax.vmap(m)(X0), jax.vmap(m)(XS)
     post = gp.condition(KER, X0, Y0, noise=1e-3, mean=m)
@@ -195,10 +196,6 @@ def test_user_mean_is_used_exactly():
     np.testing.assert_allclose(
         _lml(KER, X0, Y0, noise=1e-3, mean=m), _lml(KER, X0, Y0 - M, noise=1e-3), rtol=1e-12
     )
-    v, g, _, _ = gp.predict_value_and_grad(post, XS)
-    _, rg, _, _ = gp.predict_value_and_grad(ref, XS)
-    np.testing.assert_allclose(v, rm + MS, rtol=1e-12)
-    np.testing.assert_allclose(g, rg + jax.vmap(jax.grad(m))(XS), rtol=1e-10, atol=1e-12)
     # with normalize_y the residual is normalised: sklearn on y - m(X), plus m(X*)
     sk = GPR(C(1.3) * RBF(LS), alpha=1e-3, optimizer=None, normalize_y=True).fit(X0, Y0 - M)
     pn = gp.condition(KER, X0, Y0, noise=1e-3, mean=m, normalize_y=True)
@@ -224,16 +221,11 @@ def test_linear_mean_with_derivative_observations():
     post = gp.condition(KER, Xo, yn, which=which, mean=lin)
     ref = gp.condition(KER, Xo, resid, which=which)
     np.testing.assert_allclose(post.weights, ref.weights, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(
-        _lml(KER, Xo, yn, which=which, mean=lin), _lml(KER, Xo, resid, which=which), rtol=1e-12
-    )
-    # the LML gradient reaches the mean's leaves (and the learned noise on every row)
-    f = lambda mm, nz: gp.log_marginal_likelihood(KER, Xo, yn, which=which, mean=mm, noise=nz)
-    g = eqx.filter_jit(jax.grad(f, argnums=(0, 1)))(lin, gp.Noise(1e-3))
+    # the LML gradient reaches the mean's leaves (learned noise on every row): vs FD
+    f = lambda bias: gp.log_marginal_likelihood(KER, Xo, yn, which=which, mean=gp.LinearMean(w, bias), noise=gp.Noise(1e-3))
+    vg = jax.jit(jax.value_and_grad(f))
     h = 1e-6
-    fd = lambda d: _lml(KER, Xo, yn, which=which, mean=gp.LinearMean(w, b + d), noise=gp.Noise(1e-3))
-    np.testing.assert_allclose(g[0].bias, (fd(h) - fd(-h)) / (2 * h), rtol=1e-5)
-    assert np.isfinite(float(g[1].log_variance))
+    np.testing.assert_allclose(vg(b)[1], (vg(b + h)[0] - vg(b - h)[0]) / (2 * h), rtol=1e-5)
 
 
 def test_constant_mean_and_noise_fit_under_vmap_equals_loop():
@@ -249,7 +241,7 @@ def test_constant_mean_and_noise_fit_under_vmap_equals_loop():
     Xb = jnp.stack([jnp.asarray(X0), jnp.asarray(X0)])
     keys = jr.split(jr.key(4), 2)
     run = lambda X, y, k: gp.fit(
-        K.ExpQuad(1.0, jnp.ones(D)), X, y, key=k, noise=gp.Noise(1e-2), mean=gp.ConstantMean(), normalize_y=True, num_restarts=4, throw=False
+        K.ExpQuad(1.0, jnp.ones(D)), X, y, key=k, noise=gp.Noise(1e-2), mean=gp.ConstantMean(), normalize_y=True, num_restarts=3, throw=False
     )
     v = eqx.filter_jit(jax.vmap(run))(Xb, Yb, keys)
     one = jnp.ones(N)
@@ -260,8 +252,6 @@ def test_constant_mean_and_noise_fit_under_vmap_equals_loop():
         np.testing.assert_allclose(v.value.noise_model.log_variance[i], s.value.noise_model.log_variance, rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(v.value.mean.c[i], s.value.mean.c, rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(v.value.y_scale[i], s.value.y_scale, rtol=1e-12)
-        mi = gp.predict(jax.tree_util.tree_map(lambda a: a[i] if eqx.is_array(a) else a, v.value), XS)[0]
-        np.testing.assert_allclose(mi, gp.predict(s.value, XS)[0], rtol=1e-6, atol=1e-8)
         post = s.value
         A = post.kernel(Xb[i], Xb[i]) + post.noise * jnp.eye(N)
         ai1 = jnp.linalg.solve(A, one)
