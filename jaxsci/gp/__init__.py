@@ -20,3 +20,10 @@ from ._posterior import (
     predict as predict,
     predict_value_and_grad as predict_value_and_grad,
 )
+from ._mean import (
+    AbstractMean as AbstractMean,
+    ConstantMean as ConstantMean,
+    LinearMean as LinearMean,
+    ZeroMean as ZeroMean,
+)
+from ._noise import Noise as Noise

@@ -26,6 +26,7 @@ hyperparameter bounds (projected L-BFGS); with `bounded=False` it only places th
 """
 
 import math
+from typing import Callable
 
 import equinox as eqx
 import jax
@@ -51,6 +52,17 @@ from ._checks import (
     check_noise,
 )
 from ._lml import _lml_and_rounding
+from ._mean import check_mean, is_fitted_mean, mean_observations
+from ._model import (
+    check_normalize_y,
+    expand,
+    noise_diagonal,
+    normalization,
+    prepare_targets,
+    resolve_noise,
+    shift_rows,
+)
+from ._noise import Noise, total_noise
 from ._pool import lbfgs_pool
 from ._pool_size import _check_batch_size, _compact_tail, default_batch_size
 from ._posterior import build_posterior
@@ -92,35 +104,63 @@ def _bounds(params, mask, prior_box, bounded):
     return full(lo, -math.inf), full(hi, math.inf)
 
 
-def _problem(kernel, X, which, noise, jitter):
-    """Flattened objective -L(params) for one dataset, and the pieces to rebuild kernels."""
-    kernel = cast_kernel(kernel, X.dtype)
-    params, static = eqx.partition(kernel, eqx.is_inexact_array)
+def _problem(theta, dtype):
+    """Partition the fitted pytree `theta = (kernel, noise log-variance or None, fitted
+    mean or None)` into parameters and static parts, and the unravel of its flat vector."""
+    theta = cast_kernel(theta, dtype)
+    params, static = eqx.partition(theta, eqx.is_inexact_array)
     _, unravel = ravel_pytree(params)
     return params, static, unravel
 
 
-def _negative_lml(flat, unravel, static, X, y, which, noise, jitter):
+def _model_at(theta, X, y_pre, which, noise, scale, normalize_y):
+    """`(kernel, targets, total diagonal noise)` at the hyperparameters `theta`: the fitted
+    mean's rows are subtracted from the precomputed `y_pre` (then divided by the fixed
+    normalisation `scale`), a learned log-variance is added to the fixed noise. With
+    neither (the default) this is `(kernel, y_pre, noise)`: no extra work."""
+    kernel, log_variance, mean = theta
+    z = y_pre
+    if mean is not None:
+        z = y_pre - mean_observations(mean, X, which, y_pre.shape)
+        if normalize_y:
+            z = z / expand(scale, z.ndim)
+    if log_variance is not None:
+        noise = total_noise(log_variance, noise, X.shape[0])
+    return kernel, z, noise
+
+
+def _negative_lml(flat, unravel, static, X, y, which, noise, jitter, scale=None, normalize_y=False):
     """`(-L, rounding error of L)` at the flattened hyperparameters (see `lml_and_rounding`)."""
-    k = eqx.combine(unravel(flat), static)
+    k, z, diag = _model_at(eqx.combine(unravel(flat), static), X, y, which, noise, scale, normalize_y)
     # data, `which` and noise were validated once by `fit`: no checks inside the loop
-    lml, delta, _ = _lml_and_rounding(k, X, y, noise=noise, which=which, jitter=jitter, checked=True)
+    lml, delta, _ = _lml_and_rounding(k, X, z, noise=diag, which=which, jitter=jitter, checked=True)
     return -lml, delta
 
 
-def _assemble(flat, values, steps, conv, lsfail, evals, iters, grads, X, y, which, noise, unravel, static, jitter, bounds):
+def _assemble(flat, values, steps, conv, lsfail, evals, iters, grads, X, y, which, noise, scale, shift, unravel, static, jitter, bounds, model):
     """Solution for one dataset from its R starts' final points: the posterior of the best.
 
     `bounds = (lower, upper, gtol)` when the optimisation was bounded, else `None`: the
     best start is then `optimum_on_bound` if a bound holds a hyperparameter whose gradient
     (pointing out of the box) is larger than `max(gtol, BOUND_SLOPE)`, i.e. the likelihood
     still rises markedly beyond the box and the unconstrained optimum was not reached (e.g.
-    targets of size 1e6 need a variance above the default box's 1e5)."""
+    targets of size 1e6 need a variance above the default box's 1e5). `model = (noise
+    model template, fixed mean, normalize_y)`."""
     finals = jax.vmap(unravel)(flat)
     finite = jnp.isfinite(values)
     best = jnp.argmin(jnp.where(finite, values, jnp.inf))
     best_params = jtu.tree_map(lambda x: x[best], finals)
-    posterior, _, spd = build_posterior(eqx.combine(best_params, static), X, y, which, noise, jitter)
+    noise_template, fixed_mean, normalize_y = model
+    theta = eqx.combine(best_params, static)
+    kernel, z, diag = _model_at(theta, X, y, which, noise, scale, normalize_y)
+    noise_model = None
+    if noise_template is not None:
+        noise_model = eqx.tree_at(lambda m: (m.log_variance, m.fixed), noise_template, (theta[1], noise))
+    posterior, _, spd = build_posterior(
+        kernel, X, z, which, diag, jitter, noise_model=noise_model,
+        mean=fixed_mean if theta[2] is None else theta[2],
+        shift=shift if normalize_y else 0.0, scale=scale if normalize_y else 1.0,
+    )
     if bounds is None:
         on_bound = jnp.array(False)
     else:
@@ -154,7 +194,7 @@ def _assemble(flat, values, steps, conv, lsfail, evals, iters, grads, X, y, whic
                 "num_evaluations": evals,
                 "converged": conv,
                 "line_search_stalled": lsfail,
-                "kernels": eqx.combine(finals, static),
+                "kernels": eqx.combine(finals, static)[0],
             },
         },
     )
@@ -168,26 +208,51 @@ def _key_parts(keys):
     return keys, lambda data: data
 
 
-def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded):
+def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded, noise_model=None, mean=None, normalize_y=False):
     """`b` datasets (leading axis of X, y, which, keys), all `b * R` starts in one pool.
 
     The pool is wrapped in `jax.custom_batching.custom_vmap`: when a caller `vmap`s `fit`
     (e.g. over the trials of a study) the batch axis is merged into the dataset axis, so the
     starts of all trials share ONE pool instead of running one lockstep pool per trial.
+    The fitted parameters are those of `theta = (kernel, log-variance of noise_model,
+    mean if it has fitted leaves)`; a fixed mean and the normalisation statistics (of the
+    residual at the given mean) are applied to `y` once, before the pool.
     """
     b = X.shape[0]
-    params, static, unravel = _problem(kernel, X[0], None, noise, jitter)
+    fitted_mean = is_fitted_mean(mean)
+    log_variance = None if noise_model is None else noise_model.log_variance
+    theta = (kernel, log_variance, mean if fitted_mean else None)
+    fixed_mean = None if fitted_mean else mean
+    params, static, unravel = _problem(theta, X.dtype)
     flat_k, _ = ravel_pytree(params)
     P = flat_k.shape[0]
-    noise = jnp.asarray(noise, X.dtype)
+    noise = jnp.asarray(noise if noise_model is None else noise_model.fixed, X.dtype)
     has_which = which is not None
-    which = which if has_which else jnp.zeros(X.shape[:2], jnp.int32)
-    keydata, rebuild = _key_parts(keys)
-    mask = log_parameter_mask(kernel)
+    mask = (
+        log_parameter_mask(kernel)
+        + ([True] if log_variance is not None else [])
+        + (log_parameter_mask(mean) if fitted_mean else [])
+    )
     lower, upper = _bounds(params, mask, prior_box, bounded)
 
+    def targets(X_, y_, w_):
+        if not fitted_mean:
+            z, shift, scale, _ = prepare_targets(y_, X_, w_, fixed_mean, normalize_y)
+        elif normalize_y:
+            shift, scale = normalization(y_ - mean_observations(mean, X_, w_, y_.shape), w_)
+            z = y_ - shift_rows(shift, w_, y_.shape)
+        else:
+            z, shift, scale = y_, 0.0, 1.0
+        per_output = () if y_.ndim == 1 else y_.shape[1:]
+        as_arr = lambda v: jnp.broadcast_to(jnp.asarray(v, X_.dtype), per_output)
+        return z, as_arr(shift), as_arr(scale)
+
+    y, shift, scale = jax.vmap(targets)(X, y, which) if has_which else jax.vmap(lambda a, c: targets(a, c, None))(X, y)
+    which = which if has_which else jnp.zeros(X.shape[:2], jnp.int32)
+    keydata, rebuild = _key_parts(keys)
+
     @jax.custom_batching.custom_vmap
-    def pool(flat_k, X, y, which, noise, keydata):
+    def pool(flat_k, X, y, which, noise, scale, keydata):
         b = X.shape[0]
         starts = jax.vmap(lambda v, k: _draw_starts(unravel(v), k, num_restarts, prior_box, mask))(flat_k, rebuild(keydata))
         flat0 = jax.vmap(jax.vmap(lambda p: ravel_pytree(p)[0]))(starts).reshape(b * num_restarts, P)
@@ -196,7 +261,7 @@ def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_ste
         def one(v, i):
             w = which[i] if has_which else None
             (f, delta), g = jax.value_and_grad(_negative_lml, has_aux=True)(
-                v, unravel, static, X[i], y[i], w, noise[i], jitter
+                v, unravel, static, X[i], y[i], w, noise[i], jitter, scale[i], normalize_y
             )
             return f, g, delta
 
@@ -225,19 +290,25 @@ def _fit_many(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_ste
 
     bcast = lambda a: jnp.broadcast_to(a, (b, *a.shape))
     noise = bcast(noise)
-    outs = pool(bcast(flat_k), X, y, which, noise, keydata)
+    outs = pool(bcast(flat_k), X, y, which, noise, scale, keydata)
     which = which if has_which else None
     bounds = (lower, upper, gtol) if bounded else None
-    assemble = lambda *a: _assemble(*a, unravel, static, jitter, bounds)
-    return jax.vmap(assemble)(*outs, X, y, which, noise)
+    model = (noise_model, fixed_mean, normalize_y)
+    assemble = lambda *a: _assemble(*a, unravel, static, jitter, bounds, model)
+    return jax.vmap(assemble)(*outs, X, y, which, noise, scale, shift)
 
 
-def _validate(kernel, X, y, which, noise, num_restarts, prior_box, max_steps, gtol, ftol, jitter):
-    """Tier-1 checks of the options and data; returns the data, noise, jitter and the kernel
-    (its leaves checked finite, tier 2)."""
+def _validate(kernel, X, y, which, noise, num_restarts, prior_box, max_steps, gtol, ftol, jitter, mean=None, normalize_y=False):
+    """Tier-1 checks of the options and data; returns the data, the noise (a checked
+    `Noise` model or `None`, and the fixed noise or `None`), the mean, jitter and the
+    kernel (its leaves checked finite, tier 2)."""
     check_log_parameters(check_kernel(kernel))
     X, y, which = check_data(X, y, which)
-    noise = check_noise(noise, X.dtype, X.shape[0])
+    normalize_y = check_normalize_y(normalize_y)
+    noise_model, noise = resolve_noise(noise, X, y)
+    mean = check_mean(mean, X, y.shape)
+    if is_fitted_mean(mean):
+        log_parameter_mask(mean)  # refuses leaves neither `log_*` nor unconstrained
     jitter = check_jitter(jitter, X.dtype)
     require_positive_int(num_restarts, "num_restarts")
     require_positive_int(max_steps, "max_steps")
@@ -251,7 +322,7 @@ def _validate(kernel, X, y, which, noise, num_restarts, prior_box, max_steps, gt
             f"{prior_box!r}. The default is (1e-5, 1e5)."
         )
     kernel = check_kernel_values(kernel)
-    return kernel, X, y, which, noise, jitter
+    return kernel, X, y, which, noise_model, noise, mean, jitter
 
 
 @eqx.filter_jit
@@ -261,8 +332,10 @@ def fit(
     y: Float[ArrayLike, "n *p"],
     *,
     key: PRNGKeyArray | None = None,
-    noise: float | Float[ArrayLike, "*n"] = DEFAULT_NOISE,
+    noise: float | Float[ArrayLike, "*n"] | Noise = DEFAULT_NOISE,
     which: Int[ArrayLike, " n"] | None = None,
+    mean: Callable | None = None,
+    normalize_y: bool = False,
     fit_hyperparameters: bool = True,
     num_restarts: int = 20,
     prior_box: tuple[float, float] = (1e-5, 1e5),
@@ -340,33 +413,42 @@ def fit(
     `throw=True`, a failed `result` (above) raises at run time.
     """
     if not fit_hyperparameters or key is None:
-        return _condition_only(kernel, X, y, which, noise, jitter, throw)
-    kernel, X, y, which, noise, jitter = _validate(
-        kernel, X, y, which, noise, num_restarts, prior_box, max_steps, gtol, ftol, jitter
+        return _condition_only(kernel, X, y, which, noise, jitter, throw, mean, normalize_y)
+    kernel, X, y, which, noise_model, noise, mean, jitter = _validate(
+        kernel, X, y, which, noise, num_restarts, prior_box, max_steps, gtol, ftol, jitter,
+        mean, normalize_y,
     )
     _check_batch_size(batch_size, num_restarts, X.shape[0])
     sols = _fit_many(
         kernel, X[None], y[None], None if which is None else which[None], noise, key[None],
         num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded,
+        noise_model, mean, normalize_y,
     )
-    sol = jtu.tree_map(lambda a: a[0], sols)
+    sol = jtu.tree_map(lambda a: a[0] if eqx.is_array(a) else a, sols)
     return raise_if_failed(sol, throw)
 
 
-def _condition_only(kernel, X, y, which, noise, jitter, throw):
+def _condition_only(kernel, X, y, which, noise, jitter, throw, mean=None, normalize_y=False):
     """`fit(..., fit_hyperparameters=False)` or `fit(..., key=None)`: the posterior of the
-    given kernel, as a Solution (`nonfinite` if its Gram matrix is not finite, `singular`
-    if the covariance is not positive definite)."""
+    given kernel (noise, mean), as a Solution (`nonfinite` if its Gram matrix is not
+    finite, `singular` if the covariance is not positive definite)."""
     check_kernel(kernel)
     X, y, which = check_data(X, y, which)
-    noise = check_noise(noise, X.dtype, X.shape[0])
+    normalize_y = check_normalize_y(normalize_y)
+    noise_model, noise = resolve_noise(noise, X, y)
+    mean = check_mean(mean, X, y.shape)
     jitter = check_jitter(jitter, X.dtype)
     kernel = check_kernel_values(cast_kernel(kernel, X.dtype))
-    post, gram_ok, ok = build_posterior(kernel, X, y, which, noise, jitter)
+    z, shift, scale, _ = prepare_targets(y, X, which, mean, normalize_y)
+    post, gram_ok, ok = build_posterior(
+        kernel, X, z, which, noise_diagonal(noise_model, noise, X.shape[0]), jitter,
+        noise_model=noise_model, mean=mean, shift=shift, scale=scale,
+    )
     n, p = X.shape[0], post.weights.reshape(X.shape[0], -1).shape[1]
+    log_diag = jnp.sum(jnp.log(jnp.diagonal(post.chol, axis1=-2, axis2=-1)))
     lml = (
-        -0.5 * jnp.sum(y.reshape(n, p) * post.weights.reshape(n, p))
-        - p * jnp.sum(jnp.log(jnp.diagonal(post.chol)))
+        -0.5 * jnp.sum(z.reshape(n, p) * post.weights.reshape(n, p))
+        - (p * log_diag if post.chol.ndim == 2 else log_diag)
         - 0.5 * n * p * math.log(2 * math.pi)
     )
     sol = Solution(

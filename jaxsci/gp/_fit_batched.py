@@ -3,6 +3,7 @@ optionally one pool per device through `jax.sharding` (Frankel et al., eq. 12, f
 of datasets). The pool and the objective are those of `jaxsci.gp._fit`."""
 
 import math
+from typing import Callable
 
 import equinox as eqx
 import jax
@@ -14,15 +15,17 @@ from .._checks import as_float_array, check_finite, check_nonempty
 from .._solution import Solution, raise_if_failed
 from ..kernels import AbstractKernel
 from ._checks import DEFAULT_NOISE
+from ._noise import Noise
 from ._fit import _fit_many, _validate
 from ._pool_size import _check_batch_size
 
 
 @eqx.filter_jit
-def _fit_batched(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded, throw, mesh_axis):
+def _fit_batched(kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded, throw, mesh_axis, noise_model=None, mean=None, normalize_y=False):
     def run(X_, y_, w_, k_):
         sols = _fit_many(
-            kernel, X_, y_, w_, noise, k_, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded
+            kernel, X_, y_, w_, noise, k_, num_restarts, prior_box, max_steps, gtol, ftol, jitter, batch_size, bounded,
+            noise_model, mean, normalize_y,
         )
         return jax.vmap(lambda s: raise_if_failed(s, throw))(sols)
 
@@ -43,8 +46,10 @@ def fit_batched(
     y: Float[ArrayLike, "b n *p"],
     *,
     key: PRNGKeyArray,
-    noise: float = DEFAULT_NOISE,
+    noise: float | Float[ArrayLike, "*n"] | Noise = DEFAULT_NOISE,
     which: Int[ArrayLike, "b n"] | None = None,
+    mean: Callable | None = None,
+    normalize_y: bool = False,
     num_restarts: int = 20,
     prior_box: tuple[float, float] = (1e-5, 1e5),
     max_steps: int = 200,
@@ -70,8 +75,16 @@ def fit_batched(
     0.10's CPU deadlock there is fixed upstream, docs/gp.md#xla-cpu-deadlock). `vmap`ping
     `fit` over datasets also pools all their starts (a `custom_vmap` rule), so `jax.vmap(gp.fit)` and `fit_batched` cost the same.
 
+    `noise` (a float, an `(n,)` array shared by the datasets, or a `gp.Noise` whose
+    variance is learned per dataset), `mean` and `normalize_y` as in `fit` (the
+    normalisation statistics are computed per dataset).
+
     **Returns:** a `Solution` whose every leaf has a leading axis `b` (`value`: the `b`
-    posteriors, `value.kernel` their kernels).
+    posteriors, `value.kernel` their kernels, `value.noise_model` / `value.mean` their
+    fitted noise and mean).
+
+    **Raises:** as `fit`, and `ValueError` for `X`/`y`/`which` not `(b, n, ...)`, `b = 0`,
+    `key=None`, or `b` not divisible by the devices of `sharding`.
     """
     X = jnp.asarray(X)
     y = jnp.asarray(y)
@@ -91,9 +104,9 @@ def fit_batched(
             "`jax.vmap(lambda X, y: gp.fit(kernel, X, y, key=None))(X, y)`."
         )
     check_nonempty(X, "X", what="datasets (leading axis b)")
-    kernel, _, _, _, _, jitter = _validate(
+    kernel, _, _, _, noise_model, noise, mean, jitter = _validate(
         kernel, X[0], y[0], None if which is None else which[0], noise, num_restarts, prior_box,
-        max_steps, gtol, ftol, jitter,
+        max_steps, gtol, ftol, jitter, mean, normalize_y,
     )
     X, y = as_float_array(X, "X"), as_float_array(y, "y")
     dtype = jnp.result_type(X.dtype, y.dtype)
@@ -122,5 +135,5 @@ def fit_batched(
     _check_batch_size(batch_size, b * num_restarts, X.shape[1])
     return _fit_batched(
         kernel, X, y, which, noise, keys, num_restarts, prior_box, max_steps, gtol, ftol, jitter,
-        batch_size, bounded, throw, mesh_axis,
+        batch_size, bounded, throw, mesh_axis, noise_model, mean, normalize_y,
     )

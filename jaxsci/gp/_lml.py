@@ -1,6 +1,7 @@
 r"""Log marginal likelihood (model evidence) of a GP (Frankel et al., eq. 12)."""
 
 import math
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +20,9 @@ from ._checks import (
     check_kernel_values,
     check_noise,
 )
+from ._mean import check_mean
+from ._model import check_normalize_y, noise_diagonal, prepare_targets, resolve_noise
+from ._noise import Noise
 from ._posterior import cholesky_factor, diagonal_term, factorise, gram, unresolved
 
 
@@ -27,28 +31,39 @@ def log_marginal_likelihood(
     X: Float[ArrayLike, "n d"],
     y: Float[ArrayLike, "n *p"],
     *,
-    noise: float | Float[ArrayLike, "*n"] = DEFAULT_NOISE,
+    noise: float | Float[ArrayLike, "*n"] | Noise = DEFAULT_NOISE,
     which: Int[ArrayLike, " n"] | None = None,
     jitter: float | None = None,
+    mean: Callable | None = None,
+    normalize_y: bool = False,
 ) -> Float[Array, ""]:
-    r"""$\mathcal{L} = \log p(y \mid X)$ (eq. 12), differentiable in the kernel's leaves:
+    r"""$\mathcal{L} = \log p(z \mid X)$ (eq. 12), differentiable in the kernel's leaves
+    (and in those of a `gp.Noise` and of a mean-function Module):
 
-    $$\mathcal{L} = -\tfrac12 y^T (K + \varepsilon^2 I)^{-1} y - \tfrac12 \log\lvert K +
-    \varepsilon^2 I\rvert - \tfrac{n}{2}\log 2\pi.$$
+    $$\mathcal{L} = -\tfrac12 z^T (K + \varepsilon^2 I)^{-1} z - \tfrac12 \log\lvert K +
+    \varepsilon^2 I\rvert - \tfrac{n}{2}\log 2\pi,$$
 
-    With `y (n, p)` the outputs share the kernel and $\mathcal{L}$ is the sum over outputs
-    (as scikit-learn's `GaussianProcessRegressor`). `which` gives derivative observations
-    (see `condition`); `noise` and `jitter` as in `condition`. Returns `-inf` if the
+    with $z = y$ by default, $z = y - m(X)$ with a `mean`, and with `normalize_y=True` the
+    standardised residual (the LML of the normalised targets, as scikit-learn reports it;
+    the shift and scale are constants for differentiation with respect to the mean's
+    leaves). With `y (n, p)` the outputs share the kernel and $\mathcal{L}$ is the sum over
+    outputs (as scikit-learn's `GaussianProcessRegressor`); a `gp.Noise` with one variance
+    per output gives one covariance (and Cholesky factorisation) per output. `which` gives
+    derivative observations (see `condition`); `noise`, `jitter`, `mean`, `normalize_y` as
+    in `condition`. Returns `-inf` if the
     covariance is not positive definite even after jitter, or singular to working
     precision (so optimisers step back; the gradient there is 0, not NaN).
     Not jitted itself: call it inside your own `jax.jit` / `jax.grad`.
 
-    **Raises:** as `condition` for shapes, empty or NaN/inf data and bad `noise`/`jitter`;
-    at run time (`eqx.error_if`) if a kernel hyperparameter is NaN/inf or the Gram matrix
+    **Raises:** as `condition` for shapes, empty or NaN/inf data and bad `noise`/`jitter`/
+    `mean`/`normalize_y`; at run time (`eqx.error_if`) if a kernel hyperparameter is NaN/inf or the Gram matrix
     is not finite (hyperparameters that overflow, e.g. `log_variance = 800`: the likelihood
     is then not computable, and its gradient would be NaN).
     """
-    return _lml_and_rounding(kernel, X, y, noise=noise, which=which, jitter=jitter, public=True)[0]
+    return _lml_and_rounding(
+        kernel, X, y, noise=noise, which=which, jitter=jitter, public=True, mean=mean,
+        normalize_y=normalize_y,
+    )[0]
 
 
 def lml_and_rounding(kernel, X, y, *, noise=DEFAULT_NOISE, which=None, jitter=None):
@@ -75,22 +90,28 @@ _NONFINITE_GRAM = (
 )
 
 
-def _lml_and_rounding(kernel, X, y, *, noise, which, jitter, public=False, checked=False):
+def _lml_and_rounding(
+    kernel, X, y, *, noise, which, jitter, public=False, checked=False, mean=None, normalize_y=False
+):
     """`public=True`: also check `jitter`, the kernel's leaves and the Gram matrix (the
     checks of `log_marginal_likelihood`). `checked=True`: the data, `which` and `noise`
-    were validated once at the entry point (`fit`'s loop evaluates this for every start
-    and step, so it runs no `error_if` at all)."""
+    were validated once at the entry point and `y` are the targets the GP models, `noise`
+    the total diagonal noise (`fit`'s loop evaluates this for every start and step, so it
+    runs no `error_if` at all)."""
     check_kernel(kernel)
     if not checked:
         X, y, which = check_data(X, y, which)
-        noise = check_noise(noise, X.dtype, X.shape[0])
+        normalize_y = check_normalize_y(normalize_y)
+        noise_model, noise = resolve_noise(noise, X, y)
+        noise = noise_diagonal(noise_model, noise, X.shape[0])
+        mean = check_mean(mean, X, y.shape)
+        y = prepare_targets(y, X, which, mean, normalize_y)[0]
     kernel = cast_kernel(kernel, X.dtype)
     if public:
         jitter = check_jitter(jitter, X.dtype)
         kernel = check_kernel_values(kernel)
     n = X.shape[0]
     K = gram(kernel, X, which, X, which)
-    diag = jnp.broadcast_to(diagonal_term(noise, jitter, X.dtype), (n,))
     # Never hand LAPACK a non-finite matrix (optimiser lanes can reach extreme values):
     # factorise the identity instead and report -inf (`log_marginal_likelihood` raises).
     gram_ok = jnp.all(jnp.isfinite(K))
@@ -98,11 +119,31 @@ def _lml_and_rounding(kernel, X, y, *, noise, which, jitter, public=False, check
         # on K itself (not on L), so the check survives `jax.grad` under `jit`
         K = eqx.error_if(K, ~gram_ok, _NONFINITE_GRAM)
     K_diag_max = jnp.max(jnp.where(gram_ok, jnp.diagonal(K), 1.0))
+    if jnp.ndim(noise) == 2:  # one learned variance per output: one factorisation each
+        return _per_output(K, gram_ok, K_diag_max, y.reshape(n, -1), noise, jitter, n, X.dtype)
+    diag = jnp.broadcast_to(diagonal_term(noise, jitter, X.dtype), (n,))
     K = jnp.where(gram_ok, K, jnp.eye(n, dtype=K.dtype)) + jnp.diag(diag)
     lml, delta, pivot_sq_min = _gaussian_log_likelihood_and_rounding(K, y.reshape(n, -1))
     singular = unresolved(jax.lax.stop_gradient(K_diag_max), jnp.min(diag), pivot_sq_min, n, X.dtype)
     ok = jnp.isfinite(lml) & gram_ok & ~singular
     lml = jnp.where(ok, lml, -jnp.inf)
+    return lml, jnp.where(ok & jnp.isfinite(delta), delta, 0.0), gram_ok
+
+
+def _per_output(K, gram_ok, K_diag_max, Y, noise, jitter, n, dtype):
+    """Sum over outputs of eq. 12 with covariance `K + diag(noise[j])` for output `j`."""
+    diag = jnp.broadcast_to(diagonal_term(noise, jitter, dtype), noise.shape)
+    K0 = jnp.where(gram_ok, K, jnp.eye(n, dtype=K.dtype))
+
+    def one(d, yj):
+        lml, delta, pivot_sq_min = _gaussian_log_likelihood_and_rounding(K0 + jnp.diag(d), yj[:, None])
+        singular = unresolved(jax.lax.stop_gradient(K_diag_max), jnp.min(d), pivot_sq_min, n, dtype)
+        return lml, delta, jnp.isfinite(lml) & ~singular
+
+    lmls, deltas, oks = jax.vmap(one)(diag, Y.T)
+    ok = jnp.all(oks) & gram_ok
+    lml = jnp.where(ok, jnp.sum(jnp.where(oks, lmls, 0.0)), -jnp.inf)
+    delta = jnp.sum(deltas)
     return lml, jnp.where(ok & jnp.isfinite(delta), delta, 0.0), gram_ok
 
 

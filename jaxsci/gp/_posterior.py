@@ -6,6 +6,8 @@ stored. Observations may be function values or partial derivatives (`which`, see
 `derivative_gram`); the same weights then predict values and gradients (eq. 39).
 """
 
+from typing import Callable
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -27,6 +29,17 @@ from ._checks import (
     check_which,
 )
 from ._derivative import _derivative_gram, _observation_covariance
+from ._mean import check_mean, mean_observations
+from ._model import (
+    check_normalize_y,
+    expand,
+    learned_level,
+    noise_diagonal,
+    prepare_targets,
+    resolve_noise,
+    shift_rows,
+)
+from ._noise import Noise
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -92,16 +105,25 @@ class Posterior(eqx.Module):
     r"""A GP conditioned on data: everything needed to predict (eqs. 9-11).
 
     Attributes: `kernel`; training points `X (n, d)`; `which (n,)` or `None` (all values);
-    upper Cholesky factor `chol (n, n)` of $K + \varepsilon^2 I$; `weights (n,)` or
-    `(n, p)` $= (K + \varepsilon^2 I)^{-1} y$; `noise` $\varepsilon^2$ (scalar or `(n,)`).
+    upper Cholesky factor `chol (n, n)` of $K + \varepsilon^2 I$ (`(p, n, n)`, one per
+    output, with a per-output learned noise variance); `weights (n,)` or `(n, p)` $= (K +
+    \varepsilon^2 I)^{-1} z$ with $z$ the targets the GP models ($y$ by default); `noise`
+    the total diagonal noise $\varepsilon^2$ (scalar or `(n,)`; `(p, n)` per output);
+    `noise_model`: the `gp.Noise` used (fitted by `gp.fit`) or `None` for a fixed `noise=`;
+    `mean`: the prior mean function (`None` = zero); `y_shift`, `y_scale`: the
+    `normalize_y` shift and scale (scalars or `(p,)`; 0 and 1 without normalisation).
     """
 
     kernel: AbstractKernel
     X: Float[Array, "n d"]
     which: Int[Array, " n"] | None
-    chol: Float[Array, "n n"]
+    chol: Float[Array, "*p n n"]
     weights: Float[Array, "n *p"]
-    noise: Float[Array, "*n"]
+    noise: Float[Array, "*pn"]
+    noise_model: Noise | None = None
+    mean: Callable | None = None
+    y_shift: float | Float[Array, "*p"] = 0.0
+    y_scale: float | Float[Array, "*p"] = 1.0
 
 
 @eqx.filter_jit
@@ -110,11 +132,13 @@ def condition(
     X: Float[ArrayLike, "n d"],
     y: Float[ArrayLike, "n *p"],
     *,
-    noise: float | Float[ArrayLike, "*n"] = DEFAULT_NOISE,
+    noise: float | Float[ArrayLike, "*n"] | Noise = DEFAULT_NOISE,
     which: Int[ArrayLike, " n"] | None = None,
     jitter: float | None = None,
+    mean: Callable | None = None,
+    normalize_y: bool = False,
 ) -> Posterior:
-    r"""Condition a zero-mean GP prior $f \sim GP(0, k)$ on data (eqs. 7-9).
+    r"""Condition a GP prior $f \sim GP(m, k)$ (zero mean by default) on data (eqs. 7-9).
 
     **Arguments:**
 
@@ -122,27 +146,43 @@ def condition(
     - `X`: training points `(n, d)`.
     - `y`: observations `(n,)`, or `(n, p)` for `p` outputs sharing one kernel.
     - `noise`: the noise variance $\varepsilon^2 > 0$, scalar or `(n,)`; default `1e-10`,
-      the paper's regulariser for noise-free data.
+      the paper's regulariser for noise-free data. Or a `gp.Noise` (learned variance, shared
+      or one per output, plus a fixed part): its current value is used here; `fit` learns
+      it. A per-output variance factorises one covariance per output (`chol (p, n, n)`).
     - `which`: optional `(n,)` integers, `-1` for a value and `i` for $\partial f/\partial
       x_i$ (derivative observations, eqs. 35-40). `None`: all values.
     - `jitter`: floor on the diagonal term, default `jaxsci._misc.jitter_for(dtype)` (1e-10
       in float64, 1e-6 in float32); the matrix factorised is $K + \max(\varepsilon^2,
       \text{jitter}) I$.
+    - `mean`: prior mean, a callable of one point `m(x (d,)) -> scalar or (p,)`
+      (`gp.ConstantMean`, `gp.LinearMean`, any function); the GP models $y - m(X)$
+      (derivative rows: $y - \partial_i m$). `None`: zero mean.
+    - `normalize_y`: standardise the residual targets per output (scikit-learn's
+      `normalize_y=True`, see `jaxsci.gp._model`); `predict` undoes it. With it, `noise` is
+      the variance of the normalised targets (as scikit-learn's `alpha`).
 
     **Returns:** a `Posterior`.
 
-    **Raises:** `ValueError`/`TypeError` at trace time for shapes, empty data or a bad
-    Python `noise`/`jitter`; at run time (`eqx.error_if`) for NaN/inf data, a NaN/inf
+    **Raises:** `ValueError`/`TypeError` at trace time for shapes, empty data, a bad
+    Python `noise`/`jitter`, a `Noise` whose variance or `fixed` part has the wrong shape,
+    a `mean` that is not callable or returns the wrong shape, a non-bool `normalize_y`;
+    at run time (`eqx.error_if`) for NaN/inf data, a NaN/inf
     kernel hyperparameter, a Gram matrix with NaN/inf entries (hyperparameters that
     overflow, e.g. `log_variance=800`), or a covariance that is not positive definite even
     after jitter, or singular to working precision (see `unresolved`).
     """
     check_kernel(kernel)
     X, y, which = check_data(X, y, which)
-    noise = check_noise(noise, X.dtype, X.shape[0])
+    normalize_y = check_normalize_y(normalize_y)
+    noise_model, noise = resolve_noise(noise, X, y)
+    mean = check_mean(mean, X, y.shape)
     jitter = check_jitter(jitter, X.dtype)
     kernel = check_kernel_values(cast_kernel(kernel, X.dtype))
-    post, gram_ok, spd = build_posterior(kernel, X, y, which, noise, jitter)
+    z, shift, scale, _ = prepare_targets(y, X, which, mean, normalize_y)
+    post, gram_ok, spd = build_posterior(
+        kernel, X, z, which, noise_diagonal(noise_model, noise, X.shape[0]), jitter,
+        noise_model=noise_model, mean=mean, shift=shift, scale=scale,
+    )
     chol = eqx.error_if(
         post.chol,
         ~gram_ok,
@@ -160,14 +200,20 @@ def condition(
     return eqx.tree_at(lambda p: p.chol, post, chol)
 
 
-def build_posterior(kernel, X, y, which, noise, jitter) -> tuple[Posterior, Array, Array]:
-    """`condition` on validated inputs, without the run-time checks: returns the posterior,
-    whether the Gram matrix is finite and whether the factorisation is usable (finite and
-    not singular to working precision, `unresolved`). Used by `fit`, which reports a
-    failure as a result code instead of raising."""
+def build_posterior(
+    kernel, X, y, which, noise, jitter, *, noise_model=None, mean=None, shift=0.0, scale=1.0
+) -> tuple[Posterior, Array, Array]:
+    """`condition` on validated inputs (`y`: the targets the GP models, `noise`: the total
+    diagonal noise, `(p, n)` for a per-output variance), without the run-time checks:
+    returns the posterior, whether the Gram matrix is finite and whether the factorisation
+    is usable (finite and not singular to working precision, `unresolved`). Used by `fit`,
+    which reports a failure as a result code instead of raising."""
     n = X.shape[0]
     K = gram(kernel, X, which, X, which)
     gram_ok = jnp.all(jnp.isfinite(K))
+    extra = dict(noise_model=noise_model, mean=mean, y_shift=shift, y_scale=scale)
+    if jnp.ndim(noise) == 2:  # one learned variance per output: one factorisation each
+        return _build_per_output(K, gram_ok, kernel, X, y, which, noise, jitter, extra)
     diag = jnp.broadcast_to(diagonal_term(noise, jitter, X.dtype), (n,))
     # never hand LAPACK a non-finite matrix; the result is flagged by `gram_ok`
     K = jnp.where(gram_ok, K, jnp.eye(n, dtype=K.dtype)) + jnp.diag(diag)
@@ -179,7 +225,28 @@ def build_posterior(kernel, X, y, which, noise, jitter) -> tuple[Posterior, Arra
         & jnp.all(jnp.isfinite(weights))
         & ~unresolved(jnp.max(jnp.diagonal(K) - diag), jnp.min(diag), jnp.min(pivots * pivots), n, X.dtype)
     )
-    return Posterior(kernel, X, which, chol, weights.reshape(y.shape), noise), gram_ok, spd
+    return Posterior(kernel, X, which, chol, weights.reshape(y.shape), noise, **extra), gram_ok, spd
+
+
+def _build_per_output(K, gram_ok, kernel, X, y, which, noise, jitter, extra):
+    n = X.shape[0]
+    diag = jnp.broadcast_to(diagonal_term(noise, jitter, X.dtype), noise.shape)
+    K0 = jnp.where(gram_ok, K, jnp.eye(n, dtype=K.dtype))
+    k_max = jnp.max(jnp.diagonal(K0))
+
+    def one(d, yj):
+        chol, w = factorise(K0 + jnp.diag(d), yj[:, None])
+        pivots = jnp.diagonal(chol)
+        ok = (
+            jnp.all(jnp.isfinite(chol))
+            & jnp.all(jnp.isfinite(w))
+            & ~unresolved(k_max, jnp.min(d), jnp.min(pivots * pivots), n, X.dtype)
+        )
+        return chol, w[:, 0], ok
+
+    chol, W, ok = jax.vmap(one)(diag, y.T)
+    spd = gram_ok & jnp.all(ok)
+    return Posterior(kernel, X, which, chol, W.T, noise, **extra), gram_ok, spd
 
 
 @eqx.filter_jit
@@ -190,16 +257,25 @@ def predict(
     which: Int[ArrayLike, " m"] | None = None,
     full_cov: bool = False,
     include_noise: bool = False,
-) -> tuple[Float[Array, "m *p"], Float[Array, "m *m"]]:
+) -> tuple[Float[Array, "m *p"], Float[Array, "m *mp"]]:
     r"""Posterior mean and variance at `Xs` (eqs. 9-11).
 
-    $$\mu_* = K_* w,\qquad \Sigma_* = K_{**} - K_* (K + \varepsilon^2 I)^{-1} K_*^T
-    \;[+\,\varepsilon^2 I \text{ if } \texttt{include\_noise}]\ \text{(eq. 11)}.$$
+    $$\mu_* = m(X_*) + K_* w,\qquad \Sigma_* = K_{**} - K_* (K + \varepsilon^2 I)^{-1} K_*^T
+    \;[+\,\sigma^2_\text{new} I \text{ if } \texttt{include\_noise}]\ \text{(eq. 11)}.$$
 
     `which (m,)` selects values (-1) or partial derivatives (i) at the prediction points
-    (eq. 39). Returns the mean, shape `(m,)` or `(m, p)`, and the variance `(m,)` (or the
-    covariance `(m, m)` if `full_cov`), shared by all outputs. The scalar noise is used for
-    `include_noise`; variances are clipped at 0.
+    (eq. 39; the prior mean then contributes $\partial_i m$). Returns the mean, shape `(m,)`
+    or `(m, p)`, and the variance `(m,)` (or the covariance `(m, m)` if `full_cov`),
+    shared by all outputs; when the outputs' variances differ (a per-output `gp.Noise`, or
+    `normalize_y=True` with `p` outputs) it is `(m, p)` (covariance `(m, m, p)`, as
+    scikit-learn). With `normalize_y` the shift and scale are undone: $\mu = m_* + s +
+    c\,\mu_z$ (the shift on value rows only), $\sigma^2 = c^2 \sigma^2_z$.
+
+    `include_noise`: $\sigma^2_\text{new}$ is the learned variance of a `gp.Noise` (per
+    output; its `fixed` part belongs to the training rows and is not added: this is
+    scikit-learn's predictive variance with a `WhiteKernel`, whose `kernel.diag` includes
+    the white level while `alpha` is not added), else the mean of the fixed `noise`.
+    Variances are clipped at 0 before the noise is added.
 
     **Raises:** `ValueError` at trace time if `Xs` is not `(m, d)` with the training `d` or
     is empty; at run time (`eqx.error_if`) for NaN/inf in `Xs` or a `which` entry outside
@@ -211,19 +287,49 @@ def predict(
     kernel, X, wtr = posterior.kernel, posterior.X, posterior.which
     Ks = gram(kernel, Xs, which, X, wtr)
     mean = jnp.tensordot(Ks, posterior.weights, axes=1, precision=_HIGHEST)
-    V = jsp.linalg.solve_triangular(posterior.chol, Ks.T, trans="T", lower=False)
-    noise = jnp.mean(posterior.noise) if include_noise else 0.0
+    per_output = posterior.chol.ndim == 3
+    if per_output:
+        V = jax.vmap(lambda U: jsp.linalg.solve_triangular(U, Ks.T, trans="T", lower=False))(posterior.chol)
+    else:
+        V = jsp.linalg.solve_triangular(posterior.chol, Ks.T, trans="T", lower=False)
+    noise = learned_level(posterior.noise_model, posterior.noise) if include_noise else 0.0
     if full_cov:
         Kss = gram(kernel, Xs, which, Xs, which)
-        cov = Kss - jnp.matmul(V.T, V, precision=_HIGHEST)
-        return mean, cov + noise * jnp.eye(Xs.shape[0], dtype=cov.dtype)
+        eye = jnp.eye(Xs.shape[0], dtype=Kss.dtype)
+        if per_output:
+            cov = Kss[..., None] - jnp.einsum("pnm,pnk->mkp", V, V, precision=_HIGHEST)
+            cov = cov + eye[..., None] * expand(noise, 3)
+        else:
+            cov = Kss - jnp.matmul(V.T, V, precision=_HIGHEST)
+            cov = cov + noise * eye
+        return _undo(posterior, Xs, which, mean, cov, 3)
     if which is None:
         kss = kernel.diag(Xs)
     else:
         point_var = lambda x, w: _observation_covariance(kernel, x, w, x, w)
         kss = jax.vmap(point_var)(Xs, which)
-    var = kss - jnp.sum(V * V, axis=0)
-    return mean, jnp.maximum(var, 0.0) + noise
+    if per_output:
+        var = kss[:, None] - jnp.sum(V * V, axis=1).T
+        var = jnp.maximum(var, 0.0) + expand(noise, 2)
+    else:
+        var = kss - jnp.sum(V * V, axis=0)
+        var = jnp.maximum(var, 0.0) + noise
+    return _undo(posterior, Xs, which, mean, var, 2)
+
+
+def _undo(posterior, Xs, which, mean, var, var_ndim_per_output):
+    """Undo `normalize_y` (scale and shift) and add the prior mean back. Nothing to do
+    (no work) for a default posterior."""
+    shift, scale = posterior.y_shift, posterior.y_scale
+    if not (isinstance(scale, float) and scale == 1.0 and isinstance(shift, float) and shift == 0.0):
+        scale_arr = jnp.asarray(scale, mean.dtype)
+        mean = mean * expand(scale_arr, mean.ndim) + shift_rows(jnp.asarray(shift, mean.dtype), which, mean.shape)
+        if scale_arr.ndim == 1 and var.ndim < var_ndim_per_output:
+            var = var[..., None]  # outputs now differ: (m, p) / (m, m, p)
+        var = var * expand(scale_arr * scale_arr, var.ndim)
+    if posterior.mean is not None:
+        mean = mean + mean_observations(posterior.mean, Xs, which, mean.shape)
+    return mean, var
 
 
 @eqx.filter_jit

@@ -252,3 +252,25 @@ def test_default_batch_size_documented_values():
     assert gp.default_batch_size(1000, 50) == 128
     assert gp.default_batch_size(1, 10**6) == 1
     assert gp.default_batch_size(np.int64(40), np.int32(100)) == 32
+
+
+# learnable noise, mean functions, normalize_y (full coverage in tests/gp/test_noise_mean.py)
+MODEL_BAD = [
+    ("Noise-variance", lambda: gp.Noise(0.0), ValueError, r"`Noise\(variance\)` must be positive"),
+    ("Noise-fixed", lambda: gp.Noise(1e-3, fixed=jnp.array([jnp.nan])), ValueError, r"`Noise\(fixed=...\)`"),
+    ("Noise-fixed-n", lambda: gp.condition(KER, X, Y, noise=gp.Noise(1e-3, fixed=jnp.ones(2))), ValueError, r"shape \(n,\) = \(5,\)"),
+    ("ConstantMean-rank", lambda: gp.ConstantMean(jnp.ones((2, 2))), ValueError, r"`ConstantMean\(c\)` must be a scalar"),
+    ("LinearMean-bias", lambda: gp.LinearMean(jnp.ones(2), jnp.ones(2)), ValueError, r"`LinearMean\(bias\)` must have shape"),
+    ("LinearMean-weights", lambda: gp.LinearMean(jnp.ones((2, 2, 2))), ValueError, r"`LinearMean\(weights\)` must have shape"),
+    ("ZeroMean-point", lambda: gp.ZeroMean()(X), ValueError, r"`ZeroMean` is evaluated on one point"),
+    ("AbstractMean", lambda: gp.AbstractMean(), TypeError, r"abstract"),
+    ("mean-callable", lambda: gp.fit(KER, X, Y, key=jr.key(0), mean="linear"), TypeError, r"`mean` must be a callable"),
+    ("mean-shape", lambda: gp.log_marginal_likelihood(KER, X, Y, mean=lambda x: jnp.ones(2)), ValueError, r"`mean\(x\)` must return"),
+    ("normalize_y", lambda: gp.log_marginal_likelihood(KER, X, Y, normalize_y=None), TypeError, r"`normalize_y` must be a Python bool"),
+]
+
+
+@pytest.mark.parametrize("call, exc, match", [c[1:] for c in MODEL_BAD], ids=[c[0] for c in MODEL_BAD])
+def test_noise_and_mean_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
