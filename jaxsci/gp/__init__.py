@@ -5,6 +5,14 @@ Implements Frankel et al. (first seed paper), section 3 (eqs. 4-12) and section 
 """
 
 from ._checks import DEFAULT_NOISE as DEFAULT_NOISE
+from ._coregion import (
+    Coregionalization as Coregionalization,
+    ICM as ICM,
+    LCM as LCM,
+    predict_outputs as predict_outputs,
+    stack_isotopic as stack_isotopic,
+    stack_outputs as stack_outputs,
+)
 from ._derivative import (
     derivative_gram as derivative_gram,
     gradient_observations as gradient_observations,

@@ -101,6 +101,11 @@ def test_nonfinite_and_out_of_range_values(call, match):
     assert_refuses(call, match=match)
 
 
+# Multi-output GPs (gp.Coregionalization, gp.ICM, gp.LCM, gp.stack_outputs,
+# gp.stack_isotopic, gp.predict_outputs): their bad-input table is `COREGION_BAD_INPUT` in
+# tests/gp/test_coregion.py (`test_bad_input`, `test_bad_task_index_under_jit_and_in_fit`).
+
+
 def test_value_checks_under_jit_and_vmap():
     # traced noise / jitter / data / hyperparameters: eqx.error_if, under jit and vmap
     cond = eqx.filter_jit(lambda s: gp.condition(KER, X, Y, noise=s).weights)
