@@ -35,3 +35,4 @@ from ._mean import (
     ZeroMean as ZeroMean,
 )
 from ._noise import Noise as Noise
+from ._summary import summary as summary

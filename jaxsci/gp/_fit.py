@@ -162,12 +162,13 @@ def _assemble(flat, values, steps, conv, lsfail, evals, iters, grads, X, y, whic
         shift=shift if normalize_y else 0.0, scale=scale if normalize_y else 1.0,
     )
     if bounds is None:
-        on_bound = jnp.array(False)
+        on_bound_all = jnp.zeros(values.shape, bool)
     else:
         lower, upper, gtol = bounds
-        x, g = flat[best], grads[best]
-        held = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
-        on_bound = jnp.any(held & (jnp.abs(g) > max(gtol, BOUND_SLOPE)))
+        lower, upper = (np.reshape(b, (1, -1)) for b in (lower, upper))
+        held = ((flat <= lower) & (grads > 0)) | ((flat >= upper) & (grads < 0))
+        on_bound_all = jnp.any(held & (jnp.abs(grads) > max(gtol, BOUND_SLOPE)), axis=1)
+    on_bound = on_bound_all[best]
     result = RESULTS.where(
         ~finite[best] | ~spd,
         RESULTS.singular,
@@ -194,6 +195,7 @@ def _assemble(flat, values, steps, conv, lsfail, evals, iters, grads, X, y, whic
                 "num_evaluations": evals,
                 "converged": conv,
                 "line_search_stalled": lsfail,
+                "on_bound": on_bound_all,
                 "kernels": eqx.combine(finals, static)[0],
             },
         },
@@ -400,8 +402,10 @@ def fit(
     final point, `num_steps (R,)`, `num_evaluations (R,)` (objective evaluations per start,
     rejected line-search trials included), `converged (R,)`, `line_search_stalled (R,)`
     (counted as converged: the line search could not decrease $-\mathcal{L}$ by more than
-    `ftol` relative, i.e. $-\mathcal{L}$ is minimal to its rounding noise), `kernels`: all
-    final kernels stacked).
+    `ftol` relative, i.e. $-\mathcal{L}$ is minimal to its rounding noise), `on_bound (R,)`
+    (each start's final point held on the prior box by a gradient above the threshold
+    above), `kernels`: all final kernels stacked). `gp.summary(solution)` prints this as
+    a table, with a warning when the best start is held on the box.
 
     `fit` is `vmap`-able over datasets, but `fit_batched` is faster: it pools the starts of
     all datasets (no dataset waits for another's slowest start).

@@ -272,6 +272,7 @@ MODEL_BAD = [
     ("mean-callable", lambda: gp.fit(KER, X, Y, key=jr.key(0), mean="linear"), TypeError, r"`mean` must be a callable"),
     ("mean-shape", lambda: gp.log_marginal_likelihood(KER, X, Y, mean=lambda x: jnp.ones(2)), ValueError, r"`mean\(x\)` must return"),
     ("normalize_y", lambda: gp.log_marginal_likelihood(KER, X, Y, normalize_y=None), TypeError, r"`normalize_y` must be a Python bool"),
+    ("summary", lambda: gp.summary(gp.condition(KER, X, Y)), TypeError, r"`summary` reports a multistart fit"),
 ]
 
 

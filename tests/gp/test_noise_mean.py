@@ -186,6 +186,13 @@ def test_normalize_y_fixes_the_large_scale_fit():
     np.testing.assert_allclose(rmse(big, 1e6), rmse(unit, 1.0), rtol=1e-4)
     np.testing.assert_allclose(big.stats["log_marginal_likelihood"], unit.stats["log_marginal_likelihood"], rtol=1e-6)
     assert rmse(raw_big, 1e6) > 3 * rmse(big, 1e6)
+    # per-start flags and the printed summary say so too
+    ps = raw_big.stats["per_start"]
+    assert bool(ps["on_bound"][raw_big.stats["best_start"]]) and not np.any(big.stats["per_start"]["on_bound"])
+    assert "WARNING: the best optimum is held on the prior box" in gp.summary(raw_big)
+    assert "WARNING" not in gp.summary(big) and "result successful" in gp.summary(big)
+    with pytest.raises(TypeError, match="multistart fit"):
+        gp.summary(gp.fit(KER, X0, Y0, noise=1e-3))  # condition only: no starts
 
 
 def test_user_mean_is_used_exactly():
