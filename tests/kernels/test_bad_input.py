@@ -30,6 +30,16 @@ CTORS = {
     "se-theta1": (lambda v: K.SquaredExponential(theta1=v), "theta1"),
     "se-theta2": (lambda v: K.SquaredExponential(theta2=v), "theta2"),
     "scaled": (lambda v: K.Scaled(K.ExpQuad(), v), "scale"),
+    "periodic-variance": (lambda v: K.Periodic(variance=v), "variance"),
+    "periodic-lengthscale": (lambda v: K.Periodic(lengthscale=v), "lengthscale"),
+    "periodic-period": (lambda v: K.Periodic(period=v), "period"),
+    "constant-value": (lambda v: K.Constant(v), "value"),
+    "dot-sigma0": (lambda v: K.DotProduct(sigma0=v), "sigma0"),
+    "dot-variance": (lambda v: K.DotProduct(variance=v), "variance"),
+    "poly-sigma0": (lambda v: K.Polynomial(2, sigma0=v), "sigma0"),
+    "poly-variance": (lambda v: K.Polynomial(3, variance=v), "variance"),
+    "matern-variance": (lambda v: K.Matern(2.2, variance=v), "variance"),
+    "matern-lengthscale": (lambda v: K.Matern(0.7, lengthscale=v), "lengthscale"),
 }
 
 
@@ -41,7 +51,7 @@ def test_constructor_refuses_eagerly(name, bad):
         ctor(bad)
 
 
-@pytest.mark.parametrize("name", ["expquad-variance", "m12-lengthscale", "scaled"])
+@pytest.mark.parametrize("name", ["expquad-variance", "m12-lengthscale", "scaled", "periodic-period", "poly-sigma0", "matern-lengthscale"])
 def test_constructor_refuses_under_jit_and_vmap(name):
     """The issue's case: `variance=inf` or a negative lengthscale under `jit` used to give a
     NaN Gram; the same check now holds traced (`eqx.error_if`), under `jit` and `vmap`."""
@@ -58,8 +68,11 @@ def test_constructor_refuses_under_jit_and_vmap(name):
 
 @pytest.mark.parametrize(
     "kernel",
-    [K.ExpQuad(), K.SquaredExponential(), K.Matern52(), K.ExpQuad() + K.Matern12(), K.ExpQuad() * K.Matern32(), 2.0 * K.ExpQuad()],
-    ids=["expquad", "se", "m52", "sum", "product", "scaled"],
+    [
+        K.ExpQuad(), K.SquaredExponential(), K.Matern52(), K.ExpQuad() + K.Matern12(), K.ExpQuad() * K.Matern32(),
+        2.0 * K.ExpQuad(), K.Periodic(), K.Constant(), K.DotProduct(), K.Polynomial(2), K.Matern(2.2),
+    ],
+    ids=["expquad", "se", "m52", "sum", "product", "scaled", "periodic", "constant", "dot", "poly", "matern"],
 )
 def test_evaluate_shapes(kernel):
     with pytest.raises(ValueError, match="`x` and `y` must have the same dimension"):
@@ -125,3 +138,44 @@ def test_random_bad_input_is_refused(data):
         assert_refuses(lambda: K.ExpQuad(1.0, ls)(X, jnp.ones(shape)), match="`X2`|ARD")
     else:
         assert_refuses(lambda: K.Matern52(1.0, ls)(jnp.asarray(empty_like_shape((4, 2))), X), match="`X1` is empty")
+
+
+def test_new_kernels_static_arguments_and_shapes():
+    """`degree` and `nu` are static Python numbers; scalar hyperparameters must be scalars."""
+    for bad in (2.0, "2", jnp.array(2), None):
+        with pytest.raises(TypeError, match="`degree` must be a positive Python int"):
+            K.Polynomial(bad)
+    with pytest.raises(TypeError, match="`degree` must be a positive Python int, got a bool"):
+        K.Polynomial(True)
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match="`degree` must be a positive int"):
+            K.Polynomial(bad)
+    assert K.Polynomial(np.int64(3)).degree == 3
+    for bad in (0.0, -1.5, np.nan, np.inf):
+        with pytest.raises(ValueError, match="`nu` must be positive and finite"):
+            K.Matern(bad)
+    for bad in (jnp.array(2.5), "2.5", None, True):
+        with pytest.raises(TypeError, match="`nu` must be a Python number"):
+            K.Matern(bad)
+    assert K.Matern(2).nu == 2.0
+    for ctor, arg in [
+        (lambda v: K.Periodic(lengthscale=v), "lengthscale"),
+        (lambda v: K.Periodic(period=v), "period"),
+        (lambda v: K.Constant(v), "value"),
+        (lambda v: K.DotProduct(v), "sigma0"),
+        (lambda v: K.Polynomial(2, variance=v), "variance"),
+        (lambda v: K.Matern(1.2, variance=v), "variance"),
+    ]:
+        with pytest.raises(ValueError, match=f"`{arg}` must be a scalar"):
+            ctor(jnp.ones(2))
+    with pytest.raises(ValueError, match="`lengthscale` must be a scalar or an ARD vector"):
+        K.Matern(2.2, 1.0, jnp.ones((2, 2)))
+    with pytest.raises(ValueError, match="ARD `lengthscale`"):
+        K.Matern(2.2, 1.0, jnp.ones(2))(jnp.ones((3, 3)), jnp.ones((3, 3)))
+    with pytest.raises(TypeError, match="`sigma0` must be real"):
+        K.DotProduct(1j)
+    for k in (K.Periodic(), K.Constant(), K.DotProduct(), K.Polynomial(2), K.Matern(0.7)):
+        with pytest.raises(ValueError, match="`X1` and `X2` must have the same number of columns"):
+            k(jnp.ones((3, 2)), jnp.ones((3, 3)))
+        with pytest.raises(ValueError, match="`X` is empty"):
+            k.diag(jnp.ones((0, 2)))
