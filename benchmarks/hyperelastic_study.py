@@ -63,11 +63,16 @@ def train_data(stress, trials, n):
 FITS = (("GP", mech.fit_component_gp), ("TBGP", mech.fit_tbgp))
 
 
-def trial_sharding(trials):
+SHARD_FROM_N = 100  # measured (docs/benchmarks.md): 1.5-1.7x at n = 200, 0.75-1.04x at n = 50
+
+
+def trial_sharding(trials, n):
     """Split the trials over the CPU devices (one L-BFGS pool per device, each on its own
-    core): the largest device count <= DEVICES that divides `trials`; `None` for one."""
+    core) from n = SHARD_FROM_N on, where the O(n^3) work per evaluation outweighs the
+    per-device overhead: the largest device count <= DEVICES that divides `trials`;
+    `None` for one device or small n."""
     k = max(d for d in range(1, min(DEVICES, len(jax.devices())) + 1) if trials % d == 0)
-    if k == 1:
+    if k == 1 or n < SHARD_FROM_N:
         return None
     mesh = jax.sharding.Mesh(np.array(jax.devices()[:k]), ("trials",))
     return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("trials"))
@@ -80,8 +85,8 @@ def study_e2e(trials, sizes):
     data = {n: train_data(stress, trials, n) for n in sizes}
     jax.block_until_ready((St, data))
     out = {"jaxsci": 0.0}
-    sharding = trial_sharding(trials)
     for n in sizes:
+        sharding = trial_sharding(trials, n)
         Bs, Ss = data[n]
         for name, fit in FITS:
             _, t = _timing.timed(mech.stress_rmse_trials, fit, Bs, Ss, Bt, St, key=jr.key(1),
@@ -142,13 +147,14 @@ def main(argv=None):
         d = np.asarray(P) - np.asarray(vv(St))
         return float(np.sqrt(np.mean(d * d)))
 
-    sharding = trial_sharding(a.trials)
-    print(f"jaxsci: trials split over {1 if sharding is None else sharding.mesh.size} CPU device(s); "
+    big = trial_sharding(a.trials, SHARD_FROM_N)
+    print(f"jaxsci: trials split over {1 if big is None else big.mesh.size} CPU device(s) for n >= {SHARD_FROM_N}; "
           f"scikit-learn: one process (OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')})")
     t_ours_run = t_ours_compile = t_sk = 0.0
     print(f"{'n':>5}{'model':>8}{'jaxsci RMSE':>14}{'sklearn RMSE':>14}{'jax run s':>11}{'jax comp s':>11}{'sk s':>9}")
     for n in a.sizes:
         Bs, Ss = train_data(stress, a.trials, n)
+        sharding = trial_sharding(a.trials, n)
         for (name, fit), feat, rm in zip(FITS, (cg_feat, tb_feat), (rmse_cg, rmse_tb)):
             t0 = time.perf_counter()
             r = mech.stress_rmse_trials(fit, Bs, Ss, Bt, St, key=jr.key(1), num_restarts=R, sharding=sharding).block_until_ready()
@@ -166,6 +172,7 @@ def main(argv=None):
     # has no scikit-learn counterpart: its own time only.
     for n in a.energy_sizes:
         Bs, Ss = train_data(stress, a.trials, n)
+        sharding = trial_sharding(a.trials, 3 * n + 1)
         call = lambda: mech.stress_rmse_trials(
             mech.fit_strain_energy_gp, Bs, Ss, Bt, St, key=jr.key(1), num_restarts=R, sharding=sharding
         ).block_until_ready()
