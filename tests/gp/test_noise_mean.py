@@ -242,6 +242,7 @@ def test_linear_mean_with_derivative_observations():
     np.testing.assert_allclose(vg(b)[1], (vg(b + h)[0] - vg(b - h)[0]) / (2 * h), rtol=1e-5)
 
 
+@pytest.mark.slow  # suite time: 4.3 s of compile; vmap(fit) == loop also in tests/gp/test_coregion.py
 def test_constant_mean_and_noise_fit_under_vmap_equals_loop():
     """data = offset + GP sample + noise, 2 datasets: `jax.vmap(gp.fit)` with a learned
     `Noise`, a fitted `ConstantMean` and `normalize_y` equals the loop of fits. The fitted

@@ -289,6 +289,7 @@ def _vmap_fit(kernel, X, y, R, seed=0, noise=1e-2):
     return eqx.filter_jit(fit)(jnp.asarray(X), jnp.asarray(y), jr.split(jr.key(seed), X.shape[0]))
 
 
+@pytest.mark.slow  # suite time: 7.5 s of compile; `fit` with the new kernels runs by default in test_fit_polynomial_at_least_sklearn
 def test_fit_under_vmap_with_every_new_kernel():
     """One program (compile time): a sum of all five new kernels, every leaf fitted."""
     kernel = K.Periodic(1.0, 1.0, 2.0) + K.Matern(2.2, 1.0, 1.0) + K.Polynomial(2, 1.0, 0.1) + K.DotProduct(1.0, 0.1) + K.Constant(0.5)
