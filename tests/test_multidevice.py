@@ -57,9 +57,10 @@ from jaxsci import mechanics as mech   # the hyperelastic study: one pool per de
 Bs = mech.sample_finger_tensors(4 * 8, key=jr.key(4)).reshape(4, 8, 3, 3)
 S = jax.vmap(lambda B: mech.cauchy_stress(mech.MooneyRivlin(), B))(Bs.reshape(-1, 3, 3)).reshape(Bs.shape)
 kw = dict(key=jr.key(5), num_restarts=3)
-r1 = mech.stress_rmse_trials(mech.fit_component_gp, Bs, S, Bs[0], S[0], **kw)
-rn = mech.stress_rmse_trials(mech.fit_component_gp, Bs, S, Bs[0], S[0], sharding=sh, **kw)
-np.testing.assert_allclose(rn, r1, rtol=1e-6)
+if int(sys.argv[1]) == 4:  # the values: in the -m slow case only (two more compiles, ~6 s)
+    r1 = mech.stress_rmse_trials(mech.fit_component_gp, Bs, S, Bs[0], S[0], **kw)
+    rn = mech.stress_rmse_trials(mech.fit_component_gp, Bs, S, Bs[0], S[0], sharding=sh, **kw)
+    np.testing.assert_allclose(rn, r1, rtol=1e-6)
 try:
     mech.stress_rmse_trials(mech.fit_component_gp, Bs[:3], S[:3], Bs[0], S[0], sharding=sh, **kw)
     raise AssertionError("3 trials over several devices must be refused")
@@ -69,9 +70,10 @@ print("ok")
 """
 
 
-# 4 devices in the default suite (an uneven split of the work is the harder case); 2 devices
-# with `-m slow` (each case is a fresh subprocess that compiles everything: ~13 s)
-@pytest.mark.parametrize("devices", [pytest.param(2, marks=pytest.mark.slow), 4])
+# 2 devices in the default suite (5 DAE samples and chunks of 7 still split unevenly); 4
+# devices with `-m slow` (each case is a fresh subprocess that compiles everything: 4
+# devices took 32 s of the default suite, 2 take about half)
+@pytest.mark.parametrize("devices", [2, pytest.param(4, marks=pytest.mark.slow)])
 def test_sharded_fit_batched_and_sweep_equal_one_device(devices):
     env = child_env(JAX_PLATFORMS="cpu")
     out = subprocess.run(

@@ -119,6 +119,7 @@ def test_fit_batched_equals_loop(fitted):
         np.testing.assert_allclose(sol_b.value.kernel.log_lengthscale[i], sol.value.kernel.log_lengthscale, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # suite time (11 s); test_fit_batched_equals_loop (other pool sizes) runs by default
 def test_pool_size_does_not_change_results(fitted):
     """The pool (slots refilled as starts finish, compacted tail) only changes the schedule:
     every start's result is the same for any `batch_size`, single or batched datasets, up to

@@ -165,6 +165,7 @@ def test_periodic_is_periodic_in_1d(X, Y):
     np.testing.assert_allclose(shifted_y, base, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.slow  # suite time
 def test_matern_tends_to_expquad():
     r2 = jnp.linspace(0.0, 30.0, 400)
     se = jnp.exp(-0.5 * r2)
