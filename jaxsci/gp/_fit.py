@@ -49,7 +49,6 @@ from ._checks import (
     check_kernel_values,
     check_log_parameters,
     log_parameter_mask,
-    check_noise,
 )
 from ._lml import _lml_and_rounding
 from ._mean import check_mean, is_fitted_mean, mean_observations

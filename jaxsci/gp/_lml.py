@@ -18,7 +18,6 @@ from ._checks import (
     check_jitter,
     check_kernel,
     check_kernel_values,
-    check_noise,
 )
 from ._mean import check_mean
 from ._model import check_normalize_y, noise_diagonal, prepare_targets, resolve_noise

@@ -25,7 +25,6 @@ from ._checks import (
     check_jitter,
     check_kernel,
     check_kernel_values,
-    check_noise,
     check_which,
 )
 from ._derivative import _derivative_gram, _observation_covariance
