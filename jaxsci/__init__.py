@@ -17,6 +17,7 @@ from . import (
     optim as optim,
     pinn as pinn,
     polynomials as polynomials,
+    rom as rom,
     sensitivity as sensitivity,
     surrogates as surrogates,
     train as train,

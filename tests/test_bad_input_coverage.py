@@ -29,6 +29,7 @@ EXEMPT: dict[str, str] = {
     "mechanics.GROUND_INVARIANTS": _CONSTANT,
     "dae.AbstractCircuit": _ABSTRACT,
     "dae.AbstractRosenbrock": _ABSTRACT,
+    "rom.AbstractFOM": _ABSTRACT,
     "init.AbstractReLUInit": _ABSTRACT,
     "kernels.AbstractKernel": _ABSTRACT,
     "koopman.AbstractDictionary": _ABSTRACT,

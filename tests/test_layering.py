@@ -31,6 +31,7 @@ LAYERS: dict[str, set[str]] = {
     "surrogates": {"polynomials", "nn", "init", "optim", "train"},
     "dae": set(),
     "sensitivity": set(),
+    "rom": {"polynomials", "nn", "init", "optim", "train", "surrogates"},
 }
 LAYERS["testing"] = set(LAYERS)  # hypothesis strategies may build any object
 THIRD_PARTY = ("jax", "jaxlib", "equinox", "optax", "diffrax", "lineax", "optimistix")
