@@ -1,4 +1,10 @@
-"""jaxsci.rom: full-order PDE models and their reduced-order models -- POD-Galerkin / LSPG,
-nonlinear-manifold ROMs with hyper-reduction, POD-LSTM forecasting (see docs/rom.md)."""
+"""jaxsci.rom: full-order PDE models for reduced-order modelling (see docs/rom.md).
 
+Built so far: the full-order-model interface and the NM-ROM paper's 1-D inviscid Burgers
+model with its backward-Euler Newton solver. The ROMs themselves (POD-Galerkin / LSPG,
+nonlinear-manifold ROMs, hyper-reduction, POD-LSTM) are issue 17's open work.
+"""
+
+from ._burgers1d import Burgers1D as Burgers1D
 from ._fom import AbstractFOM as AbstractFOM
+from ._solve import solve_fom as solve_fom

@@ -20,6 +20,7 @@ import abc
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import lineax as lx
 
 from .._custom_types import Array, Float, Int, Scalar
 
@@ -70,3 +71,18 @@ class AbstractFOM(eqx.Module):
         """The whole residual `r(x; x_prev, mu)`."""
         rows = jnp.arange(self.size)
         return self.residual_rows(rows, x[self.stencil(rows)], x_prev, mu)
+
+    def solve_jacobian(
+        self,
+        x: Float[Array, " N"],
+        x_prev: Float[Array, " N"],
+        mu: Scalar,
+        rhs: Float[Array, " N"],
+    ) -> Float[Array, " N"]:
+        """Solve $\\partial r/\\partial x\\, \\delta = $ `rhs` (the Newton step).
+
+        This default forms the Jacobian densely by autodiff and LU-factors it: fine for
+        small models and tests. Large models override it with their structured solve.
+        """
+        op = lx.JacobianLinearOperator(lambda y, _: self.residual(y, x_prev, mu), x)
+        return lx.linear_solve(op, rhs, lx.LU()).value

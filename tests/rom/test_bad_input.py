@@ -1,5 +1,6 @@
 """Bad input for jaxsci.rom (DESIGN rule 6): errors name the argument and say what to do."""
 
+import jax.numpy as jnp
 import pytest
 
 from jaxsci import rom
@@ -8,3 +9,20 @@ from jaxsci import rom
 def test_abstract_fom_cannot_be_built():
     with pytest.raises(TypeError):
         rom.AbstractFOM()
+
+
+def test_burgers1d_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="n_nodes"):
+        rom.Burgers1D(n_nodes=2)
+    with pytest.raises(ValueError, match="dt"):
+        rom.Burgers1D(dt=-1.0)
+
+
+def test_solve_fom_rejects_bad_arguments():
+    fom = rom.Burgers1D(n_nodes=11, n_steps=2)
+    with pytest.raises(ValueError, match="mu"):
+        rom.solve_fom(fom, jnp.ones(3))
+    with pytest.raises(TypeError, match="fom"):
+        rom.solve_fom("burgers", 1.0)
+    with pytest.raises(ValueError, match="max_newton"):
+        rom.solve_fom(fom, 1.0, max_newton=0)
