@@ -26,3 +26,13 @@ def test_solve_fom_rejects_bad_arguments():
         rom.solve_fom("burgers", 1.0)
     with pytest.raises(ValueError, match="max_newton"):
         rom.solve_fom(fom, 1.0, max_newton=0)
+
+
+def test_deim_rejects_bad_bases_and_sample_counts():
+    basis = jnp.eye(5)[:, :2]
+    with pytest.raises(ValueError, match="basis"):
+        rom.deim_indices(jnp.ones(5))
+    with pytest.raises(ValueError, match="n_samples"):
+        rom.deim_indices(basis, 1)
+    with pytest.raises(ValueError, match="rows"):
+        rom.gappy_projector(basis, jnp.array([0]))
