@@ -8,4 +8,9 @@ nonlinear-manifold ROMs, hyper-reduction, POD-LSTM) are issue 17's open work.
 from ._burgers1d import Burgers1D as Burgers1D
 from ._deim import deim_indices as deim_indices, gappy_projector as gappy_projector
 from ._fom import AbstractFOM as AbstractFOM
+from ._linear import (
+    galerkin_rom as galerkin_rom,
+    lspg_rom as lspg_rom,
+    relative_error as relative_error,
+)
 from ._solve import solve_fom as solve_fom

@@ -56,7 +56,7 @@ def deim_indices(basis: Float[Array, "N m"], n_samples: int | None = None) -> In
         coef = jnp.linalg.lstsq(pu, jnp.where(rows, basis[idx, j], 0.0))[0]
         err = jnp.abs(basis[:, j] - ub @ coef)
         p = jnp.argmax(jnp.where(taken, -1.0, err))
-        return idx.at[l].set(p), taken.at[p].set(True)
+        return idx.at[l].set(p.astype(idx.dtype)), taken.at[p].set(True)
 
     idx0 = jnp.zeros(k, dtype=jnp.int32)
     taken0 = jnp.zeros(n, dtype=bool)

@@ -36,3 +36,16 @@ def test_deim_rejects_bad_bases_and_sample_counts():
         rom.deim_indices(basis, 1)
     with pytest.raises(ValueError, match="rows"):
         rom.gappy_projector(basis, jnp.array([0]))
+
+
+def test_linear_roms_reject_bad_bases():
+    fom = rom.Burgers1D(n_nodes=11, n_steps=2)
+    for method in (rom.galerkin_rom, rom.lspg_rom):
+        with pytest.raises(ValueError, match="basis"):
+            method(fom, jnp.ones((5, 2)), 1.0)
+        with pytest.raises(TypeError, match="fom"):
+            method(None, jnp.ones((10, 2)), 1.0)
+        with pytest.raises(ValueError, match="max_iterations"):
+            method(fom, jnp.ones((10, 2)), 1.0, max_iterations=0)
+    with pytest.raises(ValueError, match="approx"):
+        rom.relative_error(jnp.ones((3, 4)), jnp.ones((3, 5)))
