@@ -1,8 +1,8 @@
-"""jaxsci.rom: full-order PDE models for reduced-order modelling (see docs/rom.md).
+"""jaxsci.rom: full-order PDE models and reduced-order models (see docs/rom.md).
 
-Built so far: the full-order-model interface and the NM-ROM paper's 1-D inviscid Burgers
-model with its backward-Euler Newton solver. The ROMs themselves (POD-Galerkin / LSPG,
-nonlinear-manifold ROMs, hyper-reduction, POD-LSTM) are issue 17's open work.
+Built so far: the full-order-model interface, the NM-ROM paper's 1-D inviscid Burgers model
+with its backward-Euler Newton solver, DEIM / gappy POD, and POD-Galerkin / LSPG ROMs.
+Nonlinear-manifold ROMs, hyper-reduction and POD-LSTM are issue 17's open work.
 """
 
 from ._burgers1d import Burgers1D as Burgers1D
