@@ -16,3 +16,10 @@ from ._partition import (
 from ._polynomial import LegendreSpace as LegendreSpace
 from ._pounet import POUNet as POUNet
 from ._resnet import ResNet as ResNet
+from ._recurrent import (
+    ElmanCell as ElmanCell,
+    GRUCell as GRUCell,
+    LSTMCell as LSTMCell,
+    PeepholeLSTMCell as PeepholeLSTMCell,
+    scan_cell as scan_cell,
+)

@@ -137,3 +137,32 @@ def test_hypothesis_wrong_point_shapes(data):
     name = data.draw(st.sampled_from(sorted(_models())))
     shape = data.draw(mismatched_shapes((2,)))
     assert_refuses(lambda: _models()[name](jnp.ones(shape)), match="ONE point")
+
+
+RECURRENT_BAD = [
+    ("ElmanCell x size", lambda: nn.ElmanCell(2, 3, key=K)(jnp.zeros(4), jnp.zeros(3)),
+     ValueError, "`x`"),
+    ("ElmanCell hidden_size 0", lambda: nn.ElmanCell(2, 0, key=K), ValueError, "`hidden_size`"),
+    ("LSTMCell x size", lambda: nn.LSTMCell(2, 3, key=K)(jnp.zeros(4), (jnp.zeros(3),) * 2),
+     ValueError, "`x`"),
+    ("LSTMCell key int", lambda: nn.LSTMCell(2, 3, key=0), TypeError, "`key`"),
+    ("PeepholeLSTMCell x size",
+     lambda: nn.PeepholeLSTMCell(2, 3, key=K)(jnp.zeros(1), (jnp.zeros(3),) * 2), ValueError,
+     "`x`"),
+    ("PeepholeLSTMCell c size",
+     lambda: nn.PeepholeLSTMCell(2, 3, key=K)(jnp.zeros(2), (jnp.zeros(3), jnp.zeros(2))),
+     ValueError, "`state[1] (c)`"),
+    ("GRUCell x size", lambda: nn.GRUCell(2, 3, key=K)(jnp.zeros((2, 1)), jnp.zeros(3)),
+     ValueError, "`x`"),
+    ("GRUCell in_size float", lambda: nn.GRUCell(2.0, 3, key=K), ValueError, "`in_size`"),
+    ("scan_cell xs 1-D", lambda: nn.scan_cell(nn.GRUCell(2, 3, key=K), jnp.zeros(2),
+                                              jnp.zeros(3)), ValueError, "`xs`"),
+    ("scan_cell cell not callable", lambda: nn.scan_cell(3, jnp.zeros((2, 2)), jnp.zeros(3)),
+     TypeError, "`cell`"),
+]
+
+
+@pytest.mark.parametrize("label,thunk,exc,frag", RECURRENT_BAD, ids=[r[0] for r in RECURRENT_BAD])
+def test_recurrent_bad_input(label, thunk, exc, frag):
+    with pytest.raises(exc, match=__import__("re").escape(frag)):
+        thunk()
