@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from .._custom_types import Array, Float, Int, Scalar
-from ._fom import AbstractFOM
+from ._fom import AbstractFOM, _check_mu
 
 
 def _bidiagonal_solve(d, sub, b):
@@ -105,13 +105,3 @@ class Burgers1D(AbstractFOM):
         y, z = jax.vmap(lambda b: _bidiagonal_solve(d, sub, b))(jnp.stack([rhs, e0]))
         return y - z * (y[-1] / (1 + z[-1]))
 
-
-def _check_mu(mu) -> Scalar:
-    mu = jnp.asarray(mu)
-    if mu.ndim != 0:
-        raise ValueError(
-            f"`mu` must be a scalar parameter, got shape {mu.shape}; vmap over a batch of mu."
-        )
-    if not jnp.issubdtype(mu.dtype, jnp.floating):
-        mu = mu.astype(jnp.result_type(float))
-    return mu

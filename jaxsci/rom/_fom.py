@@ -25,6 +25,17 @@ import lineax as lx
 from .._custom_types import Array, Float, Int, Scalar
 
 
+def _check_mu(mu) -> Scalar:
+    mu = jnp.asarray(mu)
+    if mu.ndim != 0:
+        raise ValueError(
+            f"`mu` must be a scalar parameter, got shape {mu.shape}; vmap over a batch of mu."
+        )
+    if not jnp.issubdtype(mu.dtype, jnp.floating):
+        mu = mu.astype(jnp.result_type(float))
+    return mu
+
+
 class AbstractFOM(eqx.Module):
     r"""A semi-discrete PDE `dx/dt = f(x; mu)` with a backward-Euler residual.
 

@@ -21,8 +21,7 @@ import jax.numpy as jnp
 
 from .._custom_types import Array, Float, Scalar
 from .._solution import RESULTS, Solution, raise_if_failed
-from ._burgers1d import _check_mu
-from ._fom import AbstractFOM
+from ._fom import AbstractFOM, _check_mu
 
 
 def _check(fom, basis, mu, max_iterations):
@@ -57,8 +56,7 @@ def _reduced_solve(fom, basis, mu, residual_fn, rtol, max_iterations):
 
         def body(c):
             q, _, k = c
-            r = r_fn(q)
-            jac = jax.jacfwd(r_fn)(q)
+            jac, r = jax.jacfwd(lambda y: (lambda r: (r, r))(r_fn(y)), has_aux=True)(q)
             dq = jnp.linalg.lstsq(jac, -r)[0]   # Newton (square) or Gauss-Newton (tall)
             q = q + dq
             return q, jnp.linalg.norm(dq) / jnp.maximum(jnp.linalg.norm(q), 1.0), k + 1

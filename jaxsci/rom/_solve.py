@@ -16,8 +16,7 @@ import lineax as lx
 
 from .._custom_types import Array, Float, Scalar
 from .._solution import RESULTS, Solution, raise_if_failed
-from ._fom import AbstractFOM
-from ._burgers1d import _check_mu
+from ._fom import AbstractFOM, _check_mu
 
 
 @eqx.filter_jit
@@ -56,15 +55,19 @@ def solve_fom(
 
         def newton(f, guess):
             def cond(carry):
-                _, rel, k = carry
+                _, _, rel, k = carry
                 return (rel > rtol) & (k < max_newton) & jnp.isfinite(rel)
 
             def body(carry):
-                x, _, k = carry
-                x = x - fom.solve_jacobian(x, x_prev, mu, f(x))
-                return x, jnp.linalg.norm(f(x)) / scale, k + 1
+                x, r, _, k = carry
+                x = x - fom.solve_jacobian(x, x_prev, mu, r)
+                r = f(x)
+                return x, r, jnp.linalg.norm(r) / scale, k + 1
 
-            x, rel, k = jax.lax.while_loop(cond, body, (guess, r0 / scale, jnp.asarray(0)))
+            r_guess = f(guess)
+            x, _, rel, k = jax.lax.while_loop(
+                cond, body, (guess, r_guess, jnp.linalg.norm(r_guess) / scale, jnp.asarray(0))
+            )
             return x, (k, rel)
 
         def tangent_solve(g, y):
