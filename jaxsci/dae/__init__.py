@@ -5,6 +5,11 @@ Paper: Pulch & Youssef, "Machine learning for parametric nonlinear dynamical sys
 ROS3P (Lang & Verwer 2001), one stage loop over their tableaus.
 """
 
+from ._banded import (
+    AbstractJacobian as AbstractJacobian,
+    BandedJacobian as BandedJacobian,
+    DenseJacobian as DenseJacobian,
+)
 from ._box import ParameterBox as ParameterBox
 from ._circuits import (
     AbstractCircuit as AbstractCircuit,
@@ -28,6 +33,10 @@ from ._rodas import (
 from ._tableau import RosenbrockTableau as RosenbrockTableau
 from ._simulate import simulate as simulate, sweep as sweep
 from ._term import MassMatrixTerm as MassMatrixTerm
+from ._transmission_line import (
+    TransmissionLine as TransmissionLine,
+    TransmissionLineParams as TransmissionLineParams,
+)
 from ._consistent import (
     consistent_initial_state as consistent_initial_state,
     require_consistent as require_consistent,

@@ -289,3 +289,21 @@ def test_params_of_the_wrong_shape_or_structure_are_refused():
         lambda: dae.SchmittTrigger().check_params(dae.SchmittParams(T=jnp.asarray(-1.0))),
         match=r"`params.T` must be > 0",
     )
+
+
+# ---- banded Jacobians and the transmission line (issue 22) ----
+
+def test_banded_jacobian_and_transmission_line_checks():
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="`lower` must be a non-negative int"):
+            dae.BandedJacobian(bad, 1)
+    with pytest.raises(ValueError, match="`upper` must be a non-negative int"):
+        dae.BandedJacobian(1, -2)
+    with pytest.raises(ValueError, match="`n_nodes` must be an int >= 2"):
+        dae.TransmissionLine(n_nodes=1)
+    with pytest.raises(ValueError, match="`output_node` must be an int in 1..n_nodes = 5"):
+        dae.TransmissionLine(n_nodes=5, output_node=6)
+    line = dae.TransmissionLine(n_nodes=4, output_node=2)
+    bad = dae.TransmissionLineParams(R=-1.0)
+    with pytest.raises(ValueError, match="`params.R` must be > 0"):
+        dae.simulate(line, bad, jnp.linspace(0.0, 1e-4, 2), solver=dae.Rodas4(jacobian=line.jacobian))
