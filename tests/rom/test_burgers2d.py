@@ -94,7 +94,7 @@ def test_truncation_error_of_the_scheme_is_first_order():
 
 
 def test_symmetry_newton_counts_and_transport():
-    sol = rom.solve_fom(_SMALL, 1.0)
+    sol = rom.solve_fom(_SMALL, jnp.asarray(1.0))  # an array: a python float is static
     assert sol.result == RESULTS.successful
     assert jnp.all(sol.stats["newton_iterations"] <= 10)
     assert jnp.all(sol.stats["residual_norm"] <= 1e-8)
@@ -119,9 +119,9 @@ def test_vmap_jit_grad_float32():
     def f(m):
         return jnp.sum(rom.solve_fom(_SMALL, m).value[-1] ** 2)
 
-    h = 1e-5
-    fd = (f(1.0 + h) - f(1.0 - h)) / (2 * h)
-    assert jnp.allclose(jax.grad(f)(1.0), fd, rtol=1e-6)
+    one, h = jnp.asarray(1.0), 1e-5
+    fd = (f(one + h) - f(one - h)) / (2 * h)
+    assert jnp.allclose(jax.grad(f)(one), fd, rtol=1e-6)
     x32 = _SMALL.initial_condition(jnp.float32(1.0))
     assert x32.dtype == jnp.float32
     assert _SMALL.residual(x32, x32, jnp.float32(1.0)).dtype == jnp.float32
