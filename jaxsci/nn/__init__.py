@@ -23,3 +23,4 @@ from ._recurrent import (
     PeepholeLSTMCell as PeepholeLSTMCell,
     scan_cell as scan_cell,
 )
+from ._sequence import Bidirectional as Bidirectional, Stacked as Stacked

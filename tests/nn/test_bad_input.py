@@ -166,3 +166,41 @@ RECURRENT_BAD = [
 def test_recurrent_bad_input(label, thunk, exc, frag):
     with pytest.raises(exc, match=__import__("re").escape(frag)):
         thunk()
+
+
+# --- seq3: sequence wrappers, attention, firing-rate RNN (one block; keep contiguous) ---
+_G = nn.GRUCell(2, 3, key=K)
+SEQ3_BAD = [
+    ("Bidirectional cell not callable", lambda: nn.Bidirectional(3, _G), TypeError,
+     "`forward_cell`"),
+    ("Bidirectional in_size differ", lambda: nn.Bidirectional(_G, nn.GRUCell(3, 3, key=K)),
+     ValueError, "same inputs"),
+    ("Bidirectional xs 1-D", lambda: nn.Bidirectional(_G, _G)(jnp.zeros(2)), ValueError, "`xs`"),
+    ("Bidirectional xs features", lambda: nn.Bidirectional(_G, _G)(jnp.zeros((4, 3))),
+     ValueError, "`xs` must have shape (T, 2)"),
+    ("Bidirectional state0 not a pair", lambda: nn.Bidirectional(_G, _G)(jnp.zeros((4, 2)),
+                                                                         jnp.zeros(3)),
+     ValueError, "`state0`"),
+    ("Bidirectional no hidden_size", lambda: nn.Bidirectional(lambda x, s: s, lambda x, s: s)(
+        jnp.zeros((4, 2))), ValueError, "`state0` is needed"),
+    ("Stacked empty", lambda: nn.Stacked([]), ValueError, "`cells`"),
+    ("Stacked cell not callable", lambda: nn.Stacked([_G, "gru"]), TypeError, "`cells[1]`"),
+    ("Stacked sizes", lambda: nn.Stacked([_G, _G]), ValueError, "`cells[1]` has in_size 2"),
+    ("Stacked dropout 1", lambda: nn.Stacked([_G], dropout=1.0), ValueError, "`dropout`"),
+    ("Stacked dropout str", lambda: nn.Stacked([_G], dropout="0.2"), ValueError, "`dropout`"),
+    ("Stacked inference str", lambda: nn.Stacked([_G], inference="yes"), TypeError,
+     "`inference`"),
+    ("Stacked no key with dropout",
+     lambda: nn.Stacked([_G, nn.GRUCell(3, 3, key=K)], dropout=0.2)(jnp.zeros((4, 2))),
+     ValueError, "`key` is required"),
+    ("Stacked key int", lambda: nn.Stacked([_G])(jnp.zeros((4, 2)), key=0), TypeError, "`key`"),
+    ("Stacked state0 length", lambda: nn.Stacked([_G])(jnp.zeros((4, 2)), [None, None]),
+     ValueError, "`state0`"),
+    ("Stacked xs batch", lambda: nn.Stacked([_G])(jnp.zeros((5, 4, 2))), ValueError, "`xs`"),
+]
+
+
+@pytest.mark.parametrize("label,thunk,exc,frag", SEQ3_BAD, ids=[r[0] for r in SEQ3_BAD])
+def test_seq3_bad_input(label, thunk, exc, frag):
+    with pytest.raises(exc, match=__import__("re").escape(frag)):
+        thunk()
