@@ -24,3 +24,9 @@ from ._recurrent import (
     scan_cell as scan_cell,
 )
 from ._sequence import Bidirectional as Bidirectional, Stacked as Stacked
+from ._attention import (
+    MultiHeadAttention as MultiHeadAttention,
+    scaled_dot_product_attention as scaled_dot_product_attention,
+    sinusoidal_position_encoding as sinusoidal_position_encoding,
+    TransformerEncoderBlock as TransformerEncoderBlock,
+)

@@ -204,3 +204,57 @@ SEQ3_BAD = [
 def test_seq3_bad_input(label, thunk, exc, frag):
     with pytest.raises(exc, match=__import__("re").escape(frag)):
         thunk()
+_MHA = nn.MultiHeadAttention(2, 4, key=K)
+_BLK = nn.TransformerEncoderBlock(4, 2, 8, dropout=0.1, key=K)
+SEQ3_ATT_BAD = [
+    ("scaled_dot_product_attention q 1-D",
+     lambda: nn.scaled_dot_product_attention(jnp.zeros(3), jnp.zeros((2, 3)), jnp.zeros((2, 1))),
+     ValueError, "`q`"),
+    ("scaled_dot_product_attention d_k differ",
+     lambda: nn.scaled_dot_product_attention(jnp.zeros((1, 3)), jnp.zeros((2, 2)),
+                                             jnp.zeros((2, 1))), ValueError, "`k`"),
+    ("scaled_dot_product_attention v rows",
+     lambda: nn.scaled_dot_product_attention(jnp.zeros((1, 3)), jnp.zeros((2, 3)),
+                                             jnp.zeros((3, 1))), ValueError, "`k` and `v`"),
+    ("scaled_dot_product_attention mask float",
+     lambda: nn.scaled_dot_product_attention(jnp.zeros((1, 3)), jnp.zeros((2, 3)),
+                                             jnp.zeros((2, 1)), jnp.ones((1, 2))), TypeError,
+     "`mask`"),
+    ("scaled_dot_product_attention mask shape",
+     lambda: nn.scaled_dot_product_attention(jnp.zeros((1, 3)), jnp.zeros((2, 3)),
+                                             jnp.zeros((2, 1)), jnp.ones((2, 2), bool)),
+     ValueError, "`mask`"),
+    ("sinusoidal_position_encoding n 0", lambda: nn.sinusoidal_position_encoding(0, 4),
+     ValueError, "`n`"),
+    ("sinusoidal_position_encoding d float", lambda: nn.sinusoidal_position_encoding(3, 4.0),
+     ValueError, "`d`"),
+    ("MultiHeadAttention heads 0", lambda: nn.MultiHeadAttention(0, 4, key=K), ValueError,
+     "`num_heads`"),
+    ("MultiHeadAttention query_size < heads", lambda: nn.MultiHeadAttention(4, 2, key=K),
+     ValueError, "`query_size`"),
+    ("MultiHeadAttention use_bias str", lambda: nn.MultiHeadAttention(2, 4, use_bias="y", key=K),
+     TypeError, "`use_bias`"),
+    ("MultiHeadAttention key int", lambda: nn.MultiHeadAttention(2, 4, key=1), TypeError, "`key`"),
+    ("MultiHeadAttention query width", lambda: _MHA(jnp.zeros((3, 5))), ValueError, "`query`"),
+    ("MultiHeadAttention kv lengths", lambda: _MHA(jnp.zeros((3, 4)), jnp.zeros((2, 4)),
+                                                   jnp.zeros((3, 4))), ValueError, "`key_`"),
+    ("MultiHeadAttention mask shape", lambda: _MHA(jnp.zeros((3, 4)),
+                                                   mask=jnp.ones((3, 3, 3), bool)), ValueError,
+     "`mask`"),
+    ("TransformerEncoderBlock d_model % heads",
+     lambda: nn.TransformerEncoderBlock(5, 2, 8, key=K), ValueError, "`d_model`"),
+    ("TransformerEncoderBlock dropout -0.1",
+     lambda: nn.TransformerEncoderBlock(4, 2, 8, dropout=-0.1, key=K), ValueError, "`dropout`"),
+    ("TransformerEncoderBlock d_ff 0", lambda: nn.TransformerEncoderBlock(4, 2, 0, key=K),
+     ValueError, "`d_ff`"),
+    ("TransformerEncoderBlock no key", lambda: _BLK(jnp.zeros((3, 4))), ValueError,
+     "`key` is required"),
+    ("TransformerEncoderBlock x batch", lambda: _BLK(jnp.zeros((2, 3, 4)), inference=True),
+     ValueError, "`x`"),
+]
+
+
+@pytest.mark.parametrize("label,thunk,exc,frag", SEQ3_ATT_BAD, ids=[r[0] for r in SEQ3_ATT_BAD])
+def test_seq3_attention_bad_input(label, thunk, exc, frag):
+    with pytest.raises(exc, match=__import__("re").escape(frag)):
+        thunk()
