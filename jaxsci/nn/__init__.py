@@ -30,3 +30,4 @@ from ._attention import (
     sinusoidal_position_encoding as sinusoidal_position_encoding,
     TransformerEncoderBlock as TransformerEncoderBlock,
 )
+from ._firing_rate import FiringRateRNN as FiringRateRNN, simulate as simulate

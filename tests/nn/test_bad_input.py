@@ -258,3 +258,35 @@ SEQ3_ATT_BAD = [
 def test_seq3_attention_bad_input(label, thunk, exc, frag):
     with pytest.raises(exc, match=__import__("re").escape(frag)):
         thunk()
+_FR = nn.FiringRateRNN(3, key=K)
+SEQ3_FR_BAD = [
+    ("FiringRateRNN size 0", lambda: nn.FiringRateRNN(0, key=K), ValueError, "`size`"),
+    ("FiringRateRNN no key", lambda: nn.FiringRateRNN(3), TypeError, "`key`"),
+    ("FiringRateRNN weight shape", lambda: nn.FiringRateRNN(3, weight=jnp.zeros((3, 2))),
+     ValueError, "`weight`"),
+    ("FiringRateRNN tau shape", lambda: nn.FiringRateRNN(3, tau=jnp.ones(2), key=K), ValueError,
+     "`tau`"),
+    ("FiringRateRNN tau negative", lambda: nn.FiringRateRNN(3, tau=-1.0, key=K),
+     eqx.EquinoxRuntimeError, "`tau` must be positive"),
+    ("FiringRateRNN activation", lambda: nn.FiringRateRNN(3, activation="tanh", key=K),
+     TypeError, "`activation`"),
+    ("FiringRateRNN euler_step v", lambda: _FR.euler_step(jnp.zeros(2), jnp.zeros(3), 0.1),
+     ValueError, "`v`"),
+    ("simulate rnn type", lambda: nn.simulate(_G, jnp.zeros(3), jnp.linspace(0, 1, 3)),
+     TypeError, "`rnn`"),
+    ("simulate v0 shape", lambda: nn.simulate(_FR, jnp.zeros(2), jnp.linspace(0, 1, 3)),
+     ValueError, "`v0`"),
+    ("simulate ts 2-D", lambda: nn.simulate(_FR, jnp.zeros(3), jnp.zeros((2, 2))), ValueError,
+     "`ts`"),
+    ("simulate Euler no dt0", lambda: nn.simulate(_FR, jnp.zeros(3), jnp.linspace(0, 1, 3),
+                                                  solver=__import__("diffrax").Euler()),
+     ValueError, "`dt0`"),
+    ("simulate inputs not callable", lambda: nn.simulate(_FR, jnp.zeros(3), jnp.linspace(0, 1, 3),
+                                                         jnp.zeros(3)), TypeError, "`inputs`"),
+]
+
+
+@pytest.mark.parametrize("label,thunk,exc,frag", SEQ3_FR_BAD, ids=[r[0] for r in SEQ3_FR_BAD])
+def test_seq3_firing_rate_bad_input(label, thunk, exc, frag):
+    with pytest.raises(exc, match=__import__("re").escape(frag)):
+        thunk()
