@@ -9,6 +9,7 @@ import jax.flatten_util
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
+import pytest
 from hypothesis import given, settings
 
 import jaxsci.nn as nn
@@ -94,31 +95,34 @@ def test_position_encoding_vs_formula():
     assert nn.sinusoidal_position_encoding(3, 4, jnp.float32).dtype == jnp.float32
 
 
-def test_mha_equals_equinox_with_same_weights():
+@pytest.mark.parametrize("use_bias,dtype,tol", [
+    (False, jnp.float64, 1e-12),
+    pytest.param(True, jnp.float32, 2e-6, marks=pytest.mark.slow),  # keeps the default suite short
+])
+def test_mha_equals_equinox_with_same_weights(use_bias, dtype, tol):
     """Same weights -> the same output as eqx.nn.MultiheadAttention (cross-attention, unequal
-    sizes, 2-D and per-head masks); float64 without biases, float32 with."""
-    for use_bias, dtype, tol in ((False, jnp.float64, 1e-12), (True, jnp.float32, 2e-6)):
-        ours = nn.MultiHeadAttention(2, 4, key_size=3, value_size=5, output_size=6, qk_size=3,
-                                     vo_size=2, use_bias=use_bias, key=jr.key(2), dtype=dtype)
-        ref = eqx.nn.MultiheadAttention(2, 4, 3, 5, 6, 3, 2, use_bias, use_bias, use_bias,
-                                        use_bias, key=jr.key(3), dtype=dtype)
-        ref = eqx.tree_at(lambda m: (m.query_proj, m.key_proj, m.value_proj, m.output_proj), ref,
-                          (ours.query_proj, ours.key_proj, ours.value_proj, ours.output_proj))
-        q, k, v = (jr.normal(jr.key(4 + i), s, dtype) for i, s in enumerate([(3, 4), (6, 3),
-                                                                             (6, 5)]))
-        mask = jr.bernoulli(jr.key(7), 0.7, (2, 3, 6)).at[:, :, 0].set(True)
+    sizes, 2-D and per-head masks); float64 without biases, float32 with (slow)."""
+    ours = nn.MultiHeadAttention(2, 4, key_size=3, value_size=5, output_size=6, qk_size=3,
+                                 vo_size=2, use_bias=use_bias, key=jr.key(2), dtype=dtype)
+    ref = eqx.nn.MultiheadAttention(2, 4, 3, 5, 6, 3, 2, use_bias, use_bias, use_bias,
+                                    use_bias, key=jr.key(3), dtype=dtype)
+    ref = eqx.tree_at(lambda m: (m.query_proj, m.key_proj, m.value_proj, m.output_proj), ref,
+                      (ours.query_proj, ours.key_proj, ours.value_proj, ours.output_proj))
+    q, k, v = (jr.normal(jr.key(4 + i), s, dtype) for i, s in enumerate([(3, 4), (6, 3),
+                                                                         (6, 5)]))
+    mask = jr.bernoulli(jr.key(7), 0.7, (2, 3, 6)).at[:, :, 0].set(True)
 
-        @eqx.filter_jit  # one program for all three mask kinds
-        def both(ours, ref, q, k, v, mask):
-            return [(ours(q, k, v, m), ref(q, k, v, m)) for m in (None, mask[0], mask)]
+    @eqx.filter_jit  # one program for all three mask kinds
+    def both(ours, ref, q, k, v, mask):
+        return [(ours(q, k, v, m), ref(q, k, v, m)) for m in (None, mask[0], mask)]
 
-        outs = both(ours, ref, q, k, v, mask)
-        for a, b in outs:
-            assert a.dtype == dtype
-            np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
-        np.testing.assert_allclose(outs[1][0],
-                                   np_mha(ours, *map(np.asarray, (q, k, v, mask[0]))), rtol=tol,
-                                   atol=tol)
+    outs = both(ours, ref, q, k, v, mask)
+    for a, b in outs:
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    np.testing.assert_allclose(outs[1][0],
+                               np_mha(ours, *map(np.asarray, (q, k, v, mask[0]))), rtol=tol,
+                               atol=tol)
 
 
 def test_block_vs_numpy_and_dropout():
