@@ -1,5 +1,6 @@
 """jaxsci.nn: adaptive-basis networks (hidden basis + linear head), partitions of unity,
-polynomial spaces and POUnets."""
+polynomial spaces and POUnets; recurrent cells, sequence wrappers, attention / Transformer
+blocks and the continuous-time firing-rate RNN."""
 
 from ._base import AbstractAdaptiveBasisNet as AbstractAdaptiveBasisNet
 from ._mlp import (
