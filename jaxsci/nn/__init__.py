@@ -1,5 +1,6 @@
 """jaxsci.nn: adaptive-basis networks (hidden basis + linear head), partitions of unity,
-polynomial spaces and POUnets."""
+polynomial spaces and POUnets; recurrent cells, sequence wrappers, attention / Transformer
+blocks and the continuous-time firing-rate RNN."""
 
 from ._base import AbstractAdaptiveBasisNet as AbstractAdaptiveBasisNet
 from ._mlp import (
@@ -23,3 +24,11 @@ from ._recurrent import (
     PeepholeLSTMCell as PeepholeLSTMCell,
     scan_cell as scan_cell,
 )
+from ._sequence import Bidirectional as Bidirectional, Stacked as Stacked
+from ._attention import (
+    MultiHeadAttention as MultiHeadAttention,
+    scaled_dot_product_attention as scaled_dot_product_attention,
+    sinusoidal_position_encoding as sinusoidal_position_encoding,
+    TransformerEncoderBlock as TransformerEncoderBlock,
+)
+from ._firing_rate import FiringRateRNN as FiringRateRNN, simulate as simulate

@@ -166,3 +166,127 @@ RECURRENT_BAD = [
 def test_recurrent_bad_input(label, thunk, exc, frag):
     with pytest.raises(exc, match=__import__("re").escape(frag)):
         thunk()
+
+
+# --- seq3: sequence wrappers, attention, firing-rate RNN (one block; keep contiguous) ---
+_G = nn.GRUCell(2, 3, key=K)
+SEQ3_BAD = [
+    ("Bidirectional cell not callable", lambda: nn.Bidirectional(3, _G), TypeError,
+     "`forward_cell`"),
+    ("Bidirectional in_size differ", lambda: nn.Bidirectional(_G, nn.GRUCell(3, 3, key=K)),
+     ValueError, "same inputs"),
+    ("Bidirectional xs 1-D", lambda: nn.Bidirectional(_G, _G)(jnp.zeros(2)), ValueError, "`xs`"),
+    ("Bidirectional xs features", lambda: nn.Bidirectional(_G, _G)(jnp.zeros((4, 3))),
+     ValueError, "`xs` must have shape (T, 2)"),
+    ("Bidirectional state0 not a pair", lambda: nn.Bidirectional(_G, _G)(jnp.zeros((4, 2)),
+                                                                         jnp.zeros(3)),
+     ValueError, "`state0`"),
+    ("Bidirectional no hidden_size", lambda: nn.Bidirectional(lambda x, s: s, lambda x, s: s)(
+        jnp.zeros((4, 2))), ValueError, "`state0` is needed"),
+    ("Stacked empty", lambda: nn.Stacked([]), ValueError, "`cells`"),
+    ("Stacked cell not callable", lambda: nn.Stacked([_G, "gru"]), TypeError, "`cells[1]`"),
+    ("Stacked sizes", lambda: nn.Stacked([_G, _G]), ValueError, "`cells[1]` has in_size 2"),
+    ("Stacked dropout 1", lambda: nn.Stacked([_G], dropout=1.0), ValueError, "`dropout`"),
+    ("Stacked dropout str", lambda: nn.Stacked([_G], dropout="0.2"), ValueError, "`dropout`"),
+    ("Stacked inference str", lambda: nn.Stacked([_G], inference="yes"), TypeError,
+     "`inference`"),
+    ("Stacked no key with dropout",
+     lambda: nn.Stacked([_G, nn.GRUCell(3, 3, key=K)], dropout=0.2)(jnp.zeros((4, 2))),
+     ValueError, "`key` is required"),
+    ("Stacked key int", lambda: nn.Stacked([_G])(jnp.zeros((4, 2)), key=0), TypeError, "`key`"),
+    ("Stacked state0 length", lambda: nn.Stacked([_G])(jnp.zeros((4, 2)), [None, None]),
+     ValueError, "`state0`"),
+    ("Stacked xs batch", lambda: nn.Stacked([_G])(jnp.zeros((5, 4, 2))), ValueError, "`xs`"),
+]
+
+
+@pytest.mark.parametrize("label,thunk,exc,frag", SEQ3_BAD, ids=[r[0] for r in SEQ3_BAD])
+def test_seq3_bad_input(label, thunk, exc, frag):
+    with pytest.raises(exc, match=__import__("re").escape(frag)):
+        thunk()
+_MHA = nn.MultiHeadAttention(2, 4, key=K)
+_BLK = nn.TransformerEncoderBlock(4, 2, 8, dropout=0.1, key=K)
+SEQ3_ATT_BAD = [
+    ("scaled_dot_product_attention q 1-D",
+     lambda: nn.scaled_dot_product_attention(jnp.zeros(3), jnp.zeros((2, 3)), jnp.zeros((2, 1))),
+     ValueError, "`q`"),
+    ("scaled_dot_product_attention d_k differ",
+     lambda: nn.scaled_dot_product_attention(jnp.zeros((1, 3)), jnp.zeros((2, 2)),
+                                             jnp.zeros((2, 1))), ValueError, "`k`"),
+    ("scaled_dot_product_attention v rows",
+     lambda: nn.scaled_dot_product_attention(jnp.zeros((1, 3)), jnp.zeros((2, 3)),
+                                             jnp.zeros((3, 1))), ValueError, "`k` and `v`"),
+    ("scaled_dot_product_attention mask float",
+     lambda: nn.scaled_dot_product_attention(jnp.zeros((1, 3)), jnp.zeros((2, 3)),
+                                             jnp.zeros((2, 1)), jnp.ones((1, 2))), TypeError,
+     "`mask`"),
+    ("scaled_dot_product_attention mask shape",
+     lambda: nn.scaled_dot_product_attention(jnp.zeros((1, 3)), jnp.zeros((2, 3)),
+                                             jnp.zeros((2, 1)), jnp.ones((2, 2), bool)),
+     ValueError, "`mask`"),
+    ("sinusoidal_position_encoding n 0", lambda: nn.sinusoidal_position_encoding(0, 4),
+     ValueError, "`n`"),
+    ("sinusoidal_position_encoding d float", lambda: nn.sinusoidal_position_encoding(3, 4.0),
+     ValueError, "`d`"),
+    ("MultiHeadAttention heads 0", lambda: nn.MultiHeadAttention(0, 4, key=K), ValueError,
+     "`num_heads`"),
+    ("MultiHeadAttention query_size < heads", lambda: nn.MultiHeadAttention(4, 2, key=K),
+     ValueError, "`query_size`"),
+    ("MultiHeadAttention use_bias str", lambda: nn.MultiHeadAttention(2, 4, use_bias="y", key=K),
+     TypeError, "`use_bias`"),
+    ("MultiHeadAttention key int", lambda: nn.MultiHeadAttention(2, 4, key=1), TypeError, "`key`"),
+    ("MultiHeadAttention query width", lambda: _MHA(jnp.zeros((3, 5))), ValueError, "`query`"),
+    ("MultiHeadAttention kv lengths", lambda: _MHA(jnp.zeros((3, 4)), jnp.zeros((2, 4)),
+                                                   jnp.zeros((3, 4))), ValueError, "`key_`"),
+    ("MultiHeadAttention mask shape", lambda: _MHA(jnp.zeros((3, 4)),
+                                                   mask=jnp.ones((3, 3, 3), bool)), ValueError,
+     "`mask`"),
+    ("TransformerEncoderBlock d_model % heads",
+     lambda: nn.TransformerEncoderBlock(5, 2, 8, key=K), ValueError, "`d_model`"),
+    ("TransformerEncoderBlock dropout -0.1",
+     lambda: nn.TransformerEncoderBlock(4, 2, 8, dropout=-0.1, key=K), ValueError, "`dropout`"),
+    ("TransformerEncoderBlock d_ff 0", lambda: nn.TransformerEncoderBlock(4, 2, 0, key=K),
+     ValueError, "`d_ff`"),
+    ("TransformerEncoderBlock no key", lambda: _BLK(jnp.zeros((3, 4))), ValueError,
+     "`key` is required"),
+    ("TransformerEncoderBlock x batch", lambda: _BLK(jnp.zeros((2, 3, 4)), inference=True),
+     ValueError, "`x`"),
+]
+
+
+@pytest.mark.parametrize("label,thunk,exc,frag", SEQ3_ATT_BAD, ids=[r[0] for r in SEQ3_ATT_BAD])
+def test_seq3_attention_bad_input(label, thunk, exc, frag):
+    with pytest.raises(exc, match=__import__("re").escape(frag)):
+        thunk()
+_FR = nn.FiringRateRNN(3, key=K)
+SEQ3_FR_BAD = [
+    ("FiringRateRNN size 0", lambda: nn.FiringRateRNN(0, key=K), ValueError, "`size`"),
+    ("FiringRateRNN no key", lambda: nn.FiringRateRNN(3), TypeError, "`key`"),
+    ("FiringRateRNN weight shape", lambda: nn.FiringRateRNN(3, weight=jnp.zeros((3, 2))),
+     ValueError, "`weight`"),
+    ("FiringRateRNN tau shape", lambda: nn.FiringRateRNN(3, tau=jnp.ones(2), key=K), ValueError,
+     "`tau`"),
+    ("FiringRateRNN tau negative", lambda: nn.FiringRateRNN(3, tau=-1.0, key=K),
+     eqx.EquinoxRuntimeError, "`tau` must be positive"),
+    ("FiringRateRNN activation", lambda: nn.FiringRateRNN(3, activation="tanh", key=K),
+     TypeError, "`activation`"),
+    ("FiringRateRNN euler_step v", lambda: _FR.euler_step(jnp.zeros(2), jnp.zeros(3), 0.1),
+     ValueError, "`v`"),
+    ("simulate rnn type", lambda: nn.simulate(_G, jnp.zeros(3), jnp.linspace(0, 1, 3)),
+     TypeError, "`rnn`"),
+    ("simulate v0 shape", lambda: nn.simulate(_FR, jnp.zeros(2), jnp.linspace(0, 1, 3)),
+     ValueError, "`v0`"),
+    ("simulate ts 2-D", lambda: nn.simulate(_FR, jnp.zeros(3), jnp.zeros((2, 2))), ValueError,
+     "`ts`"),
+    ("simulate Euler no dt0", lambda: nn.simulate(_FR, jnp.zeros(3), jnp.linspace(0, 1, 3),
+                                                  solver=__import__("diffrax").Euler()),
+     ValueError, "`dt0`"),
+    ("simulate inputs not callable", lambda: nn.simulate(_FR, jnp.zeros(3), jnp.linspace(0, 1, 3),
+                                                         jnp.zeros(3)), TypeError, "`inputs`"),
+]
+
+
+@pytest.mark.parametrize("label,thunk,exc,frag", SEQ3_FR_BAD, ids=[r[0] for r in SEQ3_FR_BAD])
+def test_seq3_firing_rate_bad_input(label, thunk, exc, frag):
+    with pytest.raises(exc, match=__import__("re").escape(frag)):
+        thunk()
