@@ -31,4 +31,4 @@ from ._attention import (
     sinusoidal_position_encoding as sinusoidal_position_encoding,
     TransformerEncoderBlock as TransformerEncoderBlock,
 )
-from ._firing_rate import FiringRateRNN as FiringRateRNN, simulate as simulate
+from ._firing_rate import FiringRateRNN as FiringRateRNN, simulate_firing_rate as simulate_firing_rate

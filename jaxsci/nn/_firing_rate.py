@@ -75,7 +75,7 @@ class FiringRateRNN(eqx.Module):
         return (-v + self.activation(self.weight @ v + i)) / self.tau
 
 
-def simulate(rnn: FiringRateRNN, v0: Float[Array, " n"], ts: Float[Array, " m"],
+def simulate_firing_rate(rnn: FiringRateRNN, v0: Float[Array, " n"], ts: Float[Array, " m"],
              inputs: Callable | None = None, *, solver: dfx.AbstractSolver = dfx.Tsit5(),
              dt0: float | None = None, rtol: float = 1e-8, atol: float = 1e-10,
              max_steps: int = 16_384, throw: bool = True) -> Solution:

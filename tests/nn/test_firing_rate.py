@@ -25,7 +25,7 @@ def test_euler_step_with_dt_tau_is_the_discrete_cell():
     ref = np.asarray(v) + 0.1 / tau * (-np.asarray(v) + np.tanh(np.asarray(rnn.weight) @ v + i))
     np.testing.assert_allclose(rnn.euler_step(v, i, 0.1), ref, rtol=1e-14)
     # diffrax's Euler with dt0 = tau over 3 steps == 3 cell steps (constant input)
-    vs = nn.simulate(rnn, v, jnp.array([0.0, tau, 2 * tau, 3 * tau]), lambda t: i,
+    vs = nn.simulate_firing_rate(rnn, v, jnp.array([0.0, tau, 2 * tau, 3 * tau]), lambda t: i,
                      solver=dfx.Euler(), dt0=tau).value
     h = v
     for n in range(3):
@@ -39,7 +39,7 @@ def test_linear_solve_against_expm():
     rnn = nn.FiringRateRNN(N, tau=tau, activation=lambda z: z, weight=w)
     v0, i0 = jnp.array([1.0, -0.5, 0.2]), jnp.array([0.3, 0.0, -0.1])
     ts = jnp.linspace(0.0, 2.0, 5)
-    sol = nn.simulate(rnn, v0, ts, lambda t: i0)
+    sol = nn.simulate_firing_rate(rnn, v0, ts, lambda t: i0)
     # v' = A v + b, A = (W - I)/tau, b = I0/tau: the augmented matrix exponential
     A = (np.asarray(w) - np.eye(N)) / np.asarray(tau)[:, None]
     M = np.zeros((N + 1, N + 1))
