@@ -98,9 +98,9 @@ def solve_pbe_grid(
     spacing: Float[ArrayLike, "3"],
     *,
     max_steps: int = 30,
-    rtol: float = 1e-10,
+    rtol: float | None = None,
     atol: float = 0.0,
-    cg_rtol: float = 1e-10,
+    cg_rtol: float | None = None,
     cg_max_steps: int = 2000,
     throw: bool = True,
 ) -> Solution:
@@ -113,6 +113,7 @@ def solve_pbe_grid(
     - `max_steps`: Newton iterations at most; stop when
       $\|F\|_2 \le$ `atol` $+$ `rtol` $\|F(\phi_0)\|_2$ ($\phi_0 = 0$ inside);
     - `cg_rtol`, `cg_max_steps`: tolerance (max-norm, relative) and step cap of each CG solve;
+      `rtol` and `cg_rtol` default to 1e-10 in float64 and 1e-5 in float32;
     - `throw`: raise at run time if Newton or a CG solve fails (otherwise inspect `result`).
 
     **Returns:** a `jaxsci.Solution` whose `value` is $\phi$ on the full grid (with $g$ on the
@@ -142,6 +143,10 @@ def solve_pbe_grid(
                 f"`{name}` must have the node-grid shape {shape} of `source`, got {v.shape}."
             )
     dtype = arrs["source"].dtype
+    # tolerances a little above the precision's floor: 1e-10 in float64, 1e-5 in float32
+    default_tol = 1e-10 if jnp.finfo(dtype).bits >= 64 else 1e-5
+    rtol = default_tol if rtol is None else rtol
+    cg_rtol = default_tol if cg_rtol is None else cg_rtol
     spacing = jnp.asarray(spacing, dtype=dtype)
     if spacing.shape != (3,):
         raise ValueError(f"`spacing` must have shape (3,) (h per axis), got {spacing.shape}.")
@@ -231,9 +236,9 @@ def solve_pbe(
     n: int,
     *,
     max_steps: int = 30,
-    rtol: float = 1e-10,
+    rtol: float | None = None,
     atol: float = 0.0,
-    cg_rtol: float = 1e-10,
+    cg_rtol: float | None = None,
     cg_max_steps: int = 2000,
     throw: bool = True,
 ) -> Solution:
