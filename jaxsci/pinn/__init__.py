@@ -61,3 +61,15 @@ from ._sampling import (
     sobol_sequence as sobol_sequence,
     Uniform as Uniform,
 )
+# nPBE reference solver and molecule-like problems (issue 20)
+from ._pbe_molecule import (
+    MolecularPoissonBoltzmann as MolecularPoissonBoltzmann,
+    RigidMotionPoissonBoltzmann as RigidMotionPoissonBoltzmann,
+    rotation_matrix as rotation_matrix,
+)
+from ._pbe_reference import (
+    debye_huckel_gaussian as debye_huckel_gaussian,
+    node_grid as node_grid,
+    solve_pbe as solve_pbe,
+    solve_pbe_grid as solve_pbe_grid,
+)

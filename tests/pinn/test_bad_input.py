@@ -290,3 +290,56 @@ def test_resample_keeps_the_batch_and_refuses_bad_input():
         f(ARGS, jnp.zeros(3))
     with pytest.raises(TypeError, match="`args` must be a PINNArgs"):
         pinn.resample(BATCH, key=K)
+
+
+# --- nPBE reference solver and molecule-like problems (issue 20, helper npbe) ---------------
+_MOL = dict(positions=jnp.array([[0.1, 0.0, 0.0], [-0.1, 0.0, 0.0]]), charges=jnp.array([1.0, -1.0]))
+
+
+def test_npbe_problems_refuse_bad_input():
+    mol = pinn.MolecularPoissonBoltzmann(**_MOL)
+    for call, match in [
+        (lambda: pinn.MolecularPoissonBoltzmann(jnp.zeros(3), jnp.ones(1)), "`positions` must have shape"),
+        (lambda: pinn.MolecularPoissonBoltzmann(jnp.zeros((0, 3)), jnp.ones(0)), "N >= 1"),
+        (lambda: pinn.MolecularPoissonBoltzmann(_MOL["positions"], jnp.ones(3)), "`charges` must have shape"),
+        (lambda: pinn.MolecularPoissonBoltzmann(**_MOL, radius=-0.1), "`radius`.*> 0"),
+        (lambda: pinn.MolecularPoissonBoltzmann(**_MOL, width=0.0), "`width`.*> 0"),
+        (lambda: pinn.MolecularPoissonBoltzmann(**_MOL, xi_in=NAN), "`xi_in`"),
+        (lambda: pinn.MolecularPoissonBoltzmann(**_MOL, kappa=-1.0), "`kappa`.*>= 0"),
+        (lambda: pinn.MolecularPoissonBoltzmann(**_MOL, domain=pinn.Box([0, 0], [1, 1])), "3-D Box"),
+        (lambda: pinn.MolecularPoissonBoltzmann(_MOL["positions"].at[0, 0].set(NAN), _MOL["charges"]), "`positions` contains NaN"),
+        (lambda: pinn.RigidMotionPoissonBoltzmann(PB), "`molecule` must be a MolecularPoissonBoltzmann"),
+        (lambda: pinn.RigidMotionPoissonBoltzmann(mol, max_rotation=-1.0), "`max_rotation`"),
+        (lambda: pinn.RigidMotionPoissonBoltzmann(mol, max_translation=jnp.ones(2)), "`max_translation` must be a scalar"),
+        (lambda: pinn.RigidMotionPoissonBoltzmann(mol).residual(NET3, jnp.zeros(3)), r"shape \(9,\)"),
+        (lambda: pinn.RigidMotionPoissonBoltzmann(mol).at(jnp.zeros(3)), r"`omega` must have shape \(6,\)"),
+        (lambda: pinn.RigidMotionPoissonBoltzmann(mol).sample_constraint("ic", 4, key=K), "unknown constraint"),
+        (lambda: pinn.rotation_matrix(jnp.zeros(2)), r"`rotvec` must have shape \(3,\)"),
+    ]:
+        assert_refuses(call, match)
+
+
+def test_npbe_solvers_refuse_bad_input():
+    g = jnp.zeros((5, 5, 5))
+    ok = dict(xi=jnp.ones((5, 5, 5)), kappa_sq=g, source=g, boundary=g, spacing=jnp.full(3, 0.5))
+    for call, match in [
+        (lambda: pinn.solve_pbe_grid(**{**ok, "source": jnp.zeros((5, 5))}), "3-D node array"),
+        (lambda: pinn.solve_pbe_grid(**{**ok, "xi": jnp.ones((4, 5, 5))}), r"`xi` must have the node-grid shape"),
+        (lambda: pinn.solve_pbe_grid(**{**ok, "spacing": jnp.ones(2)}), r"`spacing` must have shape \(3,\)"),
+        (lambda: pinn.solve_pbe_grid(**ok, max_steps=2.0), "`max_steps` must be a Python int"),
+        (lambda: pinn.solve_pbe_grid(**{**ok, "xi": -jnp.ones((5, 5, 5))}), "`xi`.*> 0"),
+        (lambda: pinn.solve_pbe(PB, 9), "must be a MolecularPoissonBoltzmann or a PoissonBoltzmann"),
+        (lambda: pinn.solve_pbe(pinn.PoissonBoltzmann(**PB), 2), "`n` must be an int >= 3"),
+        (lambda: pinn.node_grid(jnp.zeros(3), jnp.ones(3), 2), "`n` must be an int >= 3"),
+        (lambda: pinn.node_grid(jnp.zeros(3), jnp.ones(3), 4.0), "`n` must be a Python int"),
+        (lambda: pinn.debye_huckel_gaussian(1.0, sigma=-1.0), "`sigma`.*> 0"),
+        (lambda: pinn.debye_huckel_gaussian(1.0, xi=jnp.ones(2)), "`xi` must be a scalar"),
+    ]:
+        assert_refuses(call, match)
+    # too few Newton steps: a failed Solution with throw=False, a run-time error otherwise
+    from jaxsci import RESULTS
+
+    hard = {**ok, "source": g.at[2, 2, 2].set(50.0), "kappa_sq": jnp.ones((5, 5, 5))}
+    sol = pinn.solve_pbe_grid(**hard, max_steps=1, throw=False)
+    assert sol.result == RESULTS.max_steps_reached
+    assert_refuses(lambda: pinn.solve_pbe_grid(**hard, max_steps=1), "maximum number of steps")
