@@ -14,3 +14,9 @@ from ._linear import (
     relative_error as relative_error,
 )
 from ._solve import solve_fom as solve_fom
+# --- nonlinear-manifold ROMs and hyper-reduction (issue 17, helper nmrom) ---
+from ._autoencoder import (
+    AbstractManifold as AbstractManifold,
+    LinearManifold as LinearManifold,
+    MaskedAutoencoder as MaskedAutoencoder,
+)
