@@ -20,3 +20,7 @@ from ._autoencoder import (
     LinearManifold as LinearManifold,
     MaskedAutoencoder as MaskedAutoencoder,
 )
+from ._train_autoencoder import (
+    reconstruction_loss as reconstruction_loss,
+    train_autoencoder as train_autoencoder,
+)

@@ -53,3 +53,31 @@ def test_linear_manifold_and_float32():
     assert jnp.allclose(lin.decode_rows(q, jnp.array([1, 5])), (basis @ q)[jnp.array([1, 5])])
     ae32 = _small(dtype=jnp.float32)
     assert ae32.decode(jnp.ones(3, jnp.float32)).dtype == jnp.float32
+
+
+def _travelling_waves(n_grid=12, n_snap=60):
+    x = jnp.linspace(0, 1, n_grid)
+    shifts = jnp.linspace(0, 0.5, n_snap)
+    return jnp.exp(-30 * (x[None, :] - 0.25 - shifts[:, None]) ** 2)
+
+
+def test_training_reduces_the_loss_and_returns_the_best_validation_model():
+    data = _travelling_waves()
+    ae = _small()
+    key = jr.key(3)
+    sol = rom.train_autoencoder(ae, data, key=key, epochs=60, batch_size=6, patience=60)
+    hist = sol.history["valid_loss"]
+    assert sol.stats["valid_loss"] < 0.5 * sol.stats["initial_valid_loss"]
+    assert jnp.nanmean(sol.history["train_loss"][-5:]) < sol.history["train_loss"][0]
+    # the returned model is the best-validation one: recompute its loss on the same split
+    perm = jr.permutation(jr.fold_in(key, 0), data.shape[0])
+    valid = data[perm[:6]]
+    best = rom.reconstruction_loss(sol.value, valid)
+    assert jnp.allclose(best, sol.stats["valid_loss"], rtol=1e-10)
+    assert jnp.allclose(best, jnp.nanmin(hist), rtol=1e-10)
+    # early stopping: a huge learning rate makes the validation loss stall; patience 3 stops
+    sol2 = rom.train_autoencoder(ae, data, key=key, epochs=60, batch_size=6, patience=3,
+                                 learning_rate=0.3)
+    assert bool(sol2.stats["stopped_early"]) and int(sol2.stats["epochs"]) < 60
+    assert int(sol2.stats["epochs"]) - int(sol2.stats["best_epoch"]) == 3
+    assert jnp.allclose(rom.reconstruction_loss(sol2.value, valid), sol2.stats["valid_loss"], rtol=1e-10)
