@@ -24,3 +24,10 @@ from ._train_autoencoder import (
     reconstruction_loss as reconstruction_loss,
     train_autoencoder as train_autoencoder,
 )
+from ._manifold import nm_galerkin_rom as nm_galerkin_rom, nm_lspg_rom as nm_lspg_rom
+from ._hyper_manifold import (
+    HyperReduction as HyperReduction,
+    hyper_reduction as hyper_reduction,
+    nm_lspg_hr_rom as nm_lspg_hr_rom,
+    residual_snapshots as residual_snapshots,
+)
