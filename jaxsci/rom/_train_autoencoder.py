@@ -38,6 +38,9 @@ def _positive_int(v, name):
 
 def reconstruction_loss(model: AbstractManifold, batch: Float[Array, "n N"]) -> Float[Array, ""]:
     """Mean squared error of $g(h(y))$ against `batch` (rows are centred snapshots)."""
+    if batch.ndim != 2 or batch.shape[1] != model.size:
+        raise ValueError(f"`snapshots` batch must be (n, N) with N = model.size = {model.size}, "
+                         f"got shape {batch.shape}.")
     recon = jax.vmap(lambda y: model.decode(model.encode(y)))(batch)
     return jnp.mean((recon - batch) ** 2)
 
