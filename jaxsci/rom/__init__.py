@@ -17,3 +17,21 @@ from ._solve import solve_fom as solve_fom
 
 # rom2: 2-D viscous Burgers FOM and POD-LSTM
 from ._burgers2d import Burgers2D as Burgers2D
+
+# --- nonlinear-manifold ROMs and hyper-reduction (issue 17, helper nmrom) ---
+from ._autoencoder import (
+    AbstractManifold as AbstractManifold,
+    LinearManifold as LinearManifold,
+    MaskedAutoencoder as MaskedAutoencoder,
+)
+from ._train_autoencoder import (
+    reconstruction_loss as reconstruction_loss,
+    train_autoencoder as train_autoencoder,
+)
+from ._manifold import nm_galerkin_rom as nm_galerkin_rom, nm_lspg_rom as nm_lspg_rom
+from ._hyper_manifold import (
+    HyperReduction as HyperReduction,
+    hyper_reduction as hyper_reduction,
+    nm_lspg_hr_rom as nm_lspg_hr_rom,
+    residual_snapshots as residual_snapshots,
+)

@@ -65,3 +65,72 @@ def test_burgers2d_rejects_bad_settings():
         rom.Burgers2D(linear_rtol=2.0)
     with pytest.raises(ValueError, match="mu"):
         rom.Burgers2D(n_nodes=5).initial_condition(jnp.ones(2))
+
+# --- nonlinear-manifold ROMs and hyper-reduction (helper nmrom) ---
+
+def test_manifolds_reject_bad_sizes_and_inputs():
+    import jax.random as jr
+
+    with pytest.raises(TypeError):
+        rom.AbstractManifold()
+    with pytest.raises(ValueError, match="band"):
+        rom.MaskedAutoencoder(10, 2, 4, 0, 1, key=jr.key(0))
+    with pytest.raises(TypeError, match="activations"):
+        rom.MaskedAutoencoder(10, 2, 4, 3, 1, key=jr.key(0), decoder_activation="swish")
+    ae = rom.MaskedAutoencoder(10, 2, 4, 3, 1, key=jr.key(0))
+    with pytest.raises(ValueError, match="xhat"):
+        ae.decode(jnp.ones(3))
+    with pytest.raises(ValueError, match="rows"):
+        ae.decode_rows(jnp.ones(2), jnp.array([0.5, 1.0]))
+    with pytest.raises(ValueError, match="`x`"):
+        ae.encode(jnp.ones((2, 10)))
+    with pytest.raises(ValueError, match="basis"):
+        rom.LinearManifold(jnp.ones(5))
+
+
+def test_train_autoencoder_rejects_bad_arguments():
+    import jax.random as jr
+
+    ae = rom.MaskedAutoencoder(10, 2, 4, 3, 1, key=jr.key(0))
+    data = jnp.ones((30, 10))
+    with pytest.raises(TypeError, match="model"):
+        rom.train_autoencoder("ae", data, key=jr.key(0))
+    with pytest.raises(ValueError, match="snapshots"):
+        rom.train_autoencoder(ae, jnp.ones((30, 9)), key=jr.key(0))
+    with pytest.raises(ValueError, match="epochs"):
+        rom.train_autoencoder(ae, data, key=jr.key(0), epochs=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        rom.train_autoencoder(ae, data, key=jr.key(0), batch_size=40)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        rom.train_autoencoder(ae, data, key=jr.key(0), validation_fraction=1.5)
+    with pytest.raises(ValueError, match="snapshots"):
+        rom.reconstruction_loss(ae, jnp.ones((3, 9)))
+
+
+def test_manifold_roms_reject_bad_arguments():
+    fom = rom.Burgers1D(n_nodes=11, n_steps=2)
+    lin = rom.LinearManifold(jnp.eye(10)[:, :2])
+    hyper = rom.hyper_reduction(fom, jnp.eye(10)[:, :2], 3)
+    for method in (rom.nm_lspg_rom, rom.nm_galerkin_rom):
+        with pytest.raises(TypeError, match="manifold"):
+            method(fom, jnp.eye(10), 1.0)
+        with pytest.raises(ValueError, match="manifold"):
+            method(fom, rom.LinearManifold(jnp.eye(5)), 1.0)
+        with pytest.raises(ValueError, match="max_iterations"):
+            method(fom, lin, 1.0, max_iterations=0)
+        with pytest.raises(ValueError, match="mu"):
+            method(fom, lin, jnp.ones(2))
+    with pytest.raises(TypeError, match="hyper"):
+        rom.nm_lspg_hr_rom(fom, lin, None, 1.0)
+    bad = rom.HyperReduction(hyper.rows, hyper.entries, hyper.stencil_local, hyper.rows_local,
+                             jnp.ones((2, 5)))
+    with pytest.raises(ValueError, match="projector"):
+        rom.nm_lspg_hr_rom(fom, lin, bad, 1.0)
+    with pytest.raises(ValueError, match="residual_basis"):
+        rom.hyper_reduction(fom, jnp.eye(5), 3)
+    with pytest.raises(TypeError, match="fom"):
+        rom.hyper_reduction(None, jnp.eye(10), 3)
+    with pytest.raises(ValueError, match="max_newton"):
+        rom.residual_snapshots(fom, 1.0, max_newton=0)
+    with pytest.raises(TypeError, match="fom"):
+        rom.residual_snapshots("fom", 1.0)
