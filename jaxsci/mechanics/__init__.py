@@ -93,3 +93,9 @@ from ._plasticity import (
     stress_path as stress_path,
     yield_function as yield_function,
 )
+from ._elastica import (
+    cantilever_shape as cantilever_shape,
+    Elastica as Elastica,
+    point_cantilever as point_cantilever,
+    solve_cantilever as solve_cantilever,
+)

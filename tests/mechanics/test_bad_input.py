@@ -486,3 +486,29 @@ def test_plasticity_refuses_bad_values_under_jit():
     err = assert_refuses(lambda: eqx.filter_jit(lambda sy: mech.stress_path(mech.Plasticity1D(sigma_y=sy), jnp.ones(2))[0])(jnp.asarray(-1.0)),
                          match="`sigma_y`")
     assert isinstance(err, eqx.EquinoxRuntimeError)
+
+
+# --------------------------------------------------------- elastica cantilever (issue 18, plast)
+BEAM = mech.Elastica()
+
+
+@pytest.mark.parametrize(
+    "fn, err, match",
+    [
+        (lambda: mech.Elastica(EI=0.0), ValueError, "`EI` \\(bending stiffness\\) must be finite and > 0"),
+        (lambda: mech.Elastica(L=float("nan")), ValueError, "`L` \\(length\\)"),
+        (lambda: mech.solve_cantilever(MR, jnp.ones(3)), TypeError, "`beam` of `solve_cantilever` must be an `Elastica`"),
+        (lambda: mech.solve_cantilever(BEAM, jnp.ones(2)), ValueError, "`loads` must have shape \\(3,\\)"),
+        (lambda: mech.solve_cantilever(BEAM, jnp.ones(3).at[0].set(jnp.nan)), ValueError, "`loads` contains NaN"),
+        (lambda: mech.cantilever_shape(BEAM, jnp.ones(3), 1), ValueError, "`n_points` must be an integer >= 2"),
+        (lambda: mech.cantilever_shape(BEAM, jnp.ones(4)), ValueError, "`loads` must have shape \\(3,\\)"),
+        (lambda: mech.point_cantilever(BEAM, jnp.ones(2)), ValueError, "`target` must have shape \\(3,\\)"),
+        (lambda: mech.point_cantilever(BEAM, jnp.array([1.0, 1.0, 0.0])), ValueError, "farther from the clamp"),
+        (lambda: mech.point_cantilever(BEAM, jnp.array([0.5, jnp.inf, 0.0])), ValueError, "`target` contains NaN"),
+        (lambda: mech.point_cantilever(BEAM, jnp.array([0.9, 0.1, 0.2]), jnp.ones(2)), ValueError, "`loads0` must have shape"),
+        (lambda: mech.point_cantilever(BEAM, jnp.array([0.9, 0.1, 0.2]), max_steps=0), ValueError, "`max_steps`"),
+    ],
+)
+def test_elastica_refuses_bad_input(fn, err, match):
+    with pytest.raises(err, match=match):
+        fn()
