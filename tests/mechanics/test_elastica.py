@@ -24,7 +24,7 @@ def test_pure_end_moment_gives_circular_arc():
 
 
 # ~6 s of compilation (Levenberg-Marquardt around the shooting solve): kept out of the default
-# suite's budget; the pointing snippet of docs/mechanics.md runs one target by default.
+# suite's budget (run with -m slow).
 @pytest.mark.slow
 def test_controller_reaches_three_target_poses():
     true_loads = [jnp.array([0.5, 2.0, 0.5]), jnp.array([-1.0, 1.0, 3.0]), jnp.array([0.0, -4.0, 1.0])]
