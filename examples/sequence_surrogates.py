@@ -23,7 +23,6 @@ import optax
 from jaxsci import mechanics as mech
 from jaxsci import nn
 
-jax.config.update("jax_enable_x64", True)
 AMP = 6e-3
 
 
@@ -105,6 +104,7 @@ def main():
     ap.add_argument("--out", type=pathlib.Path, default=None, help="folder for PNG plots")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
+    jax.config.update("jax_enable_x64", True)
     n_train, steps, train_steps, hidden = (64, 60, 400, 32) if a.quick else (512, 100, 4000, 80)
     mat = mech.Plasticity1D(200_000.0, 250.0, 4000.0, 6000.0)
     key = jr.key(a.seed)
