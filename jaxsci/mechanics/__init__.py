@@ -78,3 +78,24 @@ from ._study import (
     stress_rmse as stress_rmse,
     stress_rmse_trials as stress_rmse_trials,
 )
+# elastoplasticity (return mapping), loading paths and the elastica beam (issue 18, "plast")
+from ._loading_paths import (
+    cyclic_strain_path as cyclic_strain_path,
+    random_strain_path as random_strain_path,
+)
+from ._plasticity import (
+    consistent_tangent as consistent_tangent,
+    initial_state as initial_state,
+    J2Plasticity as J2Plasticity,
+    PlasticState as PlasticState,
+    Plasticity1D as Plasticity1D,
+    return_map as return_map,
+    stress_path as stress_path,
+    yield_function as yield_function,
+)
+from ._elastica import (
+    cantilever_shape as cantilever_shape,
+    Elastica as Elastica,
+    point_cantilever as point_cantilever,
+    solve_cantilever as solve_cantilever,
+)

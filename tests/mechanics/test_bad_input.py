@@ -425,3 +425,90 @@ def test_models_built_by_hand_under_jit_and_vmap():
         assert isinstance(err, eqx.EquinoxRuntimeError)
         err = assert_refuses(lambda: ti(m[name], Cs.at[0].set(INDEF), gs), match="`C` is not positive definite")
         assert isinstance(err, eqx.EquinoxRuntimeError)
+
+
+# ------------------------------------------- elastoplasticity and loading paths (issue 18, plast)
+P1 = mech.Plasticity1D()
+P3 = mech.J2Plasticity()
+
+
+@pytest.mark.parametrize(
+    "fn, err, match",
+    [
+        (lambda: mech.Plasticity1D(E=-1.0), ValueError, "`E` \\(Young's modulus\\) must be finite and > 0"),
+        (lambda: mech.Plasticity1D(sigma_y=float("nan")), ValueError, "`sigma_y`"),
+        (lambda: mech.Plasticity1D(K=-5.0), ValueError, "`K` .* must be finite and >= 0"),
+        (lambda: mech.J2Plasticity(H=-1.0), ValueError, "`H` .*kinematic"),
+        (lambda: mech.J2Plasticity(nu=0.5), ValueError, "`nu` \\(Poisson ratio\\)"),
+        (lambda: mech.J2Plasticity(nu=jnp.asarray(-1.5)), ValueError, "`nu` \\(Poisson ratio\\)"),
+        (lambda: mech.initial_state(MR), TypeError, "`material` of `initial_state` must be a `Plasticity1D`"),
+        (lambda: mech.initial_state(P1, dtype=jnp.int32), TypeError, "`dtype`"),
+        (lambda: mech.return_map(P1, mech.initial_state(P1), jnp.ones(2)), ValueError, "`strain_new` must be a scalar"),
+        (lambda: mech.return_map(P1, mech.initial_state(P1), jnp.nan), ValueError, "`strain_new` contains NaN"),
+        (lambda: mech.return_map(P3, mech.initial_state(P3), jnp.ones(3)), ValueError, "`strain_new` must be one 3x3"),
+        (lambda: mech.return_map(P3, mech.initial_state(P3), NONSYM), ValueError, "`strain_new` is not symmetric"),
+        (lambda: mech.return_map(P3, mech.initial_state(P1), EYE), ValueError, "`state.eps_p` must have shape \\(3, 3\\)"),
+        (lambda: mech.return_map(P1, (0.0, 0.0, 0.0), 0.1), TypeError, "`state` must be a `PlasticState`"),
+        (lambda: mech.return_map(P1, mech.PlasticState(jnp.zeros(()), jnp.zeros(2), jnp.zeros(())), 0.1),
+         ValueError, "`state.alpha` must be a scalar"),
+        (lambda: mech.return_map(MR, mech.initial_state(P1), 0.1), TypeError, "`material` of `return_map`"),
+        (lambda: mech.stress_path(P1, jnp.ones((3, 2))), ValueError, "`strains` must have shape \\(steps,\\)"),
+        (lambda: mech.stress_path(P1, jnp.ones(0)), ValueError, "`strains` must have shape"),
+        (lambda: mech.stress_path(P3, jnp.ones((4, 3))), ValueError, "`strains` must have shape \\(steps, 3, 3\\)"),
+        (lambda: mech.stress_path(P1, jnp.ones(3).at[1].set(jnp.inf)), ValueError, "`strains` contains NaN"),
+        (lambda: mech.stress_path(P3, jnp.stack([EYE, NONSYM])), ValueError, "`strains` are not symmetric"),
+        (lambda: mech.stress_path(MR, jnp.ones(3)), TypeError, "`material` of `stress_path`"),
+        (lambda: mech.yield_function(P3, jnp.ones(2), mech.initial_state(P3)), ValueError, "`stress` must be one 3x3"),
+        (lambda: mech.yield_function(P1, jnp.nan, mech.initial_state(P1)), ValueError, "`stress` contains NaN"),
+        (lambda: mech.consistent_tangent(P3, mech.initial_state(P3), NAN), ValueError, "`strain_new` contains NaN"),
+        (lambda: mech.consistent_tangent(P1, mech.initial_state(P3), 0.1), ValueError, "`state.eps_p` must have shape \\(\\)"),
+        (lambda: mech.random_strain_path(10, key=0), TypeError, "`key` must be a JAX PRNG key"),
+        (lambda: mech.random_strain_path(1, key=jr.key(0)), ValueError, "`n_steps` must be an integer >= 2"),
+        (lambda: mech.random_strain_path(10, key=jr.key(0), n_segments=2.5), TypeError, "`n_segments` must be a Python int"),
+        (lambda: mech.random_strain_path(10, key=jr.key(0), amplitude=0.0), ValueError, "`amplitude`"),
+        (lambda: mech.cyclic_strain_path(10, n_cycles=0), ValueError, "`n_cycles` must be an integer >= 1"),
+        (lambda: mech.cyclic_strain_path(10, amplitude_end=float("inf")), ValueError, "`amplitude_end`"),
+        (lambda: mech.cyclic_strain_path(10.0), TypeError, "`n_steps` must be a Python int"),
+    ],
+)
+def test_plasticity_refuses_bad_input(fn, err, match):
+    with pytest.raises(err, match=match):
+        fn()
+
+
+def test_plasticity_refuses_bad_values_under_jit():
+    st = mech.initial_state(P3)
+    err = assert_refuses(lambda: eqx.filter_jit(lambda e: mech.return_map(P3, st, e)[0])(NONSYM), match="`strain_new` is not symmetric")
+    assert isinstance(err, eqx.EquinoxRuntimeError)
+    err = assert_refuses(lambda: eqx.filter_jit(lambda e: mech.stress_path(P1, e)[0])(jnp.array([0.1, jnp.nan])),
+                         match="`strains` contains NaN")
+    assert isinstance(err, eqx.EquinoxRuntimeError)
+    err = assert_refuses(lambda: eqx.filter_jit(lambda sy: mech.stress_path(mech.Plasticity1D(sigma_y=sy), jnp.ones(2))[0])(jnp.asarray(-1.0)),
+                         match="`sigma_y`")
+    assert isinstance(err, eqx.EquinoxRuntimeError)
+
+
+# --------------------------------------------------------- elastica cantilever (issue 18, plast)
+BEAM = mech.Elastica()
+
+
+@pytest.mark.parametrize(
+    "fn, err, match",
+    [
+        (lambda: mech.Elastica(EI=0.0), ValueError, "`EI` \\(bending stiffness\\) must be finite and > 0"),
+        (lambda: mech.Elastica(L=float("nan")), ValueError, "`L` \\(length\\)"),
+        (lambda: mech.solve_cantilever(MR, jnp.ones(3)), TypeError, "`beam` of `solve_cantilever` must be an `Elastica`"),
+        (lambda: mech.solve_cantilever(BEAM, jnp.ones(2)), ValueError, "`loads` must have shape \\(3,\\)"),
+        (lambda: mech.solve_cantilever(BEAM, jnp.ones(3).at[0].set(jnp.nan)), ValueError, "`loads` contains NaN"),
+        (lambda: mech.cantilever_shape(BEAM, jnp.ones(3), 1), ValueError, "`n_points` must be an integer >= 2"),
+        (lambda: mech.cantilever_shape(BEAM, jnp.ones(4)), ValueError, "`loads` must have shape \\(3,\\)"),
+        (lambda: mech.point_cantilever(BEAM, jnp.ones(2)), ValueError, "`target` must have shape \\(3,\\)"),
+        (lambda: mech.point_cantilever(BEAM, jnp.array([1.0, 1.0, 0.0])), ValueError, "farther from the clamp"),
+        (lambda: mech.point_cantilever(BEAM, jnp.array([0.5, jnp.inf, 0.0])), ValueError, "`target` contains NaN"),
+        (lambda: mech.point_cantilever(BEAM, jnp.array([0.9, 0.1, 0.2]), jnp.ones(2)), ValueError, "`loads0` must have shape"),
+        (lambda: mech.point_cantilever(BEAM, jnp.array([0.9, 0.1, 0.2]), max_steps=0), ValueError, "`max_steps`"),
+    ],
+)
+def test_elastica_refuses_bad_input(fn, err, match):
+    with pytest.raises(err, match=match):
+        fn()
