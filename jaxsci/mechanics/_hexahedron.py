@@ -151,6 +151,15 @@ def _point_gradients(nodes, pts):
     return jnp.swapaxes(grads, 1, 2), det
 
 
+def _checked_gradients(nodes, pts):
+    grads, det = _point_gradients(nodes, pts)
+    # `~(det > 0)` rather than `det <= 0` so that NaN/inf coordinates are refused too
+    det = check_value(det, ~(det > 0), "`nodes` give an inverted or non-finite element (det J "
+                      "<= 0 or NaN at a quadrature point): check the node order, the "
+                      "distortion and for NaN coordinates.")
+    return grads, det
+
+
 def _stiffness_from(grads, c, lam, mu):
     r"""$\sum_g c_g B_g^T D B_g$ through the isotropic identity
     $K_{ai,bj} = \sum_g c_g(\lambda G_{ai}G_{bj} + \mu G_{aj}G_{bi} + \mu\delta_{ij} G_a\cdot G_b)$,
@@ -190,9 +199,7 @@ def element_stiffness(
                 f"{q}x{q}x{q} rule), got shape {r.shape}."
             )
         w = w * r
-    grads, det = _point_gradients(nodes, pts)
-    det = check_value(det, det <= 0, "`nodes` give an inverted element (det J <= 0 at a "
-                      "quadrature point): check the node order and the distortion.")
+    grads, det = _checked_gradients(nodes, pts)
     lam, mu = material.lame()
     return _stiffness_from(grads, w * det, lam, mu)
 
@@ -206,7 +213,7 @@ def point_stiffnesses(
     _check_material(material)
     q = require_positive_int(q, "q")
     pts, w = tensor_gauss_legendre(q, nodes.dtype)
-    grads, det = _point_gradients(nodes, pts)
+    grads, det = _checked_gradients(nodes, pts)
     lam, mu = material.lame()
     return jax.vmap(lambda g, c: _stiffness_from(g[None], c[None], lam, mu))(grads, w * det)
 

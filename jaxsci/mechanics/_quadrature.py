@@ -22,9 +22,11 @@ from .._checks import check_key, check_value, is_concrete, require_positive_int
 from ._hexahedron import (
     _check_material,
     _check_nodes,
+    _checked_gradients,
     _point_gradients,
     _stiffness_from,
     element_stiffness,
+    hex_shape_derivatives,
     IsotropicElasticity,
     point_stiffnesses,
     quadrature_error,
@@ -35,8 +37,9 @@ _CHECK_GRID = np.stack(np.meshgrid(*[np.linspace(-1.0, 1.0, 5)] * 3, indexing="i
 
 
 def _min_det(nodes):
-    _, det = _point_gradients(nodes, jnp.asarray(_CHECK_GRID, nodes.dtype))
-    return jnp.min(det)
+    dn = jax.vmap(hex_shape_derivatives)(jnp.asarray(_CHECK_GRID, nodes.dtype))
+    jac = jnp.einsum("pak,al->pkl", dn, nodes, precision=jax.lax.Precision.HIGHEST)
+    return jnp.min(jnp.linalg.det(jac))
 
 
 def distorted_hexahedra(
@@ -85,10 +88,16 @@ def normalised_coordinates(nodes: Float[ArrayLike, "8 3"]) -> Float[Array, " 18"
     ($x_0$; $y_1, z_1$; $z_3$). The result is invariant to rigid motions, as eq. 401 is.
     Order: $x_1$, $(x, y, z)_2$, $(x, y)_3$, $(x, y, z)_{4..7}$."""
     nodes = _check_nodes(nodes)
-    x = nodes - nodes[0]
-    e1 = x[1] / jnp.linalg.norm(x[1])
+    x = nodes - nodes[0][None, :]
+    n1 = jnp.linalg.norm(x[1])
+    e1 = x[1] / n1
     v = x[3] - jnp.dot(x[3], e1) * e1
-    e2 = v / jnp.linalg.norm(v)
+    n3 = jnp.linalg.norm(v)
+    # n3 <= 1e-12 n1 (not == 0) so that nearly collinear nodes do not yield huge rotations
+    bad = ~(n1 > 0) | ~(n3 > 1e-12 * n1) | ~jnp.all(jnp.isfinite(nodes))
+    x = check_value(x, bad, "`nodes`: nodes 0, 1 and 3 must be distinct, finite and not "
+                    "collinear (they fix the rigid-body frame); check the node order.")
+    e2 = v / n3
     rot = jnp.stack([e1, e2, jnp.cross(e1, e2)])
     y = jnp.matmul(x, rot.T, precision=jax.lax.Precision.HIGHEST)
     return jnp.concatenate([y[1, :1], y[2], y[3, :2], y[4:].reshape(-1)])
@@ -127,7 +136,7 @@ def quadrature_errors(
     lam, mu = material.lame()
 
     def one(p, w):
-        grads, det = _point_gradients(nodes, p)
+        grads, det = _checked_gradients(nodes, p)
         return quadrature_error(_stiffness_from(grads, w * det, lam, mu), K_ref)
 
     return jax.vmap(one)(jnp.asarray(pts, nodes.dtype), jnp.asarray(wts, nodes.dtype))
@@ -200,7 +209,7 @@ def search_correction_factors(
 
     def one_round(carry, k):
         centre, best, s = carry
-        r = centre + s * jr.uniform(k, (num_sets, 8), nodes.dtype, -1.0, 1.0)
+        r = centre[None, :] + s * jr.uniform(k, (num_sets, 8), nodes.dtype, -1.0, 1.0)
         errs = jax.lax.map(err, r, batch_size=min(chunk_size, num_sets))
         i = jnp.argmin(errs)
         better = errs[i] < best
