@@ -141,14 +141,28 @@ def _check_material(material):
         )
 
 
+def _cofactors(jac):
+    """Cofactor matrices (..., 3, 3) of 3x3 matrices: row k is the cross product of the
+    other two rows, so that det = <row 0, cof row 0> and inv = cof^T / det."""
+    r0, r1, r2 = jac[..., 0, :], jac[..., 1, :], jac[..., 2, :]
+    return jnp.stack([jnp.cross(r1, r2), jnp.cross(r2, r0), jnp.cross(r0, r1)], axis=-2)
+
+
+def _det3(jac):
+    return jnp.sum(jac[..., 0, :] * _cofactors(jac)[..., 0, :], axis=-1)
+
+
 def _point_gradients(nodes, pts):
     """Physical shape-function gradients (p, 8, 3) and det J (p,) at reference points."""
     dn = jax.vmap(hex_shape_derivatives)(pts).astype(nodes.dtype)  # (p, 8, 3)
     jac = jnp.einsum("pak,al->pkl", dn, nodes, precision=_HIGHEST)
-    det = jnp.linalg.det(jac)
-    # dN/dx = dN/dxi J^{-T}: solve instead of inverting (J is small, but keeps grads clean)
-    grads = jnp.linalg.solve(jac, jnp.swapaxes(dn, 1, 2))  # (p, 3, 8)
-    return jnp.swapaxes(grads, 1, 2), det
+    # closed-form 3x3 inverse (adjugate / det): exact to rounding for the well-conditioned
+    # Jacobians of valid elements, and a fraction of LU's cost when p = 27,000
+    cof = _cofactors(jac)
+    det = jnp.sum(jac[:, 0, :] * cof[:, 0, :], axis=-1)
+    # dN_a/dx_l = sum_k dN_a/dxi_k (J^{-1})_{lk}, J^{-1} = cof^T / det
+    grads = jnp.einsum("pak,pkl->pal", dn, cof, precision=_HIGHEST) / det[:, None, None]
+    return grads, det
 
 
 def _checked_gradients(nodes, pts):

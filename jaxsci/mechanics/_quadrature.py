@@ -22,7 +22,7 @@ from .._checks import check_key, check_value, is_concrete, require_positive_int
 from ._hexahedron import (
     _check_material,
     _check_nodes,
-    _checked_gradients,
+    _det3,
     _point_gradients,
     _stiffness_from,
     element_stiffness,
@@ -36,10 +36,14 @@ from ._hexahedron import (
 _CHECK_GRID = np.stack(np.meshgrid(*[np.linspace(-1.0, 1.0, 5)] * 3, indexing="ij"), -1).reshape(-1, 3)
 
 
-def _min_det(nodes):
-    dn = jax.vmap(hex_shape_derivatives)(jnp.asarray(_CHECK_GRID, nodes.dtype))
+_INVERTED = ("`nodes` give an inverted or non-finite element (det J <= 0 or NaN at a quadrature "
+              "point): check the node order, the distortion and for NaN coordinates.")
+
+
+def _min_det(nodes, pts=_CHECK_GRID):
+    dn = jax.vmap(hex_shape_derivatives)(jnp.asarray(pts, nodes.dtype))
     jac = jnp.einsum("pak,al->pkl", dn, nodes, precision=jax.lax.Precision.HIGHEST)
-    return jnp.min(jnp.linalg.det(jac))
+    return jnp.min(_det3(jac))
 
 
 def distorted_hexahedra(
@@ -134,9 +138,11 @@ def quadrature_errors(
         pts[q - 1, : q**3] = np.stack(np.meshgrid(x, x, x, indexing="ij")[::-1], -1).reshape(-1, 3)
         wts[q - 1, : q**3] = np.einsum("i,j,k->ijk", w, w, w).reshape(-1)
     lam, mu = material.lame()
+    # checked once outside the vmap, so that eager calls raise ValueError at once
+    nodes = check_value(nodes, ~(_min_det(nodes, pts[-1]) > 0), _INVERTED)
 
     def one(p, w):
-        grads, det = _checked_gradients(nodes, p)
+        grads, det = _point_gradients(nodes, p)
         return quadrature_error(_stiffness_from(grads, w * det, lam, mu), K_ref)
 
     return jax.vmap(one)(jnp.asarray(pts, nodes.dtype), jnp.asarray(wts, nodes.dtype))
