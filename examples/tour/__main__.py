@@ -23,6 +23,8 @@ CAPABILITIES: list[str] = [
     "koopman",
     "relu",
     "mechanics",
+    "sequence_surrogates",
+    "neural_quadrature",
 ]
 
 

@@ -12,6 +12,10 @@ order (`transverse_invariants(C, g)`, `transverse_tensor_basis(C, g)`,
 `transverse_expand(c, C, g)`, `transverse_extract_coefficients(C, g, S)`,
 `transverse_pk2_stress(energy, C, g)`, `fit_transverse_tbgp(Cs, gs, Ss)`). Every fitted
 model returns `(mean, var)` of the stress; every fit returns a `jaxsci.Solution` of a model.
+
+Hexahedral quadrature (Oishi & Yagawa 2017, review section 2.3.1; docs/quadrature.md):
+Gauss-Legendre rules, the trilinear hexahedron, linear-elastic element stiffness with
+corrected weights, the error of eq. 401 / 402 and the Method 1 / Method 2 training labels.
 """
 
 from ._coefficients import (
@@ -73,6 +77,26 @@ from ._transverse_gp import (
     transverse_stress_rmse_trials as transverse_stress_rmse_trials,
     TransverseComponentGP as TransverseComponentGP,
     TransverseTensorBasisGP as TransverseTensorBasisGP,
+)
+from ._hexahedron import (
+    element_stiffness as element_stiffness,
+    element_stiffnesses as element_stiffnesses,
+    error_ratio as error_ratio,
+    gauss_legendre as gauss_legendre,
+    hex_jacobian as hex_jacobian,
+    hex_shape_derivatives as hex_shape_derivatives,
+    hex_shape_functions as hex_shape_functions,
+    IsotropicElasticity as IsotropicElasticity,
+    point_stiffnesses as point_stiffnesses,
+    quadrature_error as quadrature_error,
+    tensor_gauss_legendre as tensor_gauss_legendre,
+)
+from ._quadrature import (
+    distorted_hexahedra as distorted_hexahedra,
+    minimum_order as minimum_order,
+    normalised_coordinates as normalised_coordinates,
+    quadrature_errors as quadrature_errors,
+    search_correction_factors as search_correction_factors,
 )
 from ._study import (
     stress_rmse as stress_rmse,

@@ -512,3 +512,118 @@ BEAM = mech.Elastica()
 def test_elastica_refuses_bad_input(fn, err, match):
     with pytest.raises(err, match=match):
         fn()
+
+
+# ---------------------------------------------------------------- hexahedral quadrature (quad2)
+# Oishi & Yagawa 2017: Gauss-Legendre rules, the trilinear hexahedron, element stiffness,
+# the eq. 401 / 402 errors and the Method 1 / 2 labels (jaxsci/mechanics/_hexahedron.py,
+# _quadrature.py). Eager calls refuse before any q = 30 reference is computed.
+
+_HEX = jnp.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0],
+                  [0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]], dtype=jnp.float64)
+_HEX_MIRRORED = _HEX * jnp.array([[1.0, 1.0, -1.0]])  # det J < 0 everywhere
+_HEX_MAT = mech.IsotropicElasticity(1.0, 0.3)
+_HEX_KREF = jnp.eye(24)
+
+
+def test_hex_rules_and_shape_functions_refuse_bad_orders_and_points():
+    for fn in (mech.gauss_legendre, mech.tensor_gauss_legendre):
+        with pytest.raises(ValueError, match="`q` must be an integer >= 1, got 0"):
+            fn(0)
+        with pytest.raises(TypeError, match="`q` must be a Python int, got float"):
+            fn(2.0)
+    for fn in (mech.hex_shape_functions, mech.hex_shape_derivatives):
+        with pytest.raises(ValueError, match="`xi` must be one reference point of shape \\(3,\\), got shape \\(4, 3\\)"):
+            fn(jnp.zeros((4, 3)))
+    with pytest.raises(ValueError, match="`nodes` must be the \\(8, 3\\) nodal coordinates"):
+        mech.hex_jacobian(_HEX[:4], jnp.zeros(3))
+    with pytest.raises(ValueError, match="`xi` must be one reference point"):
+        mech.hex_jacobian(_HEX, jnp.zeros(2))
+
+
+def test_isotropic_elasticity_refuses_bad_moduli():
+    for e, nu in [(-1.0, 0.3), (1.0, 0.5), (1.0, -1.2)]:
+        with pytest.raises(ValueError, match="`youngs_modulus` must be > 0 and `poisson_ratio` in \\(-1, 0.5\\)"):
+            mech.IsotropicElasticity(e, nu)
+    err = assert_refuses(lambda: eqx.filter_jit(lambda nu: mech.IsotropicElasticity(1.0, nu).matrix())(jnp.array(0.6)),
+                         match="`poisson_ratio` in \\(-1, 0.5\\)")
+    assert isinstance(err, eqx.EquinoxRuntimeError)
+
+
+def test_element_stiffness_refuses_bad_elements_materials_and_factors():
+    with pytest.raises(TypeError, match="`material` must be a `jaxsci.mechanics.IsotropicElasticity`, got MooneyRivlin"):
+        mech.element_stiffness(_HEX, MR, 2)
+    with pytest.raises(ValueError, match="`weights_factor` must have shape \\(8,\\)"):
+        mech.element_stiffness(_HEX, _HEX_MAT, 2, jnp.ones(27))
+    with pytest.raises(ValueError, match="`q` must be an integer >= 1"):
+        mech.element_stiffness(_HEX, _HEX_MAT, 0)
+    with pytest.raises(ValueError, match="`nodes` must be the \\(8, 3\\)"):
+        mech.element_stiffness(_HEX.reshape(4, 6), _HEX_MAT, 2)
+    for bad in (_HEX_MIRRORED, _HEX.at[6, 2].set(jnp.nan)):
+        with pytest.raises(ValueError, match="`nodes` give an inverted or non-finite element"):
+            mech.element_stiffness(bad, _HEX_MAT, 2)
+        with pytest.raises(ValueError, match="`nodes` give an inverted or non-finite element"):
+            mech.point_stiffnesses(bad, _HEX_MAT, 2)
+    with pytest.raises(TypeError, match="`material` must be"):
+        mech.point_stiffnesses(_HEX, None, 2)
+    batched = eqx.filter_jit(jax.vmap(lambda x: mech.element_stiffness(x, _HEX_MAT, 2)))
+    assert np.all(np.isfinite(batched(jnp.stack([_HEX, _HEX]))))
+    err = assert_refuses(lambda: batched(jnp.stack([_HEX, _HEX_MIRRORED])), match="inverted or non-finite")
+    assert isinstance(err, eqx.EquinoxRuntimeError)
+    with pytest.raises(ValueError, match="`nodes` must have shape \\(n, 8, 3\\), got shape \\(8, 3\\)"):
+        mech.element_stiffnesses(_HEX, _HEX_MAT, 2)
+    with pytest.raises(ValueError, match="`chunk_size` must be an integer >= 1"):
+        mech.element_stiffnesses(_HEX[None], _HEX_MAT, 2, chunk_size=0)
+
+
+def test_quadrature_errors_and_labels_refuse_bad_input():
+    with pytest.raises(ValueError, match="`K` and `K_ref` must be square matrices of the same size"):
+        mech.quadrature_error(jnp.eye(24), jnp.eye(12))
+    with pytest.raises(ValueError, match="must have the same shape"):
+        mech.quadrature_error(jnp.ones((2, 24, 24)), jnp.eye(24))
+    with pytest.raises(ValueError, match="`weights_factor` must have shape \\(8,\\)"):
+        mech.error_ratio(_HEX, _HEX_MAT, jnp.ones(7), K_ref=_HEX_KREF)
+    with pytest.raises(ValueError, match="`K` and `K_ref` must be square"):
+        mech.error_ratio(_HEX, _HEX_MAT, jnp.ones(8), K_ref=jnp.eye(23))
+    with pytest.raises(ValueError, match="`nodes` must be the \\(8, 3\\)"):
+        mech.error_ratio(_HEX[:7], _HEX_MAT, jnp.ones(8), K_ref=_HEX_KREF)
+    with pytest.raises(ValueError, match="`max_order` must be an integer >= 1"):
+        mech.quadrature_errors(_HEX, _HEX_MAT, 0, K_ref=_HEX_KREF)
+    with pytest.raises(ValueError, match="`K_ref` must have shape \\(24, 24\\), got \\(3, 3\\)"):
+        mech.quadrature_errors(_HEX, _HEX_MAT, 2, K_ref=jnp.eye(3))
+    with pytest.raises(TypeError, match="`material` must be"):
+        mech.quadrature_errors(_HEX, MR, 2, K_ref=_HEX_KREF)
+    with pytest.raises(ValueError, match="`nodes` give an inverted or non-finite element"):
+        mech.quadrature_errors(_HEX_MIRRORED, _HEX_MAT, 2, K_ref=_HEX_KREF)
+    with pytest.raises(ValueError, match="`tol` must be > 0, got -0.001"):
+        mech.minimum_order(_HEX, _HEX_MAT, -1e-3, K_ref=_HEX_KREF)
+
+
+def test_hexahedron_sampling_normalisation_and_search_refuse_bad_input():
+    with pytest.raises(ValueError, match="`amplitude` must be in \\(0, 0.5\\)"):
+        mech.distorted_hexahedra(jr.key(0), 3, amplitude=0.6)
+    with pytest.raises(TypeError, match="`key` must be a JAX PRNG key"):
+        mech.distorted_hexahedra(0, 3)
+    with pytest.raises(ValueError, match="`n` must be an integer >= 1"):
+        mech.distorted_hexahedra(jr.key(0), 0)
+    # at amplitude 0.49 most draws fold an element: one try per element cannot succeed for all
+    with pytest.raises(ValueError, match="no valid element in 1 tries; lower `amplitude`"):
+        mech.distorted_hexahedra(jr.key(0), 64, amplitude=0.49, max_tries=1)
+    with pytest.raises(ValueError, match="`nodes`: nodes 0, 1 and 3 must be distinct, finite and not collinear"):
+        mech.normalised_coordinates(_HEX.at[1].set(_HEX[0]))
+    with pytest.raises(ValueError, match="not collinear"):
+        mech.normalised_coordinates(_HEX.at[3].set(2.0 * _HEX[1]))
+    with pytest.raises(ValueError, match="finite"):
+        mech.normalised_coordinates(_HEX.at[5, 0].set(jnp.inf))
+    with pytest.raises(ValueError, match="`nodes` must be the \\(8, 3\\)"):
+        mech.normalised_coordinates(_HEX.reshape(-1))
+    search = functools.partial(mech.search_correction_factors, _HEX, _HEX_MAT, K_ref=_HEX_KREF)
+    with pytest.raises(TypeError, match="`key` must be a JAX PRNG key"):
+        search(key=None)
+    with pytest.raises(ValueError, match="`num_sets` must be an integer >= 1"):
+        search(key=jr.key(0), num_sets=0)
+    for spread, shrink in [(-0.01, 0.5), (0.01, 1.5), (0.01, 0.0)]:
+        with pytest.raises(ValueError, match="`spread` must be > 0 and `shrink` in \\(0, 1\\]"):
+            search(key=jr.key(0), spread=spread, shrink=shrink)
+    with pytest.raises(TypeError, match="`material` must be"):
+        mech.search_correction_factors(_HEX, MR, key=jr.key(0))
