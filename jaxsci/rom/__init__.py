@@ -14,6 +14,10 @@ from ._linear import (
     relative_error as relative_error,
 )
 from ._solve import solve_fom as solve_fom
+
+# rom2: 2-D viscous Burgers FOM and POD-LSTM
+from ._burgers2d import Burgers2D as Burgers2D
+
 # --- nonlinear-manifold ROMs and hyper-reduction (issue 17, helper nmrom) ---
 from ._autoencoder import (
     AbstractManifold as AbstractManifold,

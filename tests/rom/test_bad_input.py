@@ -51,6 +51,22 @@ def test_linear_roms_reject_bad_bases():
         rom.relative_error(jnp.ones((3, 4)), jnp.ones((3, 5)))
 
 
+# --- rom2: Burgers2D, POD-LSTM -------------------------------------------------------------
+
+
+def test_burgers2d_rejects_bad_settings():
+    with pytest.raises(ValueError, match="n_nodes"):
+        rom.Burgers2D(n_nodes=3)
+    with pytest.raises(ValueError, match="dt"):
+        rom.Burgers2D(dt=0.0)
+    with pytest.raises(ValueError, match="reynolds"):
+        rom.Burgers2D(reynolds=-1.0)
+    with pytest.raises(ValueError, match="linear_rtol"):
+        rom.Burgers2D(linear_rtol=2.0)
+    with pytest.raises(ValueError, match="mu"):
+        rom.Burgers2D(n_nodes=5).initial_condition(jnp.ones(2))
+
+
 # --- nonlinear-manifold ROMs and hyper-reduction (helper nmrom) ---
 
 def test_manifolds_reject_bad_sizes_and_inputs():
