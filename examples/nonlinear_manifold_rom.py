@@ -61,6 +61,8 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=None, help="max epochs (paper 10,000)")
     p.add_argument("--patience", type=int, default=200, help="early-stopping patience")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", type=pathlib.Path, default=None,
+                   help="autoencoder file: loaded if it exists (no training), else written")
     p.add_argument("--out", type=pathlib.Path, default=None, help="folder for PNG plots")
     a = p.parse_args(argv)
 
@@ -98,13 +100,26 @@ def main(argv=None):
     print(f"[3/5] training the masked autoencoder: M1 = {m1}, b = {band}, db = {shift}, "
           f"M2 = {band + (N - 1) * shift}, {centred.shape[0]} snapshots, <= {epochs} epochs", flush=True)
     ae = rom.MaskedAutoencoder(N, n_s, m1, band, shift, key=jr.key(a.seed), dtype=jnp.float32)
-    t0 = time.perf_counter()
-    fit = rom.train_autoencoder(ae, centred.astype(jnp.float32), key=jr.key(a.seed + 1), epochs=epochs,
-                                batch_size=20, patience=a.patience, progress=max(1, min(50, epochs // 10)))
-    t_train = time.perf_counter() - t0
-    print(f"      {int(fit.stats['epochs'])} epochs in {t_train:.1f} s, best epoch "
-          f"{int(fit.stats['best_epoch'])}, valid mse {float(fit.stats['valid_loss']):.3e}", flush=True)
-    ae = fit.value
+    if a.model is not None and a.model.exists():
+        import equinox as eqx
+
+        ae = eqx.tree_deserialise_leaves(a.model, ae)
+        n_epochs = f"loaded from {a.model}"
+        print(f"      {n_epochs}", flush=True)
+    else:
+        t0 = time.perf_counter()
+        fit = rom.train_autoencoder(ae, centred.astype(jnp.float32), key=jr.key(a.seed + 1),
+                                    epochs=epochs, batch_size=20, patience=a.patience,
+                                    progress=max(1, min(50, epochs // 10)))
+        t_train = time.perf_counter() - t0
+        n_epochs = f"{int(fit.stats['epochs'])} epochs (best {int(fit.stats['best_epoch'])})"
+        print(f"      {n_epochs} in {t_train:.1f} s, valid mse "
+              f"{float(fit.stats['valid_loss']):.3e}", flush=True)
+        ae = fit.value
+        if a.model is not None:
+            import equinox as eqx
+
+            eqx.tree_serialise_leaves(a.model, ae)
     hyper_nm = rom.hyper_reduction(fom, res_basis, 47)
     runs.update({
         "NM-Galerkin": lambda: rom.nm_galerkin_rom(fom, ae, test_mu, throw=False).value,
@@ -123,7 +138,7 @@ def main(argv=None):
               f"{t:.4f} s warm", flush=True)
 
     print(f"\n1-D inviscid Burgers, test mu = {test_mu}, n_s = {n_s}, N = {N}; FOM {t_fom:.4f} s warm"
-          f" (paper's FOM ~1.07 s); autoencoder: {int(fit.stats['epochs'])} epochs")
+          f" (paper's FOM ~1.07 s); autoencoder: {n_epochs}")
     print(f"{'method':12s} | {'avg %':>7s} {'max %':>7s} {'speed-up':>8s} {'warm s':>8s} {'first s':>8s} |"
           f" {'paper avg':>9s} {'paper max':>9s} {'paper s-u':>9s}")
     fmt = lambda v, f: "--" if v is None else format(v, f)

@@ -1,8 +1,9 @@
 """jaxsci.rom: full-order PDE models and reduced-order models (see docs/rom.md).
 
-Built so far: the full-order-model interface, the NM-ROM paper's 1-D inviscid Burgers model
-with its backward-Euler Newton solver, DEIM / gappy POD, and POD-Galerkin / LSPG ROMs.
-Nonlinear-manifold ROMs, hyper-reduction and POD-LSTM are issue 17's open work.
+Built so far: the full-order-model interface, the NM-ROM paper's 1-D inviscid and 2-D
+viscous Burgers models with their backward-Euler Newton solvers, DEIM / gappy POD,
+POD-Galerkin / LSPG, the masked autoencoder and its training, NM-Galerkin / NM-LSPG and the
+hyper-reduced NM-LSPG solver. POD-LSTM is issue 17's open work.
 """
 
 from ._burgers1d import Burgers1D as Burgers1D

@@ -66,6 +66,7 @@ def test_burgers2d_rejects_bad_settings():
     with pytest.raises(ValueError, match="mu"):
         rom.Burgers2D(n_nodes=5).initial_condition(jnp.ones(2))
 
+
 # --- nonlinear-manifold ROMs and hyper-reduction (helper nmrom) ---
 
 def test_manifolds_reject_bad_sizes_and_inputs():
