@@ -17,3 +17,10 @@ from ._solve import solve_fom as solve_fom
 
 # rom2: 2-D viscous Burgers FOM and POD-LSTM
 from ._burgers2d import Burgers2D as Burgers2D
+from ._pod_lstm import (
+    forecast_loss as forecast_loss,
+    moving_windows as moving_windows,
+    pod_coefficients as pod_coefficients,
+    PODLSTM as PODLSTM,
+    rollout as rollout,
+)
