@@ -52,8 +52,8 @@ def pod_coefficients(
         raise ValueError(f"`snapshots` must have shape (T, N), got {x.shape}.")
     rank = require_positive_int(rank, "rank")
     mean = jnp.mean(x, axis=0)
-    modes = pod((x - mean).T, rank=rank)
-    return modes, mean, (x - mean) @ modes.basis
+    modes = pod((x - mean[None]).T, rank=rank)
+    return modes, mean, (x - mean[None]) @ modes.basis
 
 
 def moving_windows(
@@ -144,7 +144,7 @@ class PODLSTM(eqx.Module):
 
     def features(self, window: Float[Array, "w r"]) -> Float[Array, " features"]:
         """The final hidden state(s) on the standardised window (concatenated for BiLSTM)."""
-        z = (window - self.shift) / self.scale
+        z = (window - self.shift[None]) / self.scale[None]
         zeros = jnp.zeros(self.cell.hidden_size, z.dtype)
         (h, _), _ = scan_cell(self.cell, z, (zeros, zeros))
         if self.cell_reverse is None:
@@ -201,5 +201,5 @@ def forecast_loss(
             f"got shapes {inputs.shape} and {targets.shape}."
         )
     pred = jax.vmap(lambda w: rollout(model, w, targets.shape[1]))(inputs)
-    loss = jnp.mean(((pred - targets) / model.scale) ** 2)
+    loss = jnp.mean(((pred - targets) / model.scale[None, None]) ** 2)
     return loss, {"mse": loss}
