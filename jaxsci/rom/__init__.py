@@ -3,7 +3,7 @@
 Built so far: the full-order-model interface, the NM-ROM paper's 1-D inviscid and 2-D
 viscous Burgers models with their backward-Euler Newton solvers, DEIM / gappy POD,
 POD-Galerkin / LSPG, the masked autoencoder and its training, NM-Galerkin / NM-LSPG and the
-hyper-reduced NM-LSPG solver. POD-LSTM is issue 17's open work.
+hyper-reduced NM-LSPG solver. POD-LSTM pieces (coefficients, moving windows, (Bi)LSTM forecaster, rollout) exist; their example is open work.
 """
 
 from ._burgers1d import Burgers1D as Burgers1D
@@ -16,7 +16,7 @@ from ._linear import (
 )
 from ._solve import solve_fom as solve_fom
 
-# rom2: 2-D viscous Burgers FOM and POD-LSTM
+# 2-D viscous Burgers FOM
 from ._burgers2d import Burgers2D as Burgers2D
 
 # --- nonlinear-manifold ROMs and hyper-reduction (issue 17, helper nmrom) ---
@@ -35,4 +35,11 @@ from ._hyper_manifold import (
     hyper_reduction as hyper_reduction,
     nm_lspg_hr_rom as nm_lspg_hr_rom,
     residual_snapshots as residual_snapshots,
+)
+from ._pod_lstm import (
+    forecast_loss as forecast_loss,
+    moving_windows as moving_windows,
+    pod_coefficients as pod_coefficients,
+    PODLSTM as PODLSTM,
+    rollout as rollout,
 )

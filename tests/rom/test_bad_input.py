@@ -1,5 +1,6 @@
 """Bad input for jaxsci.rom (DESIGN rule 6): errors name the argument and say what to do."""
 
+import jax
 import jax.numpy as jnp
 import pytest
 
@@ -135,3 +136,29 @@ def test_manifold_roms_reject_bad_arguments():
         rom.residual_snapshots(fom, 1.0, max_newton=0)
     with pytest.raises(TypeError, match="fom"):
         rom.residual_snapshots("fom", 1.0)
+
+def test_pod_lstm_pieces_reject_bad_input():
+    series = jnp.ones((10, 2))
+    with pytest.raises(ValueError, match="snapshots"):
+        rom.pod_coefficients(jnp.ones(5), 2)
+    with pytest.raises(ValueError, match="rank"):
+        rom.pod_coefficients(jnp.ones((4, 6)), 0)
+    with pytest.raises(ValueError, match="series"):
+        rom.moving_windows(jnp.ones(10), 3)
+    with pytest.raises(ValueError, match="too few"):
+        rom.moving_windows(series, 8, 3)
+    with pytest.raises(ValueError, match="n_modes"):
+        rom.PODLSTM(0, 4, key=jax.random.key(0))
+    with pytest.raises(TypeError, match="bidirectional"):
+        rom.PODLSTM(2, 4, key=jax.random.key(0), bidirectional="yes")
+    with pytest.raises(ValueError, match="scale"):
+        rom.PODLSTM(2, 4, key=jax.random.key(0), scale=jnp.ones(3))
+    model = rom.PODLSTM(2, 4, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="window"):
+        model(jnp.ones((5, 3)))
+    with pytest.raises(ValueError, match="n_steps"):
+        rom.rollout(model, series[:3], 0)
+    with pytest.raises(TypeError, match="model"):
+        rom.rollout(lambda w: w[-1], series[:3], 2)
+    with pytest.raises(ValueError, match="moving_windows"):
+        rom.forecast_loss(model, (jnp.ones((4, 3, 2)), jnp.ones((5, 1, 2))))
