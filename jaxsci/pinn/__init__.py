@@ -61,3 +61,12 @@ from ._sampling import (
     sobol_sequence as sobol_sequence,
     Uniform as Uniform,
 )
+# issue 19 (helper pinnt): benchmark problems, references, training techniques
+from ._benchmark_problems import (
+    AllenCahn as AllenCahn,
+    PeriodicAdvection as PeriodicAdvection,
+)
+from ._reference import (
+    allen_cahn_reference as allen_cahn_reference,
+    reference_grid as reference_grid,
+)

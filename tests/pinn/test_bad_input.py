@@ -290,3 +290,34 @@ def test_resample_keeps_the_batch_and_refuses_bad_input():
         f(ARGS, jnp.zeros(3))
     with pytest.raises(TypeError, match="`args` must be a PINNArgs"):
         pinn.resample(BATCH, key=K)
+
+
+# ---- issue 19 (helper pinnt): benchmark problems, references, training techniques ----
+PINNT_EAGER = [
+    (lambda: pinn.AllenCahn(diffusion=0.0), "`diffusion`.*> 0"),
+    (lambda: pinn.AllenCahn(reaction=NAN), "`reaction`"),
+    (lambda: pinn.AllenCahn(jnp.ones(2)), "`diffusion` must be a scalar"),
+    (lambda: pinn.AllenCahn().constraint_value("bc", jnp.zeros(2)), "unknown constraint 'bc'"),
+    (lambda: pinn.PeriodicAdvection(jnp.inf), "`speed`"),
+    (lambda: pinn.PeriodicAdvection(initial=1.0), "`initial`"),
+    (lambda: pinn.allen_cahn_reference(n_x=63), "`n_x` must be even"),
+    (lambda: pinn.allen_cahn_reference(n_t=1), "`n_t`"),
+    (lambda: pinn.allen_cahn_reference(substeps=0.5), "`substeps`"),
+    (lambda: pinn.allen_cahn_reference(PROB), "`problem` must be an AllenCahn"),
+    (lambda: pinn.reference_grid(pinn.PeriodicAdvection(), jnp.ones((2, 2)), jnp.ones(3)), "`t`"),
+    (lambda: pinn.reference_grid(pinn.PeriodicAdvection(), jnp.ones(2), jnp.arange(3)), "`x`"),
+    (lambda: pinn.reference_grid(lambda x: x, jnp.ones(2), jnp.ones(2)), "`problem`"),
+]
+
+
+@pytest.mark.parametrize("call,match", PINNT_EAGER)
+def test_pinnt_bad_input_eager(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_pinnt_bad_input_traced_and_unsupported():
+    _refuses_traced(lambda c: pinn.PeriodicAdvection(c).speed, jnp.asarray(NAN), match="`speed`")
+    _refuses_traced(lambda e: pinn.AllenCahn(e).diffusion, jnp.asarray(-1.0), match="`diffusion`")
+    with pytest.raises(NotImplementedError, match="allen_cahn_reference"):
+        pinn.reference_grid(pinn.AllenCahn(), jnp.ones(2), jnp.ones(2))
