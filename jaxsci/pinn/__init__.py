@@ -70,3 +70,12 @@ from ._reference import (
     allen_cahn_reference as allen_cahn_reference,
     reference_grid as reference_grid,
 )
+from ._embeddings import (
+    EmbeddedModel as EmbeddedModel,
+    FourierFeatures as FourierFeatures,
+    PeriodicEmbedding as PeriodicEmbedding,
+)
+from ._rwf import (
+    FactorizedLinear as FactorizedLinear,
+    random_weight_factorization as random_weight_factorization,
+)

@@ -321,3 +321,32 @@ def test_pinnt_bad_input_traced_and_unsupported():
     _refuses_traced(lambda e: pinn.AllenCahn(e).diffusion, jnp.asarray(-1.0), match="`diffusion`")
     with pytest.raises(NotImplementedError, match="allen_cahn_reference"):
         pinn.reference_grid(pinn.AllenCahn(), jnp.ones(2), jnp.ones(2))
+
+
+PINNT_EMBED = [
+    (lambda: pinn.FourierFeatures(0, 4, key=K), "`in_size`"),
+    (lambda: pinn.FourierFeatures(2, 4, sigma=-1.0, key=K), "`sigma`"),
+    (lambda: pinn.FourierFeatures(2, 4, sigma=jnp.ones(2), key=K), "`sigma`"),
+    (lambda: pinn.FourierFeatures(2, 4, key=3), "`key`"),
+    (lambda: pinn.FourierFeatures(2, 4, key=K)(jnp.ones(3)), "ONE point of shape \\(2,\\)"),
+    (lambda: pinn.PeriodicEmbedding(()), "`periods`"),
+    (lambda: pinn.PeriodicEmbedding((0.0, None)), "`periods\\[0\\]`"),
+    (lambda: pinn.PeriodicEmbedding((2.0,), n_harmonics=0), "`n_harmonics`"),
+    (lambda: pinn.PeriodicEmbedding((2.0, None))(jnp.ones((4, 2))), "ONE point"),
+    (lambda: pinn.EmbeddedModel(3.0, NET), "`embedding`"),
+    (lambda: pinn.EmbeddedModel((), NET), "`embedding`"),
+    (lambda: pinn.EmbeddedModel(pinn.PeriodicEmbedding((2.0, None)), None), "`network`"),
+    (lambda: pinn.FactorizedLinear.from_linear(NET, key=K), "`linear`"),
+    (lambda: pinn.FactorizedLinear.from_linear(NET.layers[0], key=K, sigma=0.0), "`sigma`"),
+    (lambda: pinn.FactorizedLinear.from_linear(NET.layers[0], key=K, mu=NAN), "`mu`"),
+    (lambda: pinn.FactorizedLinear.from_linear(NET.layers[0], key=K)(jnp.ones(3)), "`x`"),
+    (lambda: pinn.random_weight_factorization(NET, key=None), "`key`"),
+    (lambda: pinn.random_weight_factorization(pinn.PeriodicEmbedding((1.0,)), key=K),
+     "no eqx.nn.Linear"),
+]
+
+
+@pytest.mark.parametrize("call,match", PINNT_EMBED)
+def test_pinnt_embeddings_bad_input(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
