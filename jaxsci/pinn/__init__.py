@@ -79,3 +79,13 @@ from ._rwf import (
     FactorizedLinear as FactorizedLinear,
     random_weight_factorization as random_weight_factorization,
 )
+from ._weights import (
+    grad_norm_weights as grad_norm_weights,
+    ntk_traces as ntk_traces,
+    ntk_weights as ntk_weights,
+)
+from ._causal import (
+    causal_pinn_loss as causal_pinn_loss,
+    causal_residual_loss as causal_residual_loss,
+    causal_weights as causal_weights,
+)

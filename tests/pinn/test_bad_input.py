@@ -350,3 +350,40 @@ PINNT_EMBED = [
 def test_pinnt_embeddings_bad_input(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+PINNT_WEIGHTS = [
+    (lambda: pinn.grad_norm_weights(NET, BATCH), "`args` must be a PINNArgs"),
+    (lambda: pinn.grad_norm_weights(NET, ARGS, alpha=1.5), "`alpha`"),
+    (lambda: pinn.ntk_weights(NET, ARGS, alpha=-0.1), "`alpha`"),
+    (lambda: pinn.ntk_weights(NET, PROB), "`args` must be a PINNArgs"),
+    (lambda: pinn.ntk_traces(NET, None), "`args` must be a PINNArgs"),
+    (lambda: pinn.causal_weights(jnp.ones((2, 2)), 1.0), "`chunk_losses`"),
+    (lambda: pinn.causal_weights(jnp.ones(0), 1.0), "`chunk_losses`"),
+    (lambda: pinn.causal_weights(jnp.ones(3), -1.0), "`epsilon`.*>= 0"),
+    (lambda: pinn.causal_weights(jnp.ones(3), jnp.ones(2)), "`epsilon`.*scalar"),
+    (lambda: pinn.causal_residual_loss(NET, PROB, jnp.ones(3), epsilon=1.0, n_chunks=4),
+     "`points`"),
+    (lambda: pinn.causal_residual_loss(NET, PROB, BATCH.interior, epsilon=1.0, n_chunks=0),
+     "`n_chunks`"),
+    (lambda: pinn.causal_residual_loss(NET, PROB, BATCH.interior, epsilon=1.0, n_chunks=2.0),
+     "`n_chunks`"),
+    (lambda: pinn.causal_residual_loss(NET, PROB, BATCH.interior, epsilon=1.0, n_chunks=2,
+                                       time_axis=2), "`time_axis`"),
+    (lambda: pinn.causal_residual_loss(NET, None, BATCH.interior, epsilon=1.0, n_chunks=2),
+     "`problem`"),
+    (lambda: pinn.causal_residual_loss(NET, PROB, BATCH.interior.at[0, 0].set(NAN),
+                                       epsilon=1.0, n_chunks=2), "`points` contains NaN"),
+    (lambda: pinn.causal_pinn_loss(NET, BATCH, epsilon=1.0, n_chunks=2), "`args`"),
+]
+
+
+@pytest.mark.parametrize("call,match", PINNT_WEIGHTS)
+def test_pinnt_weights_bad_input(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_pinnt_weights_traced_values():
+    _refuses_traced(lambda e: pinn.causal_weights(jnp.ones(3), e), jnp.asarray(NAN),
+                    match="`epsilon`")
