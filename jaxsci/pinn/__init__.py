@@ -89,3 +89,12 @@ from ._causal import (
     causal_residual_loss as causal_residual_loss,
     causal_weights as causal_weights,
 )
+from ._adaptive import (
+    rad_probabilities as rad_probabilities,
+    rad_resample as rad_resample,
+    rar_refine as rar_refine,
+)
+from ._distance import (
+    BoxDistance as BoxDistance,
+    DistanceConstrainedModel as DistanceConstrainedModel,
+)

@@ -387,3 +387,36 @@ def test_pinnt_weights_bad_input(call, match):
 def test_pinnt_weights_traced_values():
     _refuses_traced(lambda e: pinn.causal_weights(jnp.ones(3), e), jnp.asarray(NAN),
                     match="`epsilon`")
+
+
+_ADV = pinn.PeriodicAdvection(1.0)
+_AARGS = pinn.PINNArgs(_ADV, pinn.Collocation(jnp.full((4, 2), 0.5), {}), {"pde": 1.0})
+PINNT_ADAPTIVE = [
+    (lambda: pinn.rad_probabilities(jnp.ones((2, 2))), "`residuals`"),
+    (lambda: pinn.rad_probabilities(jnp.ones(3), k=-1.0), "`k` and `c`"),
+    (lambda: pinn.rad_probabilities(jnp.ones(3), c=NAN), "`k` and `c`"),
+    (lambda: pinn.rad_resample(NET, BATCH, K, n_candidates=8), "`args` must be a PINNArgs"),
+    (lambda: pinn.rad_resample(NET, _AARGS, 0, n_candidates=8), "`key`"),
+    (lambda: pinn.rad_resample(NET, _AARGS, K, n_candidates=2), "`n_candidates` must be >="),
+    (lambda: pinn.rar_refine(NET, _AARGS, K, n_candidates=4, n_add=5), "`n_add`"),
+    (lambda: pinn.rar_refine(NET, _AARGS, K, n_candidates=4.0, n_add=1), "`n_candidates`"),
+    (lambda: pinn.rar_refine(NET, None, K, n_candidates=4, n_add=1), "`args`"),
+    (lambda: pinn.BoxDistance(None, ((0, 0),)), "`box`"),
+    (lambda: pinn.BoxDistance(PROB.domain, ()), "`faces`"),
+    (lambda: pinn.BoxDistance(PROB.domain, ((2, 0),)), "`faces`"),
+    (lambda: pinn.BoxDistance(PROB.domain, ((0, 2),)), "`faces`"),
+    (lambda: pinn.BoxDistance(PROB.domain, ((0, 0),))(jnp.ones(3)), "`x` must be ONE point"),
+    (lambda: pinn.DistanceConstrainedModel(NET, 0.0, lambda x: x[0]), "`boundary`"),
+    (lambda: pinn.DistanceConstrainedModel(NET, lambda x: 0.0, None), "`distance`"),
+]
+
+
+@pytest.mark.parametrize("call,match", PINNT_ADAPTIVE)
+def test_pinnt_adaptive_bad_input(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_pinnt_rad_traced_values():
+    _refuses_traced(lambda k: pinn.rad_probabilities(jnp.ones(3), k=k), jnp.asarray(-1.0),
+                    match="`k` and `c`")
