@@ -73,3 +73,41 @@ from ._pbe_reference import (
     solve_pbe as solve_pbe,
     solve_pbe_grid as solve_pbe_grid,
 )
+
+# issue 19 (helper pinnt): benchmark problems, references, training techniques
+from ._benchmark_problems import (
+    AllenCahn as AllenCahn,
+    PeriodicAdvection as PeriodicAdvection,
+)
+from ._reference import (
+    allen_cahn_reference as allen_cahn_reference,
+    reference_grid as reference_grid,
+)
+from ._embeddings import (
+    EmbeddedModel as EmbeddedModel,
+    FourierFeatures as FourierFeatures,
+    PeriodicEmbedding as PeriodicEmbedding,
+)
+from ._rwf import (
+    FactorizedLinear as FactorizedLinear,
+    random_weight_factorization as random_weight_factorization,
+)
+from ._weights import (
+    grad_norm_weights as grad_norm_weights,
+    ntk_traces as ntk_traces,
+    ntk_weights as ntk_weights,
+)
+from ._causal import (
+    causal_pinn_loss as causal_pinn_loss,
+    causal_residual_loss as causal_residual_loss,
+    causal_weights as causal_weights,
+)
+from ._adaptive import (
+    rad_probabilities as rad_probabilities,
+    rad_resample as rad_resample,
+    rar_refine as rar_refine,
+)
+from ._distance import (
+    BoxDistance as BoxDistance,
+    DistanceConstrainedModel as DistanceConstrainedModel,
+)

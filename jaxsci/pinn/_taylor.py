@@ -67,6 +67,10 @@ def _plain_layers(model, in_size: int | None = 2) -> tuple[eqx.nn.Linear, ...] |
     if view.residual or view.final_activation is not None or not callable(view.activation):
         return None
     layers = (*view.hidden, view.head)
+    # the hand-written reverse pass writes cotangents into `.weight` fields; a layer with
+    # another parametrisation (e.g. `FactorizedLinear`) takes the autodiff path
+    if not all(type(layer) is eqx.nn.Linear for layer in layers):
+        return None
     n_in = layers[0].in_features
     if not isinstance(n_in, int) or (in_size is not None and n_in != in_size):
         return None

@@ -343,3 +343,132 @@ def test_npbe_solvers_refuse_bad_input():
     sol = pinn.solve_pbe_grid(**hard, max_steps=1, throw=False)
     assert sol.result == RESULTS.max_steps_reached
     assert_refuses(lambda: pinn.solve_pbe_grid(**hard, max_steps=1), "maximum number of steps")
+
+# ---- issue 19 (helper pinnt): benchmark problems, references, training techniques ----
+PINNT_EAGER = [
+    (lambda: pinn.AllenCahn(diffusion=0.0), "`diffusion`.*> 0"),
+    (lambda: pinn.AllenCahn(reaction=NAN), "`reaction`"),
+    (lambda: pinn.AllenCahn(jnp.ones(2)), "`diffusion` must be a scalar"),
+    (lambda: pinn.AllenCahn().constraint_value("bc", jnp.zeros(2)), "unknown constraint 'bc'"),
+    (lambda: pinn.PeriodicAdvection(jnp.inf), "`speed`"),
+    (lambda: pinn.PeriodicAdvection(initial=1.0), "`initial`"),
+    (lambda: pinn.allen_cahn_reference(n_x=63), "`n_x` must be even"),
+    (lambda: pinn.allen_cahn_reference(n_t=1), "`n_t`"),
+    (lambda: pinn.allen_cahn_reference(substeps=0.5), "`substeps`"),
+    (lambda: pinn.allen_cahn_reference(PROB), "`problem` must be an AllenCahn"),
+    (lambda: pinn.reference_grid(pinn.PeriodicAdvection(), jnp.ones((2, 2)), jnp.ones(3)), "`t`"),
+    (lambda: pinn.reference_grid(pinn.PeriodicAdvection(), jnp.ones(2), jnp.arange(3)), "`x`"),
+    (lambda: pinn.reference_grid(lambda x: x, jnp.ones(2), jnp.ones(2)), "`problem`"),
+]
+
+
+@pytest.mark.parametrize("call,match", PINNT_EAGER)
+def test_pinnt_bad_input_eager(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_pinnt_bad_input_traced_and_unsupported():
+    _refuses_traced(lambda c: pinn.PeriodicAdvection(c).speed, jnp.asarray(NAN), match="`speed`")
+    _refuses_traced(lambda e: pinn.AllenCahn(e).diffusion, jnp.asarray(-1.0), match="`diffusion`")
+    with pytest.raises(NotImplementedError, match="allen_cahn_reference"):
+        pinn.reference_grid(pinn.AllenCahn(), jnp.ones(2), jnp.ones(2))
+
+
+PINNT_EMBED = [
+    (lambda: pinn.FourierFeatures(0, 4, key=K), "`in_size`"),
+    (lambda: pinn.FourierFeatures(2, 4, sigma=-1.0, key=K), "`sigma`"),
+    (lambda: pinn.FourierFeatures(2, 4, sigma=jnp.ones(2), key=K), "`sigma`"),
+    (lambda: pinn.FourierFeatures(2, 4, key=3), "`key`"),
+    (lambda: pinn.FourierFeatures(2, 4, key=K)(jnp.ones(3)), "ONE point of shape \\(2,\\)"),
+    (lambda: pinn.PeriodicEmbedding(()), "`periods`"),
+    (lambda: pinn.PeriodicEmbedding((0.0, None)), "`periods\\[0\\]`"),
+    (lambda: pinn.PeriodicEmbedding((2.0,), n_harmonics=0), "`n_harmonics`"),
+    (lambda: pinn.PeriodicEmbedding((2.0, None))(jnp.ones((4, 2))), "ONE point"),
+    (lambda: pinn.EmbeddedModel(3.0, NET), "`embedding`"),
+    (lambda: pinn.EmbeddedModel((), NET), "`embedding`"),
+    (lambda: pinn.EmbeddedModel(pinn.PeriodicEmbedding((2.0, None)), None), "`network`"),
+    (lambda: pinn.FactorizedLinear.from_linear(NET, key=K), "`linear`"),
+    (lambda: pinn.FactorizedLinear.from_linear(NET.layers[0], key=K, sigma=0.0), "`sigma`"),
+    (lambda: pinn.FactorizedLinear.from_linear(NET.layers[0], key=K, mu=NAN), "`mu`"),
+    (lambda: pinn.FactorizedLinear.from_linear(NET.layers[0], key=K)(jnp.ones(3)), "`x`"),
+    (lambda: pinn.random_weight_factorization(NET, key=None), "`key`"),
+    (lambda: pinn.random_weight_factorization(pinn.PeriodicEmbedding((1.0,)), key=K),
+     "no eqx.nn.Linear"),
+]
+
+
+@pytest.mark.parametrize("call,match", PINNT_EMBED)
+def test_pinnt_embeddings_bad_input(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+PINNT_WEIGHTS = [
+    (lambda: pinn.grad_norm_weights(NET, BATCH), "`args` must be a PINNArgs"),
+    (lambda: pinn.grad_norm_weights(NET, ARGS, alpha=1.5), "`alpha`"),
+    (lambda: pinn.ntk_weights(NET, ARGS, alpha=-0.1), "`alpha`"),
+    (lambda: pinn.ntk_weights(NET, PROB), "`args` must be a PINNArgs"),
+    (lambda: pinn.ntk_traces(NET, None), "`args` must be a PINNArgs"),
+    (lambda: pinn.causal_weights(jnp.ones((2, 2)), 1.0), "`chunk_losses`"),
+    (lambda: pinn.causal_weights(jnp.ones(0), 1.0), "`chunk_losses`"),
+    (lambda: pinn.causal_weights(jnp.ones(3), -1.0), "`epsilon`.*>= 0"),
+    (lambda: pinn.causal_weights(jnp.ones(3), jnp.ones(2)), "`epsilon`.*scalar"),
+    (lambda: pinn.causal_residual_loss(NET, PROB, jnp.ones(3), epsilon=1.0, n_chunks=4),
+     "`points`"),
+    (lambda: pinn.causal_residual_loss(NET, PROB, BATCH.interior, epsilon=1.0, n_chunks=0),
+     "`n_chunks`"),
+    (lambda: pinn.causal_residual_loss(NET, PROB, BATCH.interior, epsilon=1.0, n_chunks=2.0),
+     "`n_chunks`"),
+    (lambda: pinn.causal_residual_loss(NET, PROB, BATCH.interior, epsilon=1.0, n_chunks=2,
+                                       time_axis=2), "`time_axis`"),
+    (lambda: pinn.causal_residual_loss(NET, None, BATCH.interior, epsilon=1.0, n_chunks=2),
+     "`problem`"),
+    (lambda: pinn.causal_residual_loss(NET, PROB, BATCH.interior.at[0, 0].set(NAN),
+                                       epsilon=1.0, n_chunks=2), "`points` contains NaN"),
+    (lambda: pinn.causal_pinn_loss(NET, BATCH, epsilon=1.0, n_chunks=2), "`args`"),
+]
+
+
+@pytest.mark.parametrize("call,match", PINNT_WEIGHTS)
+def test_pinnt_weights_bad_input(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_pinnt_weights_traced_values():
+    _refuses_traced(lambda e: pinn.causal_weights(jnp.ones(3), e), jnp.asarray(NAN),
+                    match="`epsilon`")
+
+
+_ADV = pinn.PeriodicAdvection(1.0)
+_AARGS = pinn.PINNArgs(_ADV, pinn.Collocation(jnp.full((4, 2), 0.5), {}), {"pde": 1.0})
+PINNT_ADAPTIVE = [
+    (lambda: pinn.rad_probabilities(jnp.ones((2, 2))), "`residuals`"),
+    (lambda: pinn.rad_probabilities(jnp.ones(3), k=-1.0), "`k` and `c`"),
+    (lambda: pinn.rad_probabilities(jnp.ones(3), c=NAN), "`k` and `c`"),
+    (lambda: pinn.rad_resample(NET, BATCH, K, n_candidates=8), "`args` must be a PINNArgs"),
+    (lambda: pinn.rad_resample(NET, _AARGS, 0, n_candidates=8), "`key`"),
+    (lambda: pinn.rad_resample(NET, _AARGS, K, n_candidates=2), "`n_candidates` must be >="),
+    (lambda: pinn.rar_refine(NET, _AARGS, K, n_candidates=4, n_add=5), "`n_add`"),
+    (lambda: pinn.rar_refine(NET, _AARGS, K, n_candidates=4.0, n_add=1), "`n_candidates`"),
+    (lambda: pinn.rar_refine(NET, None, K, n_candidates=4, n_add=1), "`args`"),
+    (lambda: pinn.BoxDistance(None, ((0, 0),)), "`box`"),
+    (lambda: pinn.BoxDistance(PROB.domain, ()), "`faces`"),
+    (lambda: pinn.BoxDistance(PROB.domain, ((2, 0),)), "`faces`"),
+    (lambda: pinn.BoxDistance(PROB.domain, ((0, 2),)), "`faces`"),
+    (lambda: pinn.BoxDistance(PROB.domain, ((0, 0),))(jnp.ones(3)), "`x` must be ONE point"),
+    (lambda: pinn.DistanceConstrainedModel(NET, 0.0, lambda x: x[0]), "`boundary`"),
+    (lambda: pinn.DistanceConstrainedModel(NET, lambda x: 0.0, None), "`distance`"),
+]
+
+
+@pytest.mark.parametrize("call,match", PINNT_ADAPTIVE)
+def test_pinnt_adaptive_bad_input(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_pinnt_rad_traced_values():
+    _refuses_traced(lambda k: pinn.rad_probabilities(jnp.ones(3), k=k), jnp.asarray(-1.0),
+                    match="`k` and `c`")
