@@ -42,7 +42,7 @@ demo: $(STAMP)
 	MPLBACKEND=Agg $(PY) examples/tour --out jaxsci-out
 
 test: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest -q -n $(PYTEST_WORKERS) tests
+	MPLBACKEND=Agg $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist worksteal tests
 
 test-slow: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest -q -m slow tests

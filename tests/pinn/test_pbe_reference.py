@@ -7,6 +7,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from jaxsci import RESULTS, pinn
@@ -128,6 +129,7 @@ def test_rigid_motion_covariance(v):
                                ref.boundary_value(x), rtol=1e-10)
 
 
+@pytest.mark.slow  # 17^3 and 33^3 grids; the 9-input/fixed-pose identity is cheap elsewhere
 def test_pinn_residual_matches_the_discrete_operator():
     """The pointwise residual div(xi grad phi) - kappa^2 sinh(phi) + f of the problem (what
     the PINN minimises) equals -F_h(phi) of the reference discretisation up to O(h^2)."""
